@@ -1,0 +1,228 @@
+"""The ``pitstop`` command: ``main(argv) -> int``; exit codes in ``harness.errors.ExitCode``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from harness import sql
+from harness.cleanup import Cleanup, parse_uuid
+from harness.config import Settings
+from harness.errors import ExitCode, PitstopError
+from harness.health import Health
+from harness.store import JSON, Store, open_store
+from harness.store.postgres import PostgresStore
+
+PURGE_TABLES = ("sessions", "session_requests", "session_participants", "session_files", "chat_messages")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed the usage error
+        return int(exit_.code or 0)
+    try:
+        command: Callable[[argparse.Namespace], int] = args.command
+        return command(args)
+    except PitstopError as exc:
+        print(f"pitstop: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("pitstop: interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+# -- commands -------------------------------------------------------------
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    script = sql.migration(settings.test_domain)
+    if args.with_app_schema:
+        script = sql.app_schema() + "\n" + script
+    sys.stdout.write(script)
+    return ExitCode.OK
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _store(settings) as store:
+        Cleanup(store, settings)  # the guard: installing is a write
+        assert isinstance(store, PostgresStore)
+        store.install(test_domain=settings.test_domain, with_app_schema=args.with_app_schema)
+        print(f"installed the pitstop functions into {store.describe()} (test domain {settings.test_domain})")
+    return ExitCode.OK
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _store(settings) as store:
+        cleanup = Cleanup(store, settings)
+        user_id = cleanup.resolve_user(args.user)
+        counts = cleanup.reset_user(user_id, dry_run=args.dry_run)
+    if args.json:
+        _print_json({**counts, "dry_run": args.dry_run})
+        return ExitCode.OK
+    done = ", ".join(f"{t} {counts[t]}" for t in PURGE_TABLES)
+    verb = "would purge" if args.dry_run else "purged"
+    print(f"{verb} test user {args.user} ({user_id}): {done}")
+    if counts["kept"]:
+        print(f"kept {counts['kept']} sessions of customers who are not test users")
+    if args.dry_run:
+        print("dry run: nothing was changed")
+    return ExitCode.OK
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _store(settings) as store:
+        counts = Cleanup(store, settings).cleanup_stale(
+            waiting_minutes=args.waiting_minutes,
+            orphan_minutes=args.orphan_minutes,
+            dry_run=args.dry_run,
+        )
+    if args.json:
+        _print_json({**counts, "dry_run": args.dry_run})
+        return ExitCode.OK
+    verb = "would expire" if args.dry_run else "expired"
+    print(
+        f"{verb} {counts['requests_expired']} pending requests older than {args.waiting_minutes} min; "
+        f"{'would cancel' if args.dry_run else 'cancelled'} {counts['sessions_cancelled']} sessions "
+        f"({counts['orphans_cancelled']} orphaned)"
+    )
+    if args.dry_run:
+        print("dry run: nothing was changed")
+    return ExitCode.OK
+
+
+def cmd_force_cancel(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    session_id = parse_uuid(args.session_id, what="session")
+    with _store(settings) as store:
+        result = Cleanup(store, settings).force_cancel(session_id)
+    if args.json:
+        _print_json(result)
+    else:
+        print(
+            f"cancelled session {session_id} (was {result['previous_status']}); "
+            f"{result['requests_cancelled']} pending requests cancelled"
+        )
+    return ExitCode.OK
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _store(settings) as store:
+        health = Health(
+            store.health(stale_minutes=args.stale_minutes, very_stale_minutes=args.very_stale_minutes)
+        )
+        target = store.describe()
+    if args.json:
+        _print_json(health.data)
+    else:
+        print(f"pitstop health: {target}")
+        for line in health.lines():
+            print(f"  {line}")
+    return ExitCode.PROBLEMS if args.strict and not health.ok else ExitCode.OK
+
+
+# -- the parser -------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pitstop",
+        description="Reset, clean up and check the session state of a marketplace app's test target.",
+        epilog="exit codes: 0 ok, 1 problems found, 2 usage or bad input, "
+        "3 refused by the safety guard, 4 target unreachable",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    target = argparse.ArgumentParser(add_help=False)
+    group = target.add_argument_group("target")
+    group.add_argument(
+        "--database-url", metavar="URL", help="Postgres connection string (default: $DATABASE_URL)"
+    )
+    group.add_argument(
+        "--allow-host",
+        metavar="HOST",
+        action="append",
+        help="allow this non-loopback host (repeatable; default: $PITSTOP_ALLOWED_HOSTS, comma-separated)",
+    )
+    group.add_argument(
+        "--test-domain",
+        metavar="DOMAIN",
+        help="email domain of test users (default: $PITSTOP_TEST_DOMAIN or pitstop.test)",
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, *parents: Any) -> Any:
+        sub = commands.add_parser(name, help=help, description=help, parents=[target, *parents])
+        sub.set_defaults(command=func)
+        return sub
+
+    sub = command("sql", cmd_sql, "print the migration that installs the pitstop functions")
+    sub.add_argument("--with-app-schema", action="store_true", help="prepend the reference app's tables")
+
+    sub = command("install", cmd_install, "apply the migration to the target database (idempotent)")
+    sub.add_argument("--with-app-schema", action="store_true", help="create the reference app's tables too")
+
+    sub = command("reset", cmd_reset, "purge one test user's session state", as_json)
+    sub.add_argument("--user", required=True, metavar="EMAIL_OR_UUID", help="the test user to purge")
+    sub.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+
+    sub = command(
+        "cleanup", cmd_cleanup, "expire stale requests and cancel stale sessions (never deletes)", as_json
+    )
+    sub.add_argument("--waiting-minutes", type=_minutes, default=15, metavar="N", help="default 15")
+    sub.add_argument("--orphan-minutes", type=_minutes, default=20, metavar="N", help="default 20")
+    sub.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+
+    sub = command("force-cancel", cmd_force_cancel, "cancel one stuck session", as_json)
+    sub.add_argument("session_id", metavar="SESSION_ID")
+
+    sub = command("health", cmd_health, "report the target's session state", as_json)
+    sub.add_argument("--strict", action="store_true", help="exit 1 when there are problems")
+    sub.add_argument("--stale-minutes", type=_minutes, default=15, metavar="N", help="default 15")
+    sub.add_argument("--very-stale-minutes", type=_minutes, default=60, metavar="N", help="default 60")
+    return parser
+
+
+def _minutes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes (0 or more)")
+    return value
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(
+        database_url=args.database_url, allowed_hosts=args.allow_host, test_domain=args.test_domain
+    )
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[Store]:
+    store = open_store(database_url=settings.database_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _print_json(data: JSON) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False, default=str))

@@ -1,0 +1,68 @@
+"""The health of a target's session state: the model of ``pitstop.health()``.
+
+The JSON shape is a contract (``pitstop health --json``, the debug API, the
+run report), so the model keeps the JSON as it came and adds typed access
+and a terminal rendering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.store import JSON
+
+SESSION_STATUSES = ("pending", "waiting", "live", "completed", "cancelled")
+REQUEST_STATUSES = ("pending", "accepted", "expired", "cancelled")
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    count: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """One health check: counts by status, stale counts, orphans, problems."""
+
+    data: JSON
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [Problem(p["code"], int(p["count"]), p["message"]) for p in self.data["problems"]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.data["problems"]
+
+    def sessions(self, status: str) -> dict[str, int]:
+        counts: dict[str, int] = self.data["sessions"][status]
+        return counts
+
+    def requests(self, status: str) -> dict[str, int]:
+        counts: dict[str, int] = self.data["requests"][status]
+        return counts
+
+    def lines(self) -> list[str]:
+        """A few lines for a terminal."""
+        sessions = "  ".join(_status(s, self.sessions(s)) for s in SESSION_STATUSES)
+        requests = "  ".join(_status(s, self.requests(s)) for s in REQUEST_STATUSES)
+        out = [
+            f"checked at {self.data['checked_at']}",
+            f"sessions  {sessions}",
+            f"requests  {requests}",
+            f"orphans   {self.data['orphans']}",
+        ]
+        if self.ok:
+            out.append("problems  none")
+        else:
+            out.append(f"problems  {len(self.problems)}")
+            out.extend(f"  - {p.code} ({p.count}): {p.message}" for p in self.problems)
+        return out
+
+
+def _status(name: str, counts: dict[str, Any]) -> str:
+    extra = [f"{k} {v}" for k, v in counts.items() if k != "total" and v]
+    return f"{name} {counts['total']}" + (f" ({', '.join(extra)})" if extra else "")

@@ -1,0 +1,65 @@
+"""Stores: one interface to the cleanup rules, one adapter per transport.
+
+Every store calls the same SQL functions (``harness/sql/pitstop.sql``) and
+returns their JSON as it is, so all transports give the same results.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypedDict
+from uuid import UUID
+
+from harness.safety import Endpoint
+
+JSON = dict[str, Any]
+
+
+class NewUser(TypedDict):
+    """A test user to create; the password is already hashed (bcrypt)."""
+
+    email: str
+    password_hash: str
+    full_name: str
+    role: str
+    metadata: JSON
+
+
+class Store(Protocol):
+    """The verbs every transport offers; see the SQL functions of the same names."""
+
+    name: str
+
+    @property
+    def endpoint(self) -> Endpoint: ...
+
+    def describe(self) -> str: ...
+
+    def purge_user(self, user_id: UUID, *, dry_run: bool = False) -> JSON: ...
+
+    def cleanup_stale(
+        self, *, waiting_minutes: int = 15, orphan_minutes: int = 20, dry_run: bool = False
+    ) -> JSON: ...
+
+    def force_cancel(self, session_id: UUID) -> JSON: ...
+
+    def customer_session_status(self, customer_id: UUID, *, minutes: int = 15) -> JSON: ...
+
+    def health(self, *, stale_minutes: int = 15, very_stale_minutes: int = 60) -> JSON: ...
+
+    def find_user(self, email: str) -> UUID | None: ...
+
+    def create_test_user(self, user: NewUser) -> UUID: ...
+
+    def delete_test_user(self, user_id: UUID) -> JSON: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(*, database_url: str | None) -> Store:
+    """The store for a target. Only ``postgres`` exists so far."""
+    from harness.errors import BadInput
+    from harness.store.postgres import PostgresStore
+
+    if not database_url:
+        raise BadInput("no database given", fix="pass --database-url URL or set DATABASE_URL")
+    return PostgresStore(database_url=database_url)

@@ -1,0 +1,246 @@
+"""The postgres store: a direct psycopg connection, one round trip per rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
+
+from harness import sql
+from harness.errors import BadInput, PitstopError, Refused, Unreachable
+from harness.safety import Endpoint
+from harness.store import JSON, NewUser
+
+CONNECT_TIMEOUT_S = 5
+
+# SQLSTATEs raised by the rules (PostgREST's PTxxx convention) and by a
+# database that lacks them, mapped to pitstop's errors.
+_NOT_INSTALLED = (errors.UndefinedFunction, errors.InvalidSchemaName)
+_APP_SCHEMA_MISSING = (errors.UndefinedTable,)
+
+
+class PostgresStore:
+    """The rules over a direct connection (``DATABASE_URL``).
+
+    Opens one autocommit connection; each verb is one statement, so each is
+    atomic on its own. A dry run runs the same statement in a transaction
+    that is always rolled back, so its counts are exact.
+    """
+
+    name = "postgres"
+
+    def __init__(self, *, database_url: str, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
+        try:
+            params = conninfo_to_dict(database_url)
+        except psycopg.ProgrammingError as exc:
+            raise BadInput(
+                f"the database URL is not a valid connection string: {exc}",
+                fix="give a URL such as postgresql://user:password@127.0.0.1:5432/postgres",
+            ) from None
+        params.setdefault("connect_timeout", str(max(1, round(connect_timeout))))
+        params.setdefault("application_name", "pitstop")
+        try:
+            self._conn = psycopg.connect(make_conninfo("", **params), autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise Unreachable(
+                f"could not connect to the database: {_first_line(exc)}",
+                fix="check --database-url / DATABASE_URL and that the server is running",
+            ) from None
+        info = self._conn.info
+        self._endpoint = Endpoint(host=info.host, address=info.hostaddr or None)
+        self._dbname = info.dbname
+        self._port = info.port
+
+    # -- the Store interface ------------------------------------------------
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+    def describe(self) -> str:
+        where = self._endpoint.describe()
+        if not self._endpoint.is_socket:
+            where += f":{self._port}"
+        return f"postgres {where}/{self._dbname}"
+
+    def purge_user(self, user_id: UUID, *, dry_run: bool = False) -> JSON:
+        return self._call("select pitstop.purge_user(%s)", (user_id,), dry_run=dry_run)
+
+    def purge_users(self, user_ids: list[UUID]) -> list[JSON]:
+        """Purge several test users in one round trip and one transaction."""
+        with self._errors():
+            row = self._conn.execute(
+                "select coalesce(jsonb_agg(pitstop.purge_user(u) order by n), '[]')"
+                " from unnest(%s::uuid[]) with ordinality as t(u, n)",
+                (user_ids,),
+            ).fetchone()
+        assert row is not None
+        return list(row[0])
+
+    def cleanup_stale(
+        self, *, waiting_minutes: int = 15, orphan_minutes: int = 20, dry_run: bool = False
+    ) -> JSON:
+        return self._call(
+            "select pitstop.cleanup_stale(%s, %s)",
+            (waiting_minutes, orphan_minutes),
+            dry_run=dry_run,
+        )
+
+    def force_cancel(self, session_id: UUID) -> JSON:
+        return self._call("select pitstop.force_cancel(%s)", (session_id,))
+
+    def customer_session_status(self, customer_id: UUID, *, minutes: int = 15) -> JSON:
+        return self._call("select pitstop.customer_session_status(%s, %s)", (customer_id, minutes))
+
+    def health(self, *, stale_minutes: int = 15, very_stale_minutes: int = 60) -> JSON:
+        return self._call("select pitstop.health(%s, %s)", (stale_minutes, very_stale_minutes))
+
+    def find_user(self, email: str) -> UUID | None:
+        with self._errors():
+            row = self._conn.execute(
+                "select id from auth.users where lower(email) = lower(%s)", (email,)
+            ).fetchone()
+        return None if row is None else UUID(str(row[0]))
+
+    def create_test_user(self, user: NewUser) -> UUID:
+        # Upsert: a worker that restarts within one run gets its users back.
+        # On Supabase a trigger may already have made the profile.
+        with self._errors():
+            row = self._conn.execute(
+                """
+                with u as (
+                    insert into auth.users (email, encrypted_password, raw_user_meta_data)
+                    values (%(email)s, %(password_hash)s, %(metadata)s)
+                    on conflict (email) do update
+                    set encrypted_password = excluded.encrypted_password,
+                        raw_user_meta_data = excluded.raw_user_meta_data
+                    returning id
+                )
+                insert into public.profiles (id, role, full_name)
+                select id, %(role)s, %(full_name)s from u
+                on conflict (id) do update
+                set role = excluded.role, full_name = excluded.full_name
+                returning id
+                """,
+                {**user, "metadata": Jsonb(user["metadata"])},
+            ).fetchone()
+        assert row is not None
+        return UUID(str(row[0]))
+
+    def delete_test_user(self, user_id: UUID) -> JSON:
+        return self._call("select pitstop.delete_test_user(%s)", (user_id,))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- postgres only ------------------------------------------------------
+
+    def install(self, *, test_domain: str, with_app_schema: bool = False) -> None:
+        """Apply the migration (and, for a blank database, the app schema) in one transaction."""
+        script = sql.migration(test_domain)
+        if with_app_schema:
+            script = sql.app_schema() + "\n" + script
+        with self._errors(), self._conn.transaction():
+            self._conn.execute(script.encode())
+            missing = self._conn.execute(
+                "select t from unnest(%s::text[]) t where to_regclass(t) is null",
+                (list(REQUIRED_TABLES),),
+            ).fetchall()
+            if missing:
+                raise BadInput(
+                    "the app's tables are missing: " + ", ".join(r[0] for r in missing),
+                    fix="apply your app's migrations first, or install with --with-app-schema "
+                    "on a blank database",
+                )
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The underlying connection, for tests and seeding."""
+        return self._conn
+
+    # -- helpers ------------------------------------------------------------
+
+    def _call(self, query: str, params: tuple[Any, ...], *, dry_run: bool = False) -> JSON:
+        with self._errors():
+            if dry_run:
+                with self._conn.transaction(force_rollback=True):
+                    row = self._conn.execute(query.encode(), params).fetchone()
+            else:
+                row = self._conn.execute(query.encode(), params).fetchone()
+        assert row is not None
+        result: JSON = row[0]
+        return result
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate database errors into pitstop's, with the fix in each."""
+        try:
+            yield
+        except PitstopError:
+            raise
+        except psycopg.Error as exc:
+            translated = translate(exc)
+            if translated is exc:
+                raise
+            raise translated from None
+
+
+REQUIRED_TABLES = (
+    "auth.users",
+    "public.profiles",
+    "public.sessions",
+    "public.session_requests",
+    "public.session_participants",
+    "public.session_files",
+    "public.chat_messages",
+)
+
+
+def translate(exc: psycopg.Error) -> PitstopError | psycopg.Error:
+    """The pitstop error for a database error; unknown errors are returned as they are."""
+    diag = exc.diag
+    message = diag.message_primary or _first_line(exc)
+    hint = diag.message_hint
+    if exc.sqlstate == "PT403":
+        return Refused(message, fix=hint)
+    if exc.sqlstate in ("PT404", "PT409", "22023", "22P02"):
+        return BadInput(message, fix=hint)
+    if isinstance(exc, _NOT_INSTALLED):
+        return BadInput(
+            f"the pitstop functions are not installed in this database ({message})",
+            fix="run `pitstop install` (or apply the output of `pitstop sql` as a migration)",
+        )
+    if isinstance(exc, _APP_SCHEMA_MISSING):
+        return BadInput(
+            f"the app's tables are missing ({message})",
+            fix="apply the app's migrations, or `pitstop install --with-app-schema` on a blank database",
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return Unreachable(
+            f"lost the database connection: {message}",
+            fix="check that the database server is running and reachable, then run again",
+        )
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
