@@ -7,22 +7,54 @@ holds one may write. Reads (health) need no ``Cleanup``: use the store.
 from __future__ import annotations
 
 import time
+from types import TracebackType
 from uuid import UUID
 
 from harness.config import Settings
 from harness.errors import BadInput
-from harness.safety import check_endpoint, check_stripe_key
-from harness.store import JSON, Store
+from harness.safety import check_database_url, check_endpoint, check_stripe_key
+from harness.store import JSON, Store, open_store
 
 
 class Cleanup:
-    """Purge, cancel and force-cancel through ``store``, timing every reset."""
+    """Purge, cancel and force-cancel through ``store``, timing every reset.
+
+    Making one checks the endpoint the store actually reached; ``Cleanup.open``
+    also checks the target before connecting at all.
+    """
 
     def __init__(self, store: Store, settings: Settings) -> None:
         check_stripe_key(settings.stripe_secret_key)
         check_endpoint(store.endpoint, settings.allowed_hosts, what=f"{store.name} target")
         self.store = store
         self.reset_ms: list[float] = []
+
+    @classmethod
+    def open(cls, settings: Settings) -> Cleanup:
+        """Guard, connect, guard again: the way to get a store that may be written to."""
+        check_stripe_key(settings.stripe_secret_key)
+        if settings.database_url:
+            check_database_url(settings.database_url, settings.allowed_hosts)
+        store = open_store(settings)
+        try:
+            return cls(store, settings)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Cleanup:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def resolve_user(self, ref: str) -> UUID:
         """A user id from a uuid or an email; unknown users are bad input."""

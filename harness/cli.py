@@ -12,7 +12,7 @@ from typing import Any
 from harness import sql
 from harness.cleanup import Cleanup, parse_uuid
 from harness.config import Settings
-from harness.errors import ExitCode, PitstopError
+from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
 from harness.store import JSON, Store, open_store
 from harness.store.postgres import PostgresStore
@@ -56,9 +56,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_install(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    with _store(settings) as store:
-        Cleanup(store, settings)  # the guard: installing is a write
-        assert isinstance(store, PostgresStore)
+    with Cleanup.open(settings) as cleanup:  # installing is a write: guarded
+        store = cleanup.store
+        if not isinstance(store, PostgresStore):
+            raise BadInput("install needs a direct database connection", fix="pass --database-url")
         store.install(test_domain=settings.test_domain, with_app_schema=args.with_app_schema)
         print(f"installed the pitstop functions into {store.describe()} (test domain {settings.test_domain})")
     return ExitCode.OK
@@ -66,8 +67,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 def cmd_reset(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    with _store(settings) as store:
-        cleanup = Cleanup(store, settings)
+    with Cleanup.open(settings) as cleanup:
         user_id = cleanup.resolve_user(args.user)
         counts = cleanup.reset_user(user_id, dry_run=args.dry_run)
     if args.json:
@@ -85,8 +85,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    with _store(settings) as store:
-        counts = Cleanup(store, settings).cleanup_stale(
+    with Cleanup.open(settings) as cleanup:
+        counts = cleanup.cleanup_stale(
             waiting_minutes=args.waiting_minutes,
             orphan_minutes=args.orphan_minutes,
             dry_run=args.dry_run,
@@ -108,8 +108,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 def cmd_force_cancel(args: argparse.Namespace) -> int:
     settings = _settings(args)
     session_id = parse_uuid(args.session_id, what="session")
-    with _store(settings) as store:
-        result = Cleanup(store, settings).force_cancel(session_id)
+    with Cleanup.open(settings) as cleanup:
+        result = cleanup.force_cancel(session_id)
     if args.json:
         _print_json(result)
     else:
@@ -128,7 +128,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         )
         target = store.describe()
     if args.json:
-        _print_json(health.data)
+        _print_json(health.to_json())
     else:
         print(f"pitstop health: {target}")
         for line in health.lines():
@@ -217,7 +217,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def _store(settings: Settings) -> Iterator[Store]:
-    store = open_store(database_url=settings.database_url)
+    """A store for reading: no guard, since nothing is written."""
+    store = open_store(settings)
     try:
         yield store
     finally:

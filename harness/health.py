@@ -45,10 +45,20 @@ class Health:
         counts: dict[str, int] = self.data["requests"][status]
         return counts
 
+    def to_json(self) -> JSON:
+        """The contract's JSON, keys in the documented order (jsonb sorts them by length)."""
+        return {
+            "checked_at": self.data["checked_at"],
+            "sessions": {s: _ordered(self.sessions(s)) for s in SESSION_STATUSES},
+            "requests": {s: _ordered(self.requests(s)) for s in REQUEST_STATUSES},
+            "orphans": self.data["orphans"],
+            "problems": [{"code": p.code, "count": p.count, "message": p.message} for p in self.problems],
+        }
+
     def lines(self) -> list[str]:
         """A few lines for a terminal."""
-        sessions = "  ".join(_status(s, self.sessions(s)) for s in SESSION_STATUSES)
-        requests = "  ".join(_status(s, self.requests(s)) for s in REQUEST_STATUSES)
+        sessions = "  ".join(_status(s, _ordered(self.sessions(s))) for s in SESSION_STATUSES)
+        requests = "  ".join(_status(s, _ordered(self.requests(s))) for s in REQUEST_STATUSES)
         out = [
             f"checked at {self.data['checked_at']}",
             f"sessions  {sessions}",
@@ -61,6 +71,10 @@ class Health:
             out.append(f"problems  {len(self.problems)}")
             out.extend(f"  - {p.code} ({p.count}): {p.message}" for p in self.problems)
         return out
+
+
+def _ordered(counts: dict[str, int]) -> dict[str, int]:
+    return {k: counts[k] for k in ("total", "stale", "veryStale") if k in counts}
 
 
 def _status(name: str, counts: dict[str, Any]) -> str:

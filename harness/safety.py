@@ -7,7 +7,11 @@ after DNS), not only at what a variable says.
 from __future__ import annotations
 
 import ipaddress
+import os
+import socket
 from dataclasses import dataclass
+
+from psycopg.conninfo import conninfo_to_dict
 
 from harness.errors import Refused
 
@@ -75,3 +79,34 @@ def check_endpoint(endpoint: Endpoint, allowed_hosts: frozenset[str], *, what: s
         fix=f"if it is a test target, allow it with --allow-host {endpoint.host} "
         f"or PITSTOP_ALLOWED_HOSTS={endpoint.host}",
     )
+
+
+def check_database_url(url: str, allowed_hosts: frozenset[str]) -> None:
+    """Refuse, before connecting, a connection string that names a host off this machine.
+
+    Each host it names (or ``PGHOST``) must be allow-listed or resolve to
+    loopback addresses only; a name that does not resolve is refused too, since
+    only what is known to be local passes. After connecting, the endpoint
+    actually reached is checked again (``check_endpoint``).
+    """
+    params = conninfo_to_dict(url)
+    hosts = str(params.get("host") or os.environ.get("PGHOST") or "").split(",")
+    addresses = str(params.get("hostaddr") or "").split(",")
+    for i, host in enumerate(hosts):
+        address = addresses[i] if i < len(addresses) and addresses[i] else None
+        name = host or address
+        if not name or name.lower() in allowed_hosts or name.startswith(("/", "@")):
+            continue  # no host: libpq's default unix socket
+        for resolved in [address] if address else _resolve(name):
+            check_endpoint(Endpoint(host=name, address=resolved), allowed_hosts, what="database")
+
+
+def _resolve(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise Refused(
+            f"the database host {host} does not resolve here, so it cannot be shown to be on this machine",
+            fix=f"if it is a test target, allow it with --allow-host {host} or PITSTOP_ALLOWED_HOSTS={host}",
+        ) from None
+    return sorted({str(info[4][0]) for info in infos})

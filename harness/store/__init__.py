@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol, TypedDict
 from uuid import UUID
 
+from harness.config import Settings
 from harness.safety import Endpoint
 
 JSON = dict[str, Any]
@@ -55,11 +56,11 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(*, database_url: str | None) -> Store:
-    """The store for a target. Only ``postgres`` exists so far."""
+def open_store(settings: Settings) -> Store:
+    """The store for the target that ``settings`` name. Only ``postgres`` exists so far."""
     from harness.errors import BadInput
     from harness.store.postgres import PostgresStore
 
-    if not database_url:
+    if not settings.database_url:
         raise BadInput("no database given", fix="pass --database-url URL or set DATABASE_URL")
-    return PostgresStore(database_url=database_url)
+    return PostgresStore(database_url=settings.database_url)

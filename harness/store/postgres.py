@@ -233,6 +233,11 @@ def translate(exc: psycopg.Error) -> PitstopError | psycopg.Error:
             f"the app's tables are missing ({message})",
             fix="apply the app's migrations, or `pitstop install --with-app-schema` on a blank database",
         )
+    if isinstance(exc, errors.QueryCanceled | errors.LockNotAvailable):
+        return Unreachable(
+            f"the database did not finish in time: {message}",
+            fix="another session may hold locks on the app's tables (see pg_stat_activity); run again",
+        )
     if isinstance(exc, psycopg.OperationalError):
         return Unreachable(
             f"lost the database connection: {message}",

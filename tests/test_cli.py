@@ -1,0 +1,338 @@
+"""Every command of ``pitstop`` through ``main(argv)``: output, exit code, message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from uuid import uuid4
+
+import pytest
+
+from harness.cli import main
+from harness.postgres_server import free_port
+from harness.store.postgres import PostgresStore
+from tests.seeding import Seeder
+
+UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a uuid no row has
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DATABASE_URL",
+        "PITSTOP_ALLOWED_HOSTS",
+        "PITSTOP_TEST_DOMAIN",
+        "STRIPE_SECRET_KEY",
+        "PGHOST",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+# -- sql and install -------------------------------------------------------------
+
+
+def test_sql_prints_the_migration(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sql")
+    assert code == 0
+    assert "create schema if not exists pitstop" in out
+    assert "create or replace function pitstop.purge_user" in out
+    assert "('test_domain', 'pitstop.test')" in out
+    assert "create table if not exists public.sessions" not in out
+
+
+def test_sql_with_another_domain_and_the_app_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "sql", "--test-domain", "QA.example.test", "--with-app-schema")
+    assert code == 0
+    assert "('test_domain', 'qa.example.test')" in out
+    assert out.index("public.sessions") < out.index("create schema if not exists pitstop")
+
+
+def test_sql_refuses_a_bad_domain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "sql", "--test-domain", "x'; drop table auth.users; --")
+    assert code == 2
+    assert "not a domain name" in err and "fix:" in err
+
+
+def test_install_into_a_blank_database(capsys: pytest.CaptureFixture[str], postgres_db_url: str) -> None:
+    code, out, _ = run(capsys, "install", "--with-app-schema", "--database-url", postgres_db_url)
+    assert code == 0 and "installed the pitstop functions" in out
+    assert run(capsys, "install", "--database-url", postgres_db_url)[0] == 0  # idempotent
+    code, out, _ = run(capsys, "health", "--json", "--database-url", postgres_db_url)
+    assert code == 0 and json.loads(out)["orphans"] == 0
+
+
+def test_install_without_the_app_tables_says_what_to_do(
+    capsys: pytest.CaptureFixture[str], postgres_db_url: str
+) -> None:
+    code, _, err = run(capsys, "install", "--database-url", postgres_db_url)
+    assert code == 2
+    assert "app's tables are missing" in err and "--with-app-schema" in err
+
+
+def test_commands_on_a_database_without_pitstop_say_how_to_install(
+    capsys: pytest.CaptureFixture[str], postgres_db_url: str
+) -> None:
+    code, _, err = run(capsys, "health", "--database-url", postgres_db_url)
+    assert code == 2 and "pitstop install" in err
+
+
+# -- reset -------------------------------------------------------------------------
+
+
+def test_reset_by_email(capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder) -> None:
+    email = f"customer-{uuid4().hex[:6]}@pitstop.test"
+    user = seed.user(email=email)
+    seed.full_session(user)
+    code, out, _ = run(capsys, "reset", "--user", email, "--database-url", database_url)
+    assert code == 0
+    assert f"purged test user {email} ({user}): sessions 1, session_requests 1" in out
+    assert seed.count("public.sessions") == 0
+
+
+def test_reset_by_uuid_as_json(capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder) -> None:
+    user = seed.user()
+    seed.full_session(user)
+    code, out, _ = run(capsys, "reset", "--user", str(user), "--json", "--database-url", database_url)
+    assert code == 0
+    result = json.loads(out)
+    assert result["sessions"] == 1 and result["chat_messages"] == 1 and result["dry_run"] is False
+
+
+def test_reset_dry_run_changes_nothing(
+    capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder
+) -> None:
+    user = seed.user()
+    seed.full_session(user)
+    before = seed.snapshot()
+    code, out, _ = run(capsys, "reset", "--user", str(user), "--dry-run", "--database-url", database_url)
+    assert code == 0
+    assert "would purge" in out and "sessions 1" in out and "nothing was changed" in out
+    assert seed.snapshot() == before
+
+
+def test_reset_refuses_a_real_user(
+    capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder
+) -> None:
+    user = seed.user(email="jane@example.com", metadata={})
+    seed.full_session(user)
+    before = seed.snapshot()
+    code, _, err = run(capsys, "reset", "--user", "jane@example.com", "--database-url", database_url)
+    assert code == 3
+    assert "not a test user" in err and "@pitstop.test" in err
+    assert seed.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [("nobody@pitstop.test", "no user with email"), ("not-a-uuid", "is not a user id")],
+)
+def test_reset_of_an_unknown_user_is_bad_input(
+    capsys: pytest.CaptureFixture[str], database_url: str, store: PostgresStore, user: str, message: str
+) -> None:
+    code, _, err = run(capsys, "reset", "--user", user, "--database-url", database_url)
+    assert code == 2 and message in err
+
+
+def test_reset_of_an_unknown_uuid_is_bad_input(
+    capsys: pytest.CaptureFixture[str], database_url: str, store: PostgresStore
+) -> None:
+    code, _, err = run(capsys, "reset", "--user", str(uuid4()), "--database-url", database_url)
+    assert code == 2 and "unknown user" in err
+
+
+def test_reset_needs_a_user(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "reset")
+    assert code == 2 and "--user" in err
+
+
+# -- cleanup and force-cancel ---------------------------------------------------------
+
+
+def test_cleanup_with_thresholds(capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder) -> None:
+    customer = seed.user()
+    seed.session(customer, age_minutes=12)
+    seed.session(customer, age_minutes=8)
+    code, out, _ = run(capsys, "cleanup", "--waiting-minutes", "10", "--database-url", database_url)
+    assert code == 0
+    assert "expired 1 pending requests older than 10 min; cancelled 1 sessions (0 orphaned)" in out
+    assert seed.count("public.sessions", "status = 'waiting'") == 1
+
+
+def test_cleanup_dry_run_as_json(capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder) -> None:
+    seed.session(seed.user(), age_minutes=30, request=None)
+    before = seed.snapshot()
+    code, out, _ = run(capsys, "cleanup", "--dry-run", "--json", "--database-url", database_url)
+    assert code == 0
+    assert json.loads(out) == {
+        "requests_expired": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 1,
+        "dry_run": True,
+    }
+    assert seed.snapshot() == before
+
+
+@pytest.mark.parametrize("minutes", ["-1", "soon", "1.5"])
+def test_cleanup_refuses_bad_minutes(capsys: pytest.CaptureFixture[str], minutes: str) -> None:
+    code, _, err = run(capsys, "cleanup", "--waiting-minutes", minutes)
+    assert code == 2 and "whole number of minutes" in err
+
+
+def test_force_cancel(capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder) -> None:
+    seeded = seed.session(seed.user(), status="live", request="accepted")
+    code, out, _ = run(capsys, "force-cancel", str(seeded.session), "--database-url", database_url)
+    assert code == 0 and f"cancelled session {seeded.session} (was live)" in out
+    assert seed.status(seeded.session) == "cancelled"
+    code, _, err = run(capsys, "force-cancel", str(seeded.session), "--database-url", database_url)
+    assert code == 2 and "already ended (cancelled)" in err
+
+
+@pytest.mark.parametrize(
+    ("session", "message"), [("42", "is not a session id"), (UNKNOWN, "unknown session")]
+)
+def test_force_cancel_bad_input(
+    capsys: pytest.CaptureFixture[str], database_url: str, store: PostgresStore, session: str, message: str
+) -> None:
+    code, _, err = run(capsys, "force-cancel", session, "--database-url", database_url)
+    assert code == 2 and message in err
+
+
+# -- health ----------------------------------------------------------------------
+
+
+def test_health_json_is_one_object_with_the_contract_keys(
+    capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder
+) -> None:
+    seed.session(seed.user(), age_minutes=20)
+    code, out, _ = run(capsys, "health", "--json", "--database-url", database_url)
+    assert code == 0  # problems, but not --strict
+    health = json.loads(out)
+    assert list(health) == ["checked_at", "sessions", "requests", "orphans", "problems"]
+    assert health["sessions"]["waiting"] == {"total": 1, "stale": 1, "veryStale": 0}
+    assert {p["code"] for p in health["problems"]} == {"stale_waiting", "stale_pending_requests"}
+
+
+def test_health_strict_exits_1_on_problems_and_0_without(
+    capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder
+) -> None:
+    customer = seed.user()
+    seed.session(customer, age_minutes=5)
+    assert run(capsys, "health", "--strict", "--database-url", database_url)[0] == 0
+    code, _, _ = run(capsys, "health", "--strict", "--stale-minutes", "4", "--database-url", database_url)
+    assert code == 1
+
+
+def test_health_text(capsys: pytest.CaptureFixture[str], database_url: str, seed: Seeder) -> None:
+    seed.session(seed.user(), age_minutes=70, request=None)
+    code, out, _ = run(capsys, "health", "--database-url", database_url)
+    assert code == 0
+    assert "pitstop health: postgres 127.0.0.1:" in out
+    assert "waiting 1 (stale 1, veryStale 1)" in out
+    assert "- orphaned_sessions (1):" in out
+
+
+def test_health_refuses_inverted_thresholds(capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    code, _, err = run(
+        capsys, "health", "--stale-minutes", "30", "--very-stale-minutes", "5", "--database-url", database_url
+    )
+    assert code == 2 and "very_stale_minutes" in err
+
+
+# -- the target and the guard ------------------------------------------------------
+
+
+def test_no_database_given(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "health")
+    assert code == 2 and "--database-url" in err and "DATABASE_URL" in err
+
+
+def test_database_url_from_the_environment(
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    store: PostgresStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert run(capsys, "cleanup")[0] == 0
+
+
+def test_an_unreachable_database_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    for argv in (["health"], ["cleanup"], ["reset", "--user", "a@pitstop.test"]):
+        code, _, err = run(capsys, *argv, "--database-url", url)
+        assert code == 4 and "could not connect" in err
+
+
+def test_a_malformed_database_url_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "health", "--database-url", "postgresql://[oops")
+    assert code == 2 and "not a valid connection string" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["install"],
+        ["reset", "--user", "a@pitstop.test"],
+        ["cleanup"],
+        ["cleanup", "--dry-run"],
+        ["force-cancel", UNKNOWN],
+    ],
+)
+def test_a_live_stripe_key_refuses_every_write(
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    seed: Seeder,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+) -> None:
+    seed.session(seed.user(), age_minutes=30)
+    before = seed.snapshot()
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_51Habc")
+    code, _, err = run(capsys, *argv, "--database-url", database_url)
+    assert code == 3 and "live key" in err and "sk_test_" in err
+    assert seed.snapshot() == before
+
+
+def test_a_remote_database_is_refused_before_connecting(capsys: pytest.CaptureFixture[str]) -> None:
+    # 192.0.2.0/24 is reserved for documentation: nothing answers there, and
+    # nothing is sent, because the guard refuses first.
+    code, _, err = run(capsys, "cleanup", "--database-url", "postgresql://postgres@192.0.2.10/postgres")
+    assert code == 3
+    assert "not on this machine" in err and "--allow-host 192.0.2.10" in err
+
+
+def test_the_allow_list_lets_a_named_host_through(
+    capsys: pytest.CaptureFixture[str], postgres: object, store: PostgresStore
+) -> None:
+    port = store.connection.info.port
+    url = f"host=staging-db.invalid hostaddr=127.0.0.1 port={port} user=postgres dbname=postgres"
+    assert run(capsys, "cleanup", "--database-url", url)[0] == 0  # the address is loopback
+    remote = f"postgresql://postgres@192.0.2.10:{port}/postgres"
+    assert run(capsys, "cleanup", "--database-url", remote, "--allow-host", "other.example")[0] == 3
+
+
+def test_help_and_unknown_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "exit codes" in out
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_the_console_entry_point_runs(database_url: str, store: PostgresStore) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "health", "--json", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["problems"] == []

@@ -1,0 +1,50 @@
+"""The throwaway PostgreSQL: up on 127.0.0.1, gone without a trace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+
+from harness.postgres_server import LocalPostgres
+
+
+def _alive(pid: int) -> bool:
+    """Running, not merely a zombie that this sandbox's init has not reaped yet."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def test_starts_on_loopback_and_stops_without_a_trace() -> None:
+    with LocalPostgres() as pg:
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            assert conn.info.hostaddr == "127.0.0.1" and conn.info.port == pg.port
+            assert conn.execute("show listen_addresses").fetchone() == ("127.0.0.1",)
+            assert conn.execute("show fsync").fetchone() == ("off",)
+        directory = pg.data_dir.parent
+        pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        assert _alive(pid)
+    assert not _alive(pid)
+    assert not directory.exists()
+
+
+def test_restart_keeps_the_data() -> None:
+    with LocalPostgres() as pg:
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            conn.execute("create table kept (n int); insert into kept values (7)")
+        pg.pg_ctl("restart")
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            assert conn.execute("select n from kept").fetchone() == (7,)
+
+
+def test_stop_is_safe_twice_and_before_start() -> None:
+    pg = LocalPostgres()
+    pg.stop()
+    pg.start()
+    pg.stop()
+    pg.stop()
