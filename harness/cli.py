@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from harness import sql
@@ -14,6 +17,8 @@ from harness.cleanup import Cleanup, parse_uuid
 from harness.config import Settings
 from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
+from harness.safety import check_stripe_key
+from harness.stack import EmbeddedStack
 from harness.store import JSON, Store, open_store
 from harness.store.postgres import PostgresStore
 
@@ -136,6 +141,39 @@ def cmd_health(args: argparse.Namespace) -> int:
     return ExitCode.PROBLEMS if args.strict and not health.ok else ExitCode.OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    check_stripe_key(settings.stripe_secret_key)
+    ready_file = Path(args.ready_file) if args.ready_file else None
+    # SIGTERM stops the stack the way Ctrl-C does, during start-up too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack = EmbeddedStack(
+        database_url=settings.database_url,
+        app_port=args.port,
+        test_domain=settings.test_domain,
+        settings=settings,
+    )
+    try:
+        with stack as info:
+            if ready_file:
+                info.write(ready_file)
+            print(info.to_json(), flush=True)
+            print(f"pitstop: stack ready, app at {info.app_url}; Ctrl-C to stop", file=sys.stderr, flush=True)
+            while True:
+                stack.check()
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("pitstop: stack stopped", file=sys.stderr)
+        return ExitCode.OK
+    finally:
+        if ready_file:
+            ready_file.unlink(missing_ok=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 # -- the parser -------------------------------------------------------------
 
 
@@ -192,11 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("force-cancel", cmd_force_cancel, "cancel one stuck session", as_json)
     sub.add_argument("session_id", metavar="SESSION_ID")
 
+    sub = command("serve", cmd_serve, "run the embedded stack (PostgreSQL, local Stripe, reference app)")
+    sub.add_argument(
+        "--ready-file", metavar="PATH", help="write the stack's addresses here as JSON once it is up"
+    )
+    sub.add_argument("--port", type=_port, metavar="N", help="the app's port (default: a free one)")
+
     sub = command("health", cmd_health, "report the target's session state", as_json)
     sub.add_argument("--strict", action="store_true", help="exit 1 when there are problems")
     sub.add_argument("--stale-minutes", type=_minutes, default=15, metavar="N", help="default 15")
     sub.add_argument("--very-stale-minutes", type=_minutes, default=60, metavar="N", help="default 60")
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
 
 
 def _minutes(text: str) -> int:

@@ -61,3 +61,30 @@ def check_test_domain(domain: str) -> str:
             fix="give a domain such as pitstop.test (a .test domain can never be a real address)",
         )
     return normalized
+
+
+RESET_MODES = ("full", "user", "none")
+LEAK_MODES = ("warn", "fail", "off")
+PAYMENT_MODES = ("ui", "webhook")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The pytest plugin's options, resolved once per run (see ``harness.plugin``)."""
+
+    settings: Settings = field(default_factory=Settings)
+    base_url: str | None = None
+    admin_token: str | None = None
+    reset: str = "full"
+    leaks: str = "warn"
+    health_path: str = "pitstop-health.json"
+    health_html: str | None = None
+    health_strict: bool = False
+    payment: str = "ui"
+    browser_ws_endpoint: str | None = None
+    sweep_minutes: int = 30
+
+    @property
+    def embedded(self) -> bool:
+        """No target given: the run starts the embedded stack."""
+        return self.base_url is None

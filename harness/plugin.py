@@ -1,40 +1,274 @@
-"""The pytest plugin: options and the report header; the library does the work."""
+"""The pytest plugin: options, hooks and wiring. The work is done by ``harness.run``.
+
+Every ``--pitstop-*`` option has an ini twin (same name, underscores) and an
+environment default; precedence: command line > ini > environment > default.
+Under pytest-xdist the controller starts the target (the embedded stack when
+no ``--base-url`` is given), runs the start-of-run reset once, hands the
+target to the workers, collects what they record and writes the report.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from harness.config import Settings
+from harness import report
+from harness.config import LEAK_MODES, PAYMENT_MODES, RESET_MODES, RunConfig, Settings
+from harness.errors import PitstopError
+from harness.run import Run
+
+RUN = pytest.StashKey[Run]()
+RECORDER = pytest.StashKey[report.Recorder]()
+USER_PROPERTY = "pitstop"
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # without the leading --
+    env: str | None
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    kind: str = "text"  # text, int, flag or list
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+
+OPTIONS = (
+    Option("pitstop-database-url", "DATABASE_URL", "the target's Postgres connection string"),
+    Option("pitstop-admin-token", "PITSTOP_ADMIN_TOKEN", "the app's debug API token (given targets)"),
+    Option("pitstop-allow-host", "PITSTOP_ALLOWED_HOSTS", "allow a non-loopback target host", kind="list"),
+    Option("pitstop-test-domain", "PITSTOP_TEST_DOMAIN", "email domain of test users", "pitstop.test"),
+    Option("pitstop-reset", "PITSTOP_RESET", "what to reset and when", "full", RESET_MODES),
+    Option("pitstop-leaks", "PITSTOP_LEAKS", "what to do when a test leaves state", "warn", LEAK_MODES),
+    Option("pitstop-health", "PITSTOP_HEALTH", "where to write the JSON report", "pitstop-health.json"),
+    Option("pitstop-health-html", "PITSTOP_HEALTH_HTML", "where to write the HTML report"),
+    Option(
+        "pitstop-health-strict",
+        "PITSTOP_HEALTH_STRICT",
+        "fail the run on health problems",
+        False,
+        kind="flag",
+    ),
+    Option("pitstop-payment", "PITSTOP_PAYMENT", "how non-payment scenarios pay", "ui", PAYMENT_MODES),
+    Option("pitstop-browser-ws-endpoint", "PITSTOP_BROWSER_WS_ENDPOINT", "a Playwright server to connect to"),
+    Option(
+        "pitstop-sweep-minutes", "PITSTOP_SWEEP_MINUTES", "age of dead runs' users to sweep", 30, kind="int"
+    ),
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pitstop", "pitstop: reset, drive and report on a session marketplace")
-    group.addoption(
-        "--pitstop-database-url",
-        dest="pitstop_database_url",
-        metavar="URL",
-        help="Postgres connection string of the target (default: $DATABASE_URL)",
-    )
-    group.addoption(
-        "--pitstop-allow-host",
-        dest="pitstop_allow_host",
-        action="append",
-        metavar="HOST",
-        help="allow a non-loopback target host (repeatable; default: $PITSTOP_ALLOWED_HOSTS)",
-    )
-    group.addoption(
-        "--pitstop-test-domain",
-        dest="pitstop_test_domain",
-        metavar="DOMAIN",
-        help="email domain of test users (default: $PITSTOP_TEST_DOMAIN or pitstop.test)",
-    )
+    for option in OPTIONS:
+        help_text = f"{option.help} (ini: {option.dest}; env: {option.env}; default: {option.default})"
+        kwargs: dict[str, Any] = {"dest": option.dest, "help": help_text}
+        if option.kind == "flag":
+            kwargs["action"] = "store_const"
+            kwargs["const"] = True
+        elif option.kind == "list":
+            kwargs["action"] = "append"
+        else:
+            kwargs["choices"] = option.choices
+        group.addoption(f"--{option.name}", **kwargs)
+        if option.kind == "flag":
+            parser.addini(option.dest, help_text, type="bool")
+        else:
+            parser.addini(option.dest, help_text, type="string")
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> RunConfig:
+    """Resolve every option: command line > ini > environment > default."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        value = config.getoption(option.dest)
+        if value is None:
+            ini = config.getini(option.dest)
+            value = ini if ini not in ("", [], None) and (option.kind != "flag" or ini) else None
+        if value is None and option.env and env.get(option.env):
+            value = env[option.env]
+        if value is None:
+            value = option.default
+        values[option.dest] = _convert(option, value)
     settings = Settings.load(
-        database_url=config.getoption("pitstop_database_url"),
-        allowed_hosts=config.getoption("pitstop_allow_host"),
-        test_domain=config.getoption("pitstop_test_domain"),
+        database_url=values["pitstop_database_url"],
+        allowed_hosts=values["pitstop_allow_host"],
+        test_domain=values["pitstop_test_domain"],
+        env=env,
     )
-    target = "database given" if settings.database_url else "no database given"
-    return f"pitstop: {target}, test domain {settings.test_domain}"
+    base_url = config.getoption("base_url", default=None) or config.getini("base_url") or None
+    return RunConfig(
+        settings=settings,
+        base_url=base_url,
+        admin_token=values["pitstop_admin_token"],
+        reset=values["pitstop_reset"],
+        leaks=values["pitstop_leaks"],
+        health_path=values["pitstop_health"],
+        health_html=values["pitstop_health_html"],
+        health_strict=values["pitstop_health_strict"],
+        payment=values["pitstop_payment"],
+        browser_ws_endpoint=values["pitstop_browser_ws_endpoint"],
+        sweep_minutes=values["pitstop_sweep_minutes"],
+    )
+
+
+def _convert(option: Option, value: Any) -> Any:
+    if option.kind == "list":
+        if isinstance(value, str):
+            value = value.split(",")
+        return [v.strip() for v in value or [] if v and v.strip()]
+    if option.kind == "flag":
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+    if value is None:
+        return None
+    if option.kind == "int":
+        try:
+            return int(value)
+        except ValueError:
+            raise pytest.UsageError(f"--{option.name}: {value!r} is not a whole number") from None
+    if option.choices and value not in option.choices:
+        raise pytest.UsageError(f"--{option.name}: {value!r} is not one of {', '.join(option.choices)}")
+    return value
+
+
+# -- configuration and the run's life -------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "pitstop(leaves_state=False): pitstop settings for a test; leaves_state=True skips the leak check",
+    )
+    try:
+        run_config = read_config(config)
+    except PitstopError as exc:
+        raise pytest.UsageError(f"pitstop: {exc}") from None
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and "pitstop" in worker_input:
+        run = Run.for_worker(run_config, worker_input["pitstop"], worker_input["workerid"])
+    else:
+        run = Run(run_config)
+        config.stash[RECORDER] = report.Recorder()
+    config.stash[RUN] = run
+    # Fixtures come from their own module, registered now so that they are
+    # found after pytest-playwright's and may extend its fixtures of the same name.
+    from harness import fixtures
+
+    config.pluginmanager.register(fixtures, "pitstop.fixtures")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: start the target before the workers need it, and hand it over."""
+    run = node.config.stash[RUN]
+    try:
+        node.workerinput["pitstop"] = run.worker_input()
+    except PitstopError as exc:
+        raise pytest.UsageError(f"pitstop: {exc}") from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run_config = config.stash[RUN].config
+    target = run_config.base_url or "the embedded stack (started on first use)"
+    return [
+        f"pitstop: target {target}; reset={run_config.reset} leaks={run_config.leaks} "
+        f"payment={run_config.payment}; test domain {run_config.settings.test_domain}; "
+        f"report {run_config.health_path}"
+    ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    test_report = yield
+    item.stash.setdefault(PHASES, {})[test_report.when] = test_report
+    if test_report.when == "teardown":
+        record = item.stash.get(TEST_RECORD, None)
+        if record is not None:
+            test_report.user_properties.append((USER_PROPERTY, record.to_json()))
+    return test_report
+
+
+PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
+TEST_RECORD = pytest.StashKey[Any]()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """On the controller (or alone): fold each phase's outcome and data into the run's record."""
+    config_recorder = _recorder
+    if config_recorder is None:
+        return
+    config_recorder.outcome(report.nodeid, report.when, report.outcome)
+    for name, value in report.user_properties:
+        if name == USER_PROPERTY and isinstance(value, dict):
+            config_recorder.test_data(report.nodeid, value)
+
+
+_recorder: report.Recorder | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _recorder
+    _recorder = session.config.stash.get(RECORDER, None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    run = config.stash[RUN]
+    recorder = config.stash.get(RECORDER, None)
+    try:
+        if recorder is not None and run.started:
+            _write_report(config, run, recorder, session)
+    finally:
+        run.close(delete_users=run.config.reset != "none")
+
+
+def _write_report(
+    config: pytest.Config, run: Run, recorder: report.Recorder, session: pytest.Session
+) -> None:
+    target = run.target()
+    try:
+        health = run.health()
+    except PitstopError as exc:
+        health = {"error": str(exc)}
+    data = report.build(target.public(), health, recorder)
+    config.stash[REPORT] = data
+    run_config = run.config
+    report.write(data, Path(run_config.health_path))
+    if run_config.health_html:
+        html_path = Path(run_config.health_html)
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(report.html_page(data), encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(report.markdown(data))
+    if run_config.health_strict and health.get("problems") and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+REPORT = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    data = config.stash.get(REPORT, None)
+    if data is None:
+        return
+    terminalreporter.section("pitstop health")
+    for line in report.terminal_lines(data):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"report    {config.stash[RUN].config.health_path}")
+
+
+def replace_config(config: pytest.Config, **changes: Any) -> None:
+    """For tests of the plugin: change the run's options after configuration."""
+    run = config.stash[RUN]
+    run.config = dataclasses.replace(run.config, **changes)

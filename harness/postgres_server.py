@@ -25,6 +25,8 @@ START_TIMEOUT_S = 30
 # A throwaway database: durability buys nothing and costs every commit a
 # disk flush (PostgreSQL docs, "Non-Durable Settings").
 NON_DURABLE = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+# Resets churn the same rows many times a second: vacuum them promptly.
+AUTOVACUUM = ("autovacuum_naptime=1s",)
 # PostgreSQL refuses to run as root; pgserver runs it as this user then.
 SERVICE_USER = "pgserver"
 
@@ -86,9 +88,8 @@ class LocalPostgres:
 
     def pg_ctl(self, action: str) -> None:
         """Run ``pg_ctl start|stop|restart`` on this server and wait for it."""
-        options = " ".join(
-            [f"-h {self.host}", f"-p {self.port}", f"-k {self._dir}", *(f"-c {o}" for o in NON_DURABLE)]
-        )
+        settings = [f"-c {o}" for o in (*NON_DURABLE, *AUTOVACUUM)]
+        options = " ".join([f"-h {self.host}", f"-p {self.port}", f"-k {self._dir}", *settings])
         args = ["-D", str(self.data_dir), "-w", "-t", str(START_TIMEOUT_S)]
         if action in ("start", "restart"):
             args += ["-l", str(self.data_dir / "server.log"), "-o", options]

@@ -394,6 +394,71 @@ exception
 end;
 $$;
 
+-- The test users (both marks), with their run tags, for sweeping dead runs.
+create or replace function pitstop.test_users()
+returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+begin
+    return coalesce((
+        select jsonb_agg(jsonb_build_object(
+            'id', u.id, 'email', u.email, 'metadata', u.raw_user_meta_data, 'created_at', u.created_at
+        ) order by u.created_at)
+        from auth.users u
+        where pitstop.is_test_user(u.id)
+    ), '[]');
+end;
+$$;
+
+-- The sessions that keep these users busy (pending, waiting, live): what a
+-- test must not leave behind.
+create or replace function pitstop.active_sessions(p_user_ids uuid[])
+returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+begin
+    return coalesce((
+        select jsonb_agg(jsonb_build_object(
+            'id', s.id, 'status', s.status, 'customer_id', s.customer_id, 'mechanic_id', s.mechanic_id
+        ) order by s.created_at)
+        from public.sessions s
+        where s.status in ('pending', 'waiting', 'live')
+          and (s.customer_id = any (p_user_ids) or s.mechanic_id = any (p_user_ids))
+    ), '[]');
+end;
+$$;
+
+-- Every app row that involves these users, as JSON per table: the evidence
+-- kept beside a failed test.
+create or replace function pitstop.user_rows(p_user_ids uuid[])
+returns jsonb
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+    v_sessions uuid[];
+begin
+    select coalesce(array_agg(id), '{}') into v_sessions
+    from public.sessions
+    where customer_id = any (p_user_ids) or mechanic_id = any (p_user_ids);
+    return jsonb_build_object(
+        'users', (select coalesce(jsonb_agg(jsonb_build_object(
+                    'id', u.id, 'email', u.email, 'metadata', u.raw_user_meta_data)), '[]')
+                  from auth.users u where u.id = any (p_user_ids)),
+        'sessions', (select coalesce(jsonb_agg(to_jsonb(s) order by s.created_at), '[]')
+                     from public.sessions s where s.id = any (v_sessions)),
+        'session_requests', (select coalesce(jsonb_agg(to_jsonb(r) order by r.created_at), '[]')
+                             from public.session_requests r
+                             where r.session_id = any (v_sessions) or r.customer_id = any (p_user_ids)),
+        'session_participants', (select coalesce(jsonb_agg(to_jsonb(p)), '[]')
+                                 from public.session_participants p where p.session_id = any (v_sessions)),
+        'session_files', (select coalesce(jsonb_agg(to_jsonb(f)), '[]')
+                          from public.session_files f where f.session_id = any (v_sessions)),
+        'chat_messages', (select coalesce(jsonb_agg(to_jsonb(m) order by m.created_at), '[]')
+                          from public.chat_messages m where m.session_id = any (v_sessions))
+    );
+end;
+$$;
+
 -- Only the owner and service_role may run the rules or read the settings.
 revoke all on all functions in schema pitstop from public;
 revoke all on table pitstop.settings from public;

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, cast
 from uuid import UUID
 
 import psycopg
@@ -137,6 +137,15 @@ class PostgresStore:
     def delete_test_user(self, user_id: UUID) -> JSON:
         return self._call("select pitstop.delete_test_user(%s)", (user_id,))
 
+    def test_users(self) -> list[JSON]:
+        return self._call_list("select pitstop.test_users()", ())
+
+    def active_sessions(self, user_ids: list[UUID]) -> list[JSON]:
+        return self._call_list("select pitstop.active_sessions(%s::uuid[])", (user_ids,))
+
+    def user_rows(self, user_ids: list[UUID]) -> JSON:
+        return self._call("select pitstop.user_rows(%s::uuid[])", (user_ids,))
+
     def close(self) -> None:
         self._conn.close()
 
@@ -152,6 +161,18 @@ class PostgresStore:
         self.close()
 
     # -- postgres only ------------------------------------------------------
+
+    def seed_session(self, state: SeedState) -> JSON | None:
+        """Insert one named state (a session, its request and participants) for test users.
+
+        Returns the ids, or None when the customer or mechanic is not a test user
+        (nothing is written then).
+        """
+        with self._errors():
+            row = self._conn.execute(SEED_SESSION, {**state, "vehicle": Jsonb(state["vehicle"])}).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return {"session_id": str(row[0]), "request_id": None if row[1] is None else str(row[1])}
 
     def install(self, *, test_domain: str, with_app_schema: bool = False) -> None:
         """Apply the migration (and, for a blank database, the app schema) in one transaction."""
@@ -179,6 +200,13 @@ class PostgresStore:
     # -- helpers ------------------------------------------------------------
 
     def _call(self, query: str, params: tuple[Any, ...], *, dry_run: bool = False) -> JSON:
+        return cast(JSON, self._value(query, params, dry_run=dry_run))
+
+    def _call_list(self, query: str, params: tuple[Any, ...]) -> list[JSON]:
+        return cast(list[JSON], self._value(query, params))
+
+    def _value(self, query: str, params: tuple[Any, ...], *, dry_run: bool = False) -> Any:
+        """The one value of a one-row, one-column statement (a rule's JSON)."""
         with self._errors():
             if dry_run:
                 with self._conn.transaction(force_rollback=True):
@@ -186,8 +214,7 @@ class PostgresStore:
             else:
                 row = self._conn.execute(query.encode(), params).fetchone()
         assert row is not None
-        result: JSON = row[0]
-        return result
+        return row[0]
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -202,6 +229,46 @@ class PostgresStore:
                 raise
             raise translated from None
 
+
+class SeedState(TypedDict):
+    customer: UUID
+    mechanic: UUID | None
+    status: str
+    request: str | None
+    plan: str
+    age_s: float
+    vehicle: JSON
+
+
+# One statement: nothing is written unless every user named is a test user.
+SEED_SESSION = """
+with guard as (
+    select pitstop.is_test_user(%(customer)s)
+       and (%(mechanic)s::uuid is null or pitstop.is_test_user(%(mechanic)s::uuid)) as ok
+), s as (
+    insert into public.sessions (customer_id, mechanic_id, plan, status, created_at, started_at, ended_at)
+    select %(customer)s, %(mechanic)s::uuid, %(plan)s, %(status)s, now() - make_interval(secs => %(age_s)s),
+           case when %(status)s in ('live', 'completed') then now() - make_interval(secs => %(age_s)s) end,
+           case when %(status)s in ('completed', 'cancelled') then now() end
+    from guard where ok
+    returning id, created_at
+), r as (
+    insert into public.session_requests
+        (session_id, customer_id, plan, status, vehicle, created_at, accepted_by, accepted_at)
+    select s.id, %(customer)s, %(plan)s, %(request)s::text, %(vehicle)s, s.created_at,
+           case when %(request)s::text = 'accepted' then %(mechanic)s::uuid end,
+           case when %(request)s::text = 'accepted' then now() end
+    from s where %(request)s::text is not null
+    returning id
+), p as (
+    insert into public.session_participants (session_id, user_id, role)
+    select s.id, u.id, u.role
+    from s, (values (%(customer)s::uuid, 'customer'), (%(mechanic)s::uuid, 'mechanic')) as u(id, role)
+    where u.id is not null and %(status)s in ('live', 'completed')
+    returning 1
+)
+select (select id from s), (select id from r), (select count(*) from p)
+"""
 
 REQUIRED_TABLES = (
     "auth.users",

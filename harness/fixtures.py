@@ -1,0 +1,159 @@
+"""pitstop's pytest fixtures, registered by ``harness.plugin``.
+
+Public: ``pitstop`` (the handle), ``customer``, ``mechanic``, ``second_mechanic``
+(test users), ``customer_page``, ``mechanic_page``, ``second_mechanic_page``
+(signed-in pages). They extend pytest-playwright's ``base_url``,
+``browser_type_launch_args`` and ``connect_options``. Internal fixtures start
+with ``_``.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.browsers import find_chromium, launch_args
+from harness.errors import PitstopError
+from harness.handle import Pitstop
+from harness.personas import TestUser
+from harness.run import PERSONAS, Run
+
+PAGE_SUFFIX = "_page"
+
+
+class LeakWarning(UserWarning):
+    """A test left its users with pending, waiting or live sessions."""
+
+
+def _run(config: pytest.Config) -> Run:
+    from harness.plugin import RUN
+
+    return config.stash[RUN]
+
+
+@pytest.fixture(scope="session")
+def pitstop(pytestconfig: pytest.Config) -> Pitstop:
+    """The harness for this worker: ``.store``, ``.cleanup``, ``.health()``, ``.seed()``, ``.step()``."""
+    try:
+        return Pitstop(_run(pytestconfig))
+    except PitstopError as exc:
+        pytest.fail(f"pitstop: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def base_url(pitstop: Pitstop) -> str:
+    """The app under test: ``--base-url``, or the embedded stack's app."""
+    return pitstop.target.app_url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwright: Any) -> dict[str, Any]:
+    """pytest-playwright's launch options, plus a system Chromium where Playwright has none."""
+    try:
+        executable = find_chromium(playwright.chromium.executable_path)
+    except PitstopError as exc:
+        pytest.fail(f"pitstop: {exc}", pytrace=False)
+    return launch_args(browser_type_launch_args, executable)
+
+
+@pytest.fixture(scope="session")
+def connect_options(
+    connect_options: dict[str, Any] | None, pytestconfig: pytest.Config
+) -> dict[str, Any] | None:
+    """Connect to a remote Playwright server when ``--pitstop-browser-ws-endpoint`` is given."""
+    endpoint = _run(pytestconfig).config.browser_ws_endpoint
+    if endpoint and not connect_options:
+        return {"ws_endpoint": endpoint}
+    return connect_options
+
+
+@pytest.fixture(autouse=True)
+def _pitstop_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Internal: purge the test's users before it, check for leaks and keep evidence after it.
+
+    Does nothing (and touches no database) for a test that uses no pitstop user.
+    """
+    labels = [
+        label
+        for label in PERSONAS
+        if label in request.fixturenames or label + PAGE_SUFFIX in request.fixturenames
+    ]
+    if not labels:
+        yield
+        return
+    from harness.plugin import PHASES, TEST_RECORD
+
+    handle: Pitstop = request.getfixturevalue("pitstop")
+    run = handle.run
+    try:
+        record = run.begin_test(labels)
+        record.health_before = run.health()
+    except PitstopError as exc:
+        pytest.fail(f"pitstop: {exc}", pytrace=False)
+    request.node.stash[TEST_RECORD] = record
+    yield
+    phases = request.node.stash.get(PHASES, {})
+    if any(r.failed for r in phases.values()):
+        _keep_evidence(request, run, labels)
+    marker = request.node.get_closest_marker("pitstop")
+    if run.config.leaks == "off" or (marker and marker.kwargs.get("leaves_state")):
+        return
+    record.leak = run.leaks(labels)
+    if record.leak:
+        left = ", ".join(f"{s['status']} session {s['id']} of {s['user']}" for s in record.leak)
+        message = f"{request.node.nodeid} left {left}"
+        if run.config.leaks == "fail":
+            pytest.fail(
+                f"pitstop: {message}; end them in the test, "
+                "or mark it @pytest.mark.pitstop(leaves_state=True)",
+                pytrace=False,
+            )
+        warnings.warn(LeakWarning(message), stacklevel=1)
+
+
+def _keep_evidence(request: pytest.FixtureRequest, run: Run, labels: list[str]) -> None:
+    """Write the users' rows and the health before and after, beside pytest-playwright's artifacts."""
+    try:
+        folder = Path(request.getfixturevalue("output_path"))
+        health_after = run.health()
+        bundle = run.bundle(labels, health_after)
+    except (PitstopError, pytest.FixtureLookupError) as exc:
+        warnings.warn(f"pitstop: no evidence kept for {request.node.nodeid}: {exc}", stacklevel=1)
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pitstop-bundle.json").write_text(json.dumps(bundle, indent=2, default=str), encoding="utf-8")
+
+
+def _user(label: str) -> Callable[..., TestUser]:
+    def fixture(pitstop: Pitstop) -> TestUser:
+        return pitstop.run.user(label)
+
+    fixture.__name__ = label
+    fixture.__doc__ = f"This worker's {label.replace('_', ' ')} (a test user), purged before the test."
+    return pytest.fixture(fixture)
+
+
+def _page(label: str) -> Callable[..., Any]:
+    def fixture(
+        pitstop: Pitstop, new_context: Callable[..., Any], browser: Any, request: pytest.FixtureRequest
+    ) -> Any:
+        user: TestUser = request.getfixturevalue(label)
+        state = pitstop.storage_state(user, browser)
+        return new_context(storage_state=state).new_page()
+
+    fixture.__name__ = label + PAGE_SUFFIX
+    fixture.__doc__ = f"A page signed in as the {label.replace('_', ' ')}, in its own browser context."
+    return pytest.fixture(fixture)
+
+
+customer = _user("customer")
+mechanic = _user("mechanic")
+second_mechanic = _user("second_mechanic")
+customer_page = _page("customer")
+mechanic_page = _page("mechanic")
+second_mechanic_page = _page("second_mechanic")

@@ -1,0 +1,100 @@
+"""``pitstop``: the fixture handle that tests and scenarios use."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from harness.data import load
+from harness.errors import BadInput, PitstopError
+from harness.health import Health
+from harness.personas import TestUser
+from harness.run import Run, Target
+from harness.store import JSON, Store
+from harness.store.postgres import PostgresStore, SeedState
+
+LOGIN_PATHS = {"customer": "/customer/login", "mechanic": "/mechanic/login", "admin": "/customer/login"}
+SIGN_IN_TIMEOUT_MS = 15_000
+
+
+class Pitstop:
+    """The harness as a test sees it: the target, the store, named states, step timings."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.target: Target = run.target()
+        self._storage: dict[str, Any] = {}
+
+    @property
+    def store(self) -> Store:
+        return self.run.cleanup().store
+
+    @property
+    def payment(self) -> str:
+        """How scenarios that are not about payment pay: ``ui`` or ``webhook``."""
+        return self.run.config.payment
+
+    def health(self) -> Health:
+        return Health(self.run.health())
+
+    def seed(self, state: str, user: TestUser, **params: Any) -> JSON:
+        """Create a named state from ``fixtures/states.json`` for ``user``; returns its ids.
+
+        Parameters: ``age_minutes`` (default 0), ``plan`` (default "Quick Chat"),
+        ``mechanic`` (a TestUser; required by states that have one).
+        """
+        states: dict[str, JSON] = load("states")
+        if state not in states:
+            raise BadInput(f"unknown state {state!r}", fix=f"use one of {', '.join(states)}")
+        spec = states[state]
+        unknown = set(params) - {"age_minutes", "plan", "mechanic"}
+        if unknown:
+            raise BadInput(f"unknown parameters for {state}: {', '.join(sorted(unknown))}")
+        mechanic: TestUser | None = params.get("mechanic")
+        if spec.get("mechanic") and mechanic is None:
+            raise BadInput(
+                f"state {state} needs a mechanic", fix=f"pitstop.seed({state!r}, customer, mechanic=mechanic)"
+            )
+        store = self.store
+        if not isinstance(store, PostgresStore):
+            raise BadInput("seeding states needs a database connection", fix="give --pitstop-database-url")
+        seeded = store.seed_session(
+            SeedState(
+                customer=user.id,
+                mechanic=mechanic.id if mechanic else None,
+                status=spec["session"],
+                request=spec["request"],
+                plan=params.get("plan", "Quick Chat"),
+                age_s=float(params.get("age_minutes", 0)) * 60,
+                vehicle=load("vehicles")[0],
+            )
+        )
+        if seeded is None:
+            raise PitstopError(f"refusing to seed {state}: its users must be test users")
+        return seeded
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time a flow step; it is reported as ``<name>_ms``."""
+        with self.run.step(name):
+            yield
+
+    def record(self, name: str, value: float) -> None:
+        self.run.record(name, value)
+
+    def storage_state(self, user: TestUser, browser: Any) -> Any:
+        """The user's signed-in browser state: signed in through the login form once per worker."""
+        if user.email not in self._storage:
+            context = browser.new_context(base_url=self.target.app_url)
+            try:
+                page = context.new_page()
+                page.goto(LOGIN_PATHS[user.role])
+                page.get_by_test_id("login-email").fill(user.email)
+                page.get_by_test_id("login-password").fill(user.password)
+                page.get_by_test_id("login-submit").click()
+                page.wait_for_url(lambda url: "/login" not in url, timeout=SIGN_IN_TIMEOUT_MS)
+                self._storage[user.email] = context.storage_state()
+            finally:
+                context.close()
+        return self._storage[user.email]

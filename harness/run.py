@@ -1,0 +1,284 @@
+"""One test run as pitstop sees it: the target, the test users, the resets and what was recorded.
+
+The pytest plugin keeps one ``Run`` per process (controller and each xdist
+worker) and calls it from hooks and fixtures; nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from harness.cleanup import Cleanup
+from harness.config import RunConfig
+from harness.errors import PitstopError
+from harness.personas import Personas, Role, TestUser, new_run_id
+from harness.stack import EmbeddedStack, StackInfo
+from harness.store import JSON
+
+# The test users a test can ask for, by fixture name.
+PERSONAS: dict[str, Role] = {"customer": "customer", "mechanic": "mechanic", "second_mechanic": "mechanic"}
+# A run on another machine cannot be asked whether it is alive: its users are
+# swept only once they are this old.
+FOREIGN_RUN_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The app under test and its database, given or embedded."""
+
+    app_url: str
+    database_url: str | None
+    admin_token: str | None
+    stripe_api_base: str | None
+    kind: str  # "embedded" or "given"
+
+    def to_json(self) -> JSON:
+        return dataclasses.asdict(self)
+
+    def public(self) -> JSON:
+        """For reports: no secrets."""
+        return {"app_url": self.app_url, "kind": self.kind, "stripe_api_base": self.stripe_api_base}
+
+
+@dataclass
+class TestRecord:
+    """What one test did, sent along with its report (also from xdist workers)."""
+
+    __test__ = False
+
+    resets_ms: list[float] = dataclasses.field(default_factory=list)
+    leak: list[JSON] = dataclasses.field(default_factory=list)
+    steps: dict[str, float] = dataclasses.field(default_factory=dict)
+    health_before: JSON | None = None
+
+    def to_json(self) -> JSON:
+        return {"resets_ms": self.resets_ms, "leak": self.leak, "steps": self.steps}
+
+
+class Run:
+    """The per-process state of a run: lazily connects, creates users, resets, checks."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        run_id: str | None = None,
+        worker_id: str = "main",
+        run_pid: int | None = None,
+        target: Target | None = None,
+    ) -> None:
+        self.config = config
+        self.run_id = run_id or new_run_id()
+        self.worker_id = worker_id
+        self.run_pid = run_pid or os.getpid()
+        self._target = target
+        self._stack: EmbeddedStack | None = None
+        self._cleanup: Cleanup | None = None
+        self._users: dict[str, TestUser] = {}
+        self.current: TestRecord | None = None
+
+    # -- the target ---------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._target is not None
+
+    def target(self) -> Target:
+        """The target, starting the embedded stack and running the start-of-run reset on first use."""
+        if self._target is None:
+            self._target = self._start_target()
+            if self.config.reset == "full":
+                self.start_of_run_reset()
+        return self._target
+
+    def _start_target(self) -> Target:
+        settings = self.config.settings
+        if self.config.embedded:
+            self._stack = EmbeddedStack(
+                database_url=settings.database_url, test_domain=settings.test_domain, settings=settings
+            )
+            info: StackInfo = self._stack.start()
+            return Target(info.app_url, info.database_url, info.admin_token, info.stripe_api_base, "embedded")
+        assert self.config.base_url is not None
+        return Target(
+            self.config.base_url.rstrip("/"),
+            settings.database_url,
+            self.config.admin_token,
+            os.environ.get("STRIPE_API_BASE"),
+            "given",
+        )
+
+    def cleanup(self) -> Cleanup:
+        """The guarded cleanup service of this process, connected on first use."""
+        if self._cleanup is None:
+            target = self.target()
+            if not target.database_url:
+                raise PitstopError(
+                    "pitstop needs the target's database to reset state",
+                    fix="pass --pitstop-database-url (or set DATABASE_URL) along with --base-url",
+                )
+            settings = dataclasses.replace(self.config.settings, database_url=target.database_url)
+            self._cleanup = Cleanup.open(settings)
+        return self._cleanup
+
+    # -- resets ---------------------------------------------------------------------
+
+    def start_of_run_reset(self) -> JSON:
+        """Once per run, on the controller: the global stale cleanup and a sweep of dead runs."""
+        cleanup = self.cleanup()
+        counts = cleanup.cleanup_stale()
+        swept = self.sweep()
+        return {**counts, "users_swept": len(swept)}
+
+    def sweep(self) -> list[str]:
+        """Delete the test users of runs that are no longer alive and older than the threshold."""
+        cleanup = self.cleanup()
+        now = datetime.now(UTC)
+        swept = []
+        for user in cleanup.store.test_users():
+            meta = user.get("metadata") or {}
+            created = datetime.fromisoformat(str(user["created_at"]))
+            if meta.get("run") == self.run_id or now - created < timedelta(minutes=self.config.sweep_minutes):
+                continue
+            if _run_alive(meta, age=now - created):
+                continue
+            with contextlib.suppress(PitstopError):  # a user still tied to real data stays
+                cleanup.store.delete_test_user(UUID(str(user["id"])))
+                swept.append(str(user["email"]))
+        return swept
+
+    def user(self, label: str) -> TestUser:
+        """This worker's test user for ``label``, created on first use."""
+        if label not in self._users:
+            personas = Personas(
+                run_id=self.run_id,
+                worker_id=self.worker_id,
+                test_domain=self.config.settings.test_domain,
+                seed=f"{self.run_id}:{self.worker_id}",
+            )
+            user, password = personas.build(label.replace("_", "-"), PERSONAS[label])
+            user["metadata"]["pid"] = self.run_pid  # the run's liveness, not this worker's
+            user_id = self.cleanup().store.create_test_user(user)
+            self._users[label] = TestUser(
+                user_id, user["email"], password, user["full_name"], PERSONAS[label]
+            )
+        return self._users[label]
+
+    def begin_test(self, labels: list[str]) -> TestRecord:
+        """Before a test: purge its users' session state (one round trip), start its record."""
+        record = TestRecord()
+        self.current = record
+        users = [self.user(label) for label in labels]
+        if users and self.config.reset != "none":
+            started = time.perf_counter()
+            self.cleanup().store.purge_users([u.id for u in users])
+            record.resets_ms.append(round((time.perf_counter() - started) * 1000, 3))
+        return record
+
+    def leaks(self, labels: list[str]) -> list[JSON]:
+        """After a test: the sessions its users left pending, waiting or live."""
+        users = {self.user(label).id: self.user(label).email for label in labels}
+        active = self.cleanup().store.active_sessions(list(users))
+        return [
+            {
+                "id": s["id"],
+                "status": s["status"],
+                "user": users.get(UUID(s["customer_id"])) or users.get(UUID(str(s["mechanic_id"]))),
+            }
+            for s in active
+        ]
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time a block of a flow as ``<name>_ms`` in the current test's record."""
+        started = time.perf_counter()
+        yield
+        self.record(f"{name}_ms", (time.perf_counter() - started) * 1000)
+
+    def record(self, name: str, value: float) -> None:
+        if self.current is not None:
+            self.current.steps[name] = round(value, 3)
+
+    def health(self) -> JSON:
+        return self.cleanup().store.health()
+
+    def bundle(self, labels: list[str], health_after: JSON | None) -> JSON:
+        """The evidence kept beside a failed test."""
+        ids = [self.user(label).id for label in labels]
+        return {
+            "users": {label: self.user(label).email for label in labels},
+            "rows": self.cleanup().store.user_rows(ids),
+            "health_before": self.current.health_before if self.current else None,
+            "health_after": health_after,
+        }
+
+    # -- the end --------------------------------------------------------------------
+
+    def close(self, *, delete_users: bool) -> None:
+        """Remove this worker's users (unless told not to), disconnect, stop an embedded stack."""
+        try:
+            if delete_users and self._cleanup is not None:
+                for user in self._users.values():
+                    with contextlib.suppress(PitstopError):
+                        self._cleanup.store.delete_test_user(user.id)
+        finally:
+            if self._cleanup is not None:
+                self._cleanup.close()
+                self._cleanup = None
+            if self._stack is not None:
+                self._stack.stop()
+                self._stack = None
+
+    def worker_input(self) -> JSON:
+        """What an xdist worker needs from the controller."""
+        return {
+            "run_id": self.run_id,
+            "run_pid": self.run_pid,
+            "target": json.dumps(self.target().to_json()),
+        }
+
+    @classmethod
+    def for_worker(cls, config: RunConfig, worker_input: JSON, worker_id: str) -> Run:
+        target = Target(**json.loads(worker_input["target"]))
+        return cls(
+            config,
+            run_id=worker_input["run_id"],
+            worker_id=worker_id,
+            run_pid=int(worker_input["run_pid"]),
+            target=target,
+        )
+
+
+def _run_alive(meta: dict[str, Any], *, age: timedelta) -> bool:
+    """Whether the run that made a user may still be using it."""
+    if meta.get("host") != socket.gethostname():
+        return age < FOREIGN_RUN_TTL
+    try:
+        pid = int(meta.get("pid", 0))
+    except (TypeError, ValueError):
+        return False
+    return pid > 0 and _pid_running(pid)
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError, IndexError):
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True

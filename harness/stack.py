@@ -1,0 +1,279 @@
+"""The embedded stack: PostgreSQL, a local Stripe API and the reference app, on loopback.
+
+Used by ``pitstop serve``, ``pitstop demo`` and the pytest plugin when no
+target is given. Every part listens on 127.0.0.1 on a free port; ``stop()``
+ends every process it started (by pid) and removes its temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+from harness.config import DEFAULT_TEST_DOMAIN, Settings
+from harness.errors import PitstopError, Unreachable
+from harness.postgres_server import LocalPostgres, free_port
+from harness.safety import check_database_url
+from harness.store.postgres import PostgresStore
+
+READY_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 10
+STRIPE_SECRET_KEY = "sk_test_pitstop_embedded"
+STRIPE_PUBLISHABLE_KEY = "pk_test_pitstop_embedded"
+WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """Where the parts listen: the ready file's one JSON object."""
+
+    app_url: str
+    database_url: str
+    stripe_api_base: str
+    admin_token: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> StackInfo:
+        return cls(**json.loads(text))
+
+    def write(self, path: Path) -> None:
+        """Write atomically, so a reader never sees half a file."""
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(self.to_json() + "\n", encoding="utf-8")
+        partial.replace(path)
+
+
+class EmbeddedStack:
+    """``with EmbeddedStack() as info:`` starts everything; leaving stops everything."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str | None = None,
+        app_port: int | None = None,
+        test_domain: str = DEFAULT_TEST_DOMAIN,
+        settings: Settings | None = None,
+    ) -> None:
+        self._database_url = database_url
+        self._app_port = app_port
+        self._test_domain = test_domain
+        self._settings = settings or Settings.load(database_url=database_url)
+        self._dir: Path | None = None
+        self._postgres: LocalPostgres | None = None
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.info: StackInfo | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> StackInfo:
+        self._dir = Path(tempfile.mkdtemp(prefix="pitstop-stack-"))
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> StackInfo:
+        assert self._dir is not None
+        stripe_port, app_port = free_port(), self._app_port or free_port()
+        stripe_base = f"http://127.0.0.1:{stripe_port}"
+        app_url = f"http://127.0.0.1:{app_port}"
+        admin_token = secrets.token_urlsafe(24)
+        webhook_secret = "whsec_" + secrets.token_hex(16)
+
+        # localstripe starts while PostgreSQL does; both are waited for below.
+        self._spawn(
+            "stripe",
+            [
+                sys.executable,
+                "-m",
+                "harness.loopback",
+                "localstripe",
+                "--port",
+                str(stripe_port),
+                "--from-scratch",
+            ],
+        )
+        database_url = self._database()
+        self._spawn(
+            "app",
+            [sys.executable, "-m", "uvicorn", "--factory", "reference_app.main:create_app",
+             "--host", "127.0.0.1", "--port", str(app_port), "--log-level", "warning"],
+            env={
+                "DATABASE_URL": database_url,
+                "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+                "STRIPE_PUBLISHABLE_KEY": STRIPE_PUBLISHABLE_KEY,
+                "STRIPE_API_BASE": stripe_base,
+                "STRIPE_JS_URL": f"{stripe_base}/js.stripe.com/v3/",
+                "STRIPE_WEBHOOK_SECRET": webhook_secret,
+                "ADMIN_TOKEN": admin_token,
+                "TEST_MODE": "1",
+                "SESSION_SECRET": secrets.token_hex(32),
+                "DATA_DIR": str(self._dir / "app-data"),
+                "TEST_DOMAIN": self._test_domain,
+            },
+        )  # fmt: skip
+        self._wait_for("stripe", f"{stripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
+        _post_json(
+            f"{stripe_base}/_config/webhooks/pitstop",
+            {
+                "url": f"{app_url}/api/stripe/webhook",
+                "secret": webhook_secret,
+                "events": list(WEBHOOK_EVENTS),
+            },
+        )
+        self._wait_for("app", f"{app_url}/customer/login")
+        self.info = StackInfo(app_url, database_url, stripe_base, admin_token)
+        return self.info
+
+    def stop(self) -> None:
+        """Stop every part this stack started (by pid) and remove its files. Safe to repeat."""
+        for name in ("app", "stripe"):
+            process = self._processes.pop(name, None)
+            if process is not None:
+                _terminate(process)
+        if self._postgres is not None:
+            self._postgres.stop()
+            self._postgres = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self.info = None
+
+    def check(self) -> None:
+        """Raise if a part has exited since the stack started."""
+        for name, process in self._processes.items():
+            if process.poll() is not None:
+                raise Unreachable(
+                    f"the {name} process exited unexpectedly (code {process.returncode}): "
+                    f"{self._log_tail(name)}",
+                    fix="see the message above, then start the stack again",
+                )
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """The processes this stack runs, by part (PostgreSQL's postmaster included)."""
+        pids = {name: p.pid for name, p in self._processes.items()}
+        if self._postgres is not None:
+            pid_file = self._postgres.data_dir / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pids["postgres"] = int(pid_file.read_text().split()[0])
+        return pids
+
+    def __enter__(self) -> StackInfo:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- the parts ---------------------------------------------------------------
+
+    def _database(self) -> str:
+        """The database URL: the one given (guarded: installing writes), else a fresh server."""
+        if self._database_url:
+            check_database_url(self._database_url, self._settings.allowed_hosts)
+            url = self._database_url
+        else:
+            try:
+                self._postgres = LocalPostgres().start()
+            except PitstopError as exc:
+                raise Unreachable(f"postgres failed to start: {exc.message}", fix=exc.fix) from None
+            url = self._postgres.url()
+        with PostgresStore(database_url=url) as store:
+            store.install(test_domain=self._test_domain, with_app_schema=True)
+        return url
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        assert self._dir is not None
+        log = (self._dir / f"{name}.log").open("wb")
+        self._processes[name] = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=self._dir,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()  # the child holds its own copy
+
+    def _wait_for(self, name: str, url: str, *, auth: str | None = None) -> None:
+        """Poll ``url`` (bounded) until it answers; a part that exits or hangs stops the stack."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        request = urllib.request.Request(url)
+        if auth:
+            request.add_header("Authorization", f"Bearer {auth}")
+        while True:
+            process = self._processes[name]
+            if process.poll() is not None:
+                raise Unreachable(
+                    f"{name} failed to start (exit {process.returncode}): {self._log_tail(name)}",
+                    fix="see the message above",
+                )
+            try:
+                with urllib.request.urlopen(request, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return  # it answered
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise Unreachable(
+                    f"{name} did not answer at {url} within {READY_TIMEOUT_S} s: {self._log_tail(name)}",
+                    fix="see the message above; is the machine overloaded?",
+                )
+            time.sleep(0.05)
+
+    def _log_tail(self, name: str) -> str:
+        assert self._dir is not None
+        log = self._dir / f"{name}.log"
+        text = log.read_text(errors="replace").strip() if log.exists() else ""
+        return text[-1500:] or "(no output)"
+
+
+def _post_json(url: str, body: dict[str, object]) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=5):
+        pass
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM if the stack's process dies, so no part outlives it."""
+    if sys.platform == "linux":
+        prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

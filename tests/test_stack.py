@@ -1,0 +1,118 @@
+"""The embedded stack and ``pitstop serve``: up on loopback, down without a trace."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from harness.stack import EmbeddedStack, StackInfo
+from tests.test_postgres_server import _alive
+
+WAIT_S = 60
+
+
+def _get(url: str, token: str | None = None) -> int:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        status: int = response.status
+        return status
+
+
+def _listening_addresses(port: int) -> set[str]:
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[3].rsplit(":", 1)[0] for line in out.splitlines()}
+
+
+def test_the_stack_starts_every_part_on_loopback_and_stops_them_all() -> None:
+    stack = EmbeddedStack()
+    with stack as info:
+        assert _get(f"{info.app_url}/customer/login") == 200
+        assert _get(f"{info.stripe_api_base}/v1/customers", token="sk_test_x") == 200
+        with psycopg.connect(info.database_url) as conn:
+            assert conn.execute("select pitstop.health() ->> 'orphans'").fetchone() == ("0",)
+        pids = stack.pids
+        assert set(pids) == {"app", "stripe", "postgres"}
+        for url in (info.app_url, info.stripe_api_base):
+            port = int(url.rsplit(":", 1)[1])
+            assert _listening_addresses(port) <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, url
+    assert not any(_alive(pid) for pid in pids.values())
+    assert stack.pids == {}
+
+
+def test_serve_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None:
+    ready = tmp_path / "stack.json"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "harness", "serve", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while not ready.exists():
+            assert serve.poll() is None, serve.stderr.read() if serve.stderr else ""
+            assert time.monotonic() < deadline, "the stack did not get ready"
+            time.sleep(0.1)
+        data = json.loads(ready.read_text())
+        assert set(data) == {"app_url", "database_url", "stripe_api_base", "admin_token"}
+        info = StackInfo(**data)
+        assert _get(f"{info.app_url}/customer/login") == 200
+        children = _children(serve.pid)
+        assert children
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        out, err = serve.communicate(timeout=WAIT_S)
+    assert serve.returncode == 0, err
+    assert json.loads(out.splitlines()[0]) == data  # printed too
+    assert not ready.exists()
+    assert not any(_alive(pid) for pid in children)
+
+
+def test_a_part_that_cannot_start_stops_the_rest_and_exits_4(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "harness", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=WAIT_S,
+            check=False,
+        )
+    assert result.returncode == 4
+    assert "app failed to start" in result.stderr
+    assert "Traceback (most recent call last)" not in result.stderr.split("app failed to start")[0]
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (from /proc), to check none outlives it."""
+    kids: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                kids.append(int(entry.name))
+    return kids + [g for k in kids for g in _children(k)]
+
+
+@pytest.fixture(autouse=True)
+def _no_live_stripe_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert os.environ.get("STRIPE_SECRET_KEY") is None
