@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
+from harness.cleanup import Cleanup
 from harness.data import load
 from harness.errors import BadInput, PitstopError
 from harness.health import Health
+from harness.payments import Payments
 from harness.personas import TestUser
 from harness.run import Run, Target
+from harness.stack import STRIPE_SECRET_KEY
 from harness.store import JSON, Store
 from harness.store.postgres import PostgresStore, SeedState
 
 LOGIN_PATHS = {"customer": "/customer/login", "mechanic": "/mechanic/login", "admin": "/customer/login"}
 SIGN_IN_TIMEOUT_MS = 15_000
+WAIT_S = 15.0
+POLL_S = 0.05
 
 
 class Pitstop:
@@ -29,6 +36,11 @@ class Pitstop:
     @property
     def store(self) -> Store:
         return self.run.cleanup().store
+
+    @property
+    def cleanup(self) -> Cleanup:
+        """The guarded cleanup verbs (reset, stale cleanup, force-cancel) on the target."""
+        return self.run.cleanup()
 
     @property
     def payment(self) -> str:
@@ -73,6 +85,34 @@ class Pitstop:
         if seeded is None:
             raise PitstopError(f"refusing to seed {state}: its users must be test users")
         return seeded
+
+    def active_session(self, user: TestUser, *, timeout_s: float = WAIT_S) -> JSON:
+        """Wait (bounded) until ``user`` has a pending, waiting or live session; return the newest.
+
+        The two-actor wait of a payment: the mechanic looks only once the
+        session row exists. Carries ``id``, ``status`` and ``request_id``.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            sessions = self.run.cleanup().store.active_sessions([user.id])
+            if sessions:
+                return sessions[-1]
+            if time.monotonic() > deadline:
+                raise PitstopError(f"{user.email} has no active session after {timeout_s:g} s")
+            time.sleep(POLL_S)
+
+    def pay_by_webhook(self, customer: TestUser, *, plan: JSON, vehicle: JSON, card: JSON) -> JSON:
+        """Pay through the Stripe API (the app learns it by webhook) and wait for the session."""
+        intent_id = self.payments().pay(
+            customer_id=str(customer.id), plan=plan["slug"], amount=plan["amount"], vehicle=vehicle, card=card
+        )
+        return {**self.active_session(customer), "payment_intent_id": intent_id}
+
+    def payments(self) -> Payments:
+        """Stripe test-mode calls against the target's Stripe (localstripe, embedded)."""
+        target = self.target
+        key = STRIPE_SECRET_KEY if target.kind == "embedded" else os.environ.get("STRIPE_SECRET_KEY", "")
+        return Payments(secret_key=key, api_base=target.stripe_api_base)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:

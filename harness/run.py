@@ -42,6 +42,7 @@ class Target:
     admin_token: str | None
     stripe_api_base: str | None
     kind: str  # "embedded" or "given"
+    stripe_webhook_secret: str | None = None
 
     def to_json(self) -> JSON:
         return dataclasses.asdict(self)
@@ -109,7 +110,14 @@ class Run:
                 database_url=settings.database_url, test_domain=settings.test_domain, settings=settings
             )
             info: StackInfo = self._stack.start()
-            return Target(info.app_url, info.database_url, info.admin_token, info.stripe_api_base, "embedded")
+            return Target(
+                info.app_url,
+                info.database_url,
+                info.admin_token,
+                info.stripe_api_base,
+                "embedded",
+                self._stack.webhook_secret,
+            )
         assert self.config.base_url is not None
         return Target(
             self.config.base_url.rstrip("/"),
@@ -117,6 +125,7 @@ class Run:
             self.config.admin_token,
             os.environ.get("STRIPE_API_BASE"),
             "given",
+            os.environ.get("STRIPE_WEBHOOK_SECRET"),
         )
 
     def cleanup(self) -> Cleanup:

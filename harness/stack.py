@@ -80,6 +80,7 @@ class EmbeddedStack:
         self._postgres: LocalPostgres | None = None
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self.info: StackInfo | None = None
+        self.webhook_secret: str | None = None  # the app's; not part of the ready file
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -97,7 +98,7 @@ class EmbeddedStack:
         stripe_base = f"http://127.0.0.1:{stripe_port}"
         app_url = f"http://127.0.0.1:{app_port}"
         admin_token = secrets.token_urlsafe(24)
-        webhook_secret = "whsec_" + secrets.token_hex(16)
+        webhook_secret = self.webhook_secret = "whsec_" + secrets.token_hex(16)
 
         # localstripe starts while PostgreSQL does; both are waited for below.
         self._spawn(

@@ -419,7 +419,9 @@ as $$
 begin
     return coalesce((
         select jsonb_agg(jsonb_build_object(
-            'id', s.id, 'status', s.status, 'customer_id', s.customer_id, 'mechanic_id', s.mechanic_id
+            'id', s.id, 'status', s.status, 'customer_id', s.customer_id, 'mechanic_id', s.mechanic_id,
+            'request_id', (select r.id from public.session_requests r
+                           where r.session_id = s.id order by r.created_at desc limit 1)
         ) order by s.created_at)
         from public.sessions s
         where s.status in ('pending', 'waiting', 'live')

@@ -1,0 +1,1 @@
+"""The shipped scenarios (installed as ``harness.scenarios``): page objects, flows, tests."""

@@ -1,0 +1,1 @@
+"""The shipped scenarios run against whatever target the pitstop plugin was given."""

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import TypedDict
+
+from playwright.sync_api import FrameLocator, Locator, Page, expect
+
+
+class Card(TypedDict):
+    number: str
+    exp_month: str
+    exp_year: str
+    cvc: str
+    postal_code: str
+
+
+class CheckoutPage:
+    """The checkout: a Stripe card element and the pay button.
+
+    The card element is either Stripe's (an iframe) or localstripe's stand-in
+    (five plain inputs with placeholders ``number``, ``exp_month``,
+    ``exp_year``, ``cvc``, ``postal_code``); ``pay_with_card`` fills either.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.card_element = page.get_by_test_id("card-element")
+        self.pay_button = page.get_by_test_id("pay-button")
+        self.error = page.get_by_test_id("payment-error")
+        self.plan = page.get_by_test_id("checkout-plan")
+
+    def pay_with_card(self, card: Card) -> None:
+        stand_in = self.card_element.get_by_placeholder("number")
+        iframe = self.card_element.locator("iframe")
+        expect(stand_in.or_(iframe).first).to_be_visible()
+        if stand_in.count():
+            self._fill_stand_in(card)
+        else:
+            self._fill_stripe(self.card_element.frame_locator("iframe").first, card)
+        self.pay_button.click()
+
+    def _fill_stand_in(self, card: Card) -> None:
+        fields: dict[str, str] = {**card, "exp_year": card["exp_year"][-2:]}  # it prefixes "20"
+        for name in ("number", "exp_month", "exp_year", "cvc", "postal_code"):
+            self.card_element.get_by_placeholder(name).fill(fields[name])
+
+    @staticmethod
+    def _fill_stripe(frame: FrameLocator, card: Card) -> None:
+        inputs: dict[str, Locator] = {
+            "cardnumber": frame.locator("input[name=cardnumber]"),
+            "exp-date": frame.locator("input[name=exp-date]"),
+            "cvc": frame.locator("input[name=cvc]"),
+            "postal": frame.locator("input[name=postal]"),
+        }
+        inputs["cardnumber"].fill(card["number"])
+        inputs["exp-date"].fill(f"{card['exp_month']}{card['exp_year'][-2:]}")
+        inputs["cvc"].fill(card["cvc"])
+        if inputs["postal"].count():
+            inputs["postal"].fill(card["postal_code"])
+
+    def expect_declined(self, message: str) -> None:
+        expect(self.error).to_contain_text(message)
