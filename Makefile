@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+BROWSER := $(VENV)/.browser
+
 .PHONY: test demo lint bench clean
 
 $(STAMP): pyproject.toml
@@ -14,17 +16,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Playwright's Chromium where it can be downloaded, else a system Chromium
+# (as root on Debian: apt-get install chromium).
+$(BROWSER): $(STAMP)
+	$(BIN)/pitstop browser
+	touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(BROWSER)
 	$(BIN)/pytest -n auto
 
-demo: $(STAMP)
-	@echo "make demo: not yet - the scenarios and the embedded stack come in the next milestones."
-	@echo "Meanwhile: make test, or the pitstop CLI against a database (see README.md)."
+demo: $(BROWSER)
+	$(BIN)/pitstop demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/reset.py

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Mapping
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +62,46 @@ def launch_args(base: Mapping[str, Any], executable: str | None) -> dict[str, An
     args = list(merged.get("args") or [])
     merged["args"] = args + [a for a in QUIET_ARGS if a not in args]
     return merged
+
+
+INSTALL_TIMEOUT_S = 600
+
+
+def ensure_browser(*, log: Callable[[str], None] = print) -> str:
+    """Make sure a Chromium can be driven; say which. Installs one if it can.
+
+    Playwright's own build where it can be downloaded; otherwise a system
+    Chromium already on PATH; otherwise, as root on Debian/Ubuntu, the
+    distribution's ``chromium`` package.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        own = playwright.chromium.executable_path
+    if Path(own).is_file():
+        return f"Playwright's Chromium ({own})"
+    with contextlib.suppress(PitstopError):
+        system = find_chromium(None)
+        if system:
+            return f"system Chromium ({system})"
+    log("pitstop: downloading Playwright's Chromium…")
+    if _run([sys.executable, "-m", "playwright", "install", "chromium"]) and Path(own).is_file():
+        return f"Playwright's Chromium ({own})"
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("pitstop: no download; installing the distribution's chromium with apt-get…")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if _run(["apt-get", "update", "-qq"], env=env) and _run(
+            ["apt-get", "install", "-y", "-qq", "chromium"], env=env
+        ):
+            system = find_chromium(None)
+            if system:
+                return f"system Chromium ({system})"
+    return f"none: {find_chromium(None)}"  # raises, with both ways to get one
+
+
+def _run(command: list[str], env: dict[str, str] | None = None) -> bool:
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=INSTALL_TIMEOUT_S, env=env, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from harness import sql
+from harness.browsers import ensure_browser
 from harness.cleanup import Cleanup, parse_uuid
 from harness.config import Settings
 from harness.errors import BadInput, ExitCode, PitstopError
@@ -170,6 +173,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ready_file.unlink(missing_ok=True)
 
 
+def cmd_browser(args: argparse.Namespace) -> int:
+    print(f"pitstop: browser: {ensure_browser(log=_say)}")
+    return ExitCode.OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The shipped scenarios against the embedded stack, with the health report."""
+    pytest_args = [
+        "--pitstop-health",
+        args.json,
+        "--pitstop-health-html",
+        str(Path(args.json).with_suffix(".html")),
+    ]
+    if args.headed:
+        pytest_args.append("--headed")
+    if args.workers:
+        pytest_args += ["-n", str(args.workers)]
+    return _pytest_scenarios(_target_args(args) + pytest_args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The shipped scenarios against a given app (or the embedded stack when none is given)."""
+    extra = list(args.pytest_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    base_url = ["--base-url", args.base_url] if args.base_url else []
+    return _pytest_scenarios(_target_args(args) + base_url + extra)
+
+
+def _target_args(args: argparse.Namespace) -> list[str]:
+    """The target options of the command line, as the plugin's options."""
+    out = ["--pitstop-database-url", args.database_url] if args.database_url else []
+    out += [a for host in args.allow_host or [] for a in ("--pitstop-allow-host", host)]
+    return out + (["--pitstop-test-domain", args.test_domain] if args.test_domain else [])
+
+
+def _pytest_scenarios(pytest_args: list[str]) -> int:
+    scenarios = Path(str(files("harness.scenarios")))
+    command = [sys.executable, "-m", "pytest", str(scenarios), "-p", "no:cacheprovider", *pytest_args]
+    try:
+        code = subprocess.run(command, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+    # pytest: 0 passed, 1 failures, 2 interrupted, 3 internal error, 4 usage, 5 no tests.
+    return {0: ExitCode.OK, 1: ExitCode.PROBLEMS, 2: 130}.get(code, ExitCode.USAGE)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -235,6 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--ready-file", metavar="PATH", help="write the stack's addresses here as JSON once it is up"
     )
     sub.add_argument("--port", type=_port, metavar="N", help="the app's port (default: a free one)")
+
+    sub = command("demo", cmd_demo, "run the shipped scenarios against the embedded stack, with the report")
+    sub.add_argument(
+        "--json", default="pitstop-health.json", metavar="PATH", help="the report (and .html beside it)"
+    )
+    sub.add_argument("--headed", action="store_true", help="show the browsers")
+    sub.add_argument("-n", dest="workers", type=_port, metavar="N", help="run on N workers (pytest-xdist)")
+
+    sub = command("run", cmd_run, "run the shipped scenarios against an app (pytest arguments follow)")
+    sub.add_argument("--base-url", metavar="URL", help="the app under test (default: the embedded stack)")
+    sub.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS")
+
+    command("browser", cmd_browser, "make sure a Chromium can be driven (downloads or installs one)")
 
     sub = command("health", cmd_health, "report the target's session state", as_json)
     sub.add_argument("--strict", action="store_true", help="exit 1 when there are problems")

@@ -20,6 +20,7 @@ import pytest
 from harness import report
 from harness.config import LEAK_MODES, PAYMENT_MODES, RESET_MODES, RunConfig, Settings
 from harness.errors import PitstopError
+from harness.health import Health
 from harness.run import Run
 
 RUN = pytest.StashKey[Run]()
@@ -236,7 +237,7 @@ def _write_report(
 ) -> None:
     target = run.target()
     try:
-        health = run.health()
+        health = Health(run.health()).to_json()
     except PitstopError as exc:
         health = {"error": str(exc)}
     data = report.build(target.public(), health, recorder)
