@@ -13,7 +13,7 @@ import json
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -36,13 +36,21 @@ def _run(config: pytest.Config) -> Run:
     return config.stash[RUN]
 
 
+def _fail(exc: PitstopError) -> NoReturn:
+    """Fail the test with pitstop's message and fix, and no traceback."""
+    __tracebackhide__ = True
+    pytest.fail(f"pitstop: {exc}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def pitstop(pytestconfig: pytest.Config) -> Pitstop:
     """The harness for this worker: ``.store``, ``.cleanup``, ``.health()``, ``.seed()``, ``.step()``."""
+    error: PitstopError | None = None
     try:
         return Pitstop(_run(pytestconfig))
     except PitstopError as exc:
-        pytest.fail(f"pitstop: {exc}", pytrace=False)
+        error = exc
+    _fail(error)
 
 
 @pytest.fixture(scope="session")
@@ -54,22 +62,34 @@ def base_url(pitstop: Pitstop) -> str:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwright: Any) -> dict[str, Any]:
     """pytest-playwright's launch options, plus a system Chromium where Playwright has none."""
+    error: PitstopError | None = None
     try:
-        executable = find_chromium(playwright.chromium.executable_path)
+        return launch_args(browser_type_launch_args, find_chromium(playwright.chromium.executable_path))
     except PitstopError as exc:
-        pytest.fail(f"pitstop: {exc}", pytrace=False)
-    return launch_args(browser_type_launch_args, executable)
+        error = exc
+    _fail(error)
 
 
 @pytest.fixture(scope="session")
 def connect_options(
-    connect_options: dict[str, Any] | None, pytestconfig: pytest.Config
+    connect_options: dict[str, Any] | None,
+    browser_type_launch_args: dict[str, Any],
+    pytestconfig: pytest.Config,
 ) -> dict[str, Any] | None:
-    """Connect to a remote Playwright server when ``--pitstop-browser-ws-endpoint`` is given."""
+    """Connect to a remote Playwright server when ``--pitstop-browser-ws-endpoint`` is given.
+
+    The server reads the launch options from a header, in its own (camelCase) spelling.
+    """
     endpoint = _run(pytestconfig).config.browser_ws_endpoint
-    if endpoint and not connect_options:
-        return {"ws_endpoint": endpoint}
-    return connect_options
+    if not endpoint or connect_options:
+        return connect_options
+    launch = {_camel(k): v for k, v in browser_type_launch_args.items()}
+    return {"endpoint": endpoint, "headers": {"x-playwright-launch-options": json.dumps(launch)}}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 @pytest.fixture(autouse=True)
@@ -90,16 +110,20 @@ def _pitstop_test(request: pytest.FixtureRequest) -> Iterator[None]:
 
     handle: Pitstop = request.getfixturevalue("pitstop")
     run = handle.run
+    error: PitstopError | None = None
     try:
         record = run.begin_test(labels)
         record.health_before = run.health()
     except PitstopError as exc:
-        pytest.fail(f"pitstop: {exc}", pytrace=False)
+        error = exc
+    if error is not None:
+        _fail(error)
     request.node.stash[TEST_RECORD] = record
+    evidence = Path(request.getfixturevalue("output_path"))  # pytest-playwright's folder for this test
     yield
     phases = request.node.stash.get(PHASES, {})
     if any(r.failed for r in phases.values()):
-        _keep_evidence(request, run, labels)
+        _keep_evidence(request, run, labels, evidence)
     marker = request.node.get_closest_marker("pitstop")
     if run.config.leaks == "off" or (marker and marker.kwargs.get("leaves_state")):
         return
@@ -116,13 +140,11 @@ def _pitstop_test(request: pytest.FixtureRequest) -> Iterator[None]:
         warnings.warn(LeakWarning(message), stacklevel=1)
 
 
-def _keep_evidence(request: pytest.FixtureRequest, run: Run, labels: list[str]) -> None:
+def _keep_evidence(request: pytest.FixtureRequest, run: Run, labels: list[str], folder: Path) -> None:
     """Write the users' rows and the health before and after, beside pytest-playwright's artifacts."""
     try:
-        folder = Path(request.getfixturevalue("output_path"))
-        health_after = run.health()
-        bundle = run.bundle(labels, health_after)
-    except (PitstopError, pytest.FixtureLookupError) as exc:
+        bundle = run.bundle(labels, run.health())
+    except PitstopError as exc:
         warnings.warn(f"pitstop: no evidence kept for {request.node.nodeid}: {exc}", stacklevel=1)
         return
     folder.mkdir(parents=True, exist_ok=True)

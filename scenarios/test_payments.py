@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 
+import pytest
 from playwright.sync_api import Page
 
 from harness.data import load
@@ -62,7 +63,8 @@ def test_the_webhook_path_fulfills_exactly_once_when_the_event_arrives_twice(
     pitstop: Pitstop, customer: TestUser, customer_page: Page
 ) -> None:
     target = pitstop.target
-    assert target.stripe_webhook_secret, "needs the app's webhook secret (STRIPE_WEBHOOK_SECRET)"
+    if not target.stripe_webhook_secret:
+        pytest.skip("re-sending the event needs the app's webhook secret: set STRIPE_WEBHOOK_SECRET")
 
     # Step 1 - pay through the Stripe API; Stripe tells the app by webhook
     session = pay(pitstop, customer, customer_page, via="webhook")

@@ -11,6 +11,10 @@ from harness.postgres_server import LocalPostgres
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder, truncate_all
 
+# Example test files for the plugin's tests (run by pytester, not collected here).
+collect_ignore = ["examples"]
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[LocalPostgres]:

@@ -31,7 +31,9 @@ def _get(url: str, token: str | None = None) -> int:
 
 
 def _listening_addresses(port: int) -> set[str]:
-    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
     return {line.split()[3].rsplit(":", 1)[0] for line in out.splitlines()}
 
 

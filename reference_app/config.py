@@ -1,0 +1,82 @@
+"""The app's settings, read once from the environment into a frozen object."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_STRIPE_JS_URL = "https://js.stripe.com/v3/"
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """A setting the app cannot run with; the message says what to change."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    session_secret: str
+    data_dir: Path
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str | None = None
+    # A localstripe-compatible server to use instead of api.stripe.com.
+    stripe_api_base: str | None = None
+    stripe_js_url: str = DEFAULT_STRIPE_JS_URL
+    stripe_webhook_secret: str | None = None
+    admin_token: str | None = None
+    test_mode: bool = False
+    test_domain: str = "pitstop.test"
+    currency: str = "usd"
+
+    def __post_init__(self) -> None:
+        key = self.stripe_secret_key or ""
+        if self.test_mode and key.startswith(LIVE_KEY_PREFIXES):
+            raise ConfigError(
+                f"TEST_MODE is on but STRIPE_SECRET_KEY is a live key ({key[:8]}...): refusing to start. "
+                "Use a test key (sk_test_...) or a local Stripe (STRIPE_API_BASE), or turn TEST_MODE off."
+            )
+        if not self.database_url:
+            raise ConfigError("DATABASE_URL is not set: give a PostgreSQL connection string")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        api_base = _optional(env, "STRIPE_API_BASE")
+        if api_base:
+            api_base = api_base.rstrip("/")
+        # Embedded with localstripe, its Stripe.js stand-in is the natural default.
+        js_default = f"{api_base}/js.stripe.com/v3/" if api_base else DEFAULT_STRIPE_JS_URL
+        secret = _optional(env, "SESSION_SECRET")
+        if secret is None:
+            # Cookies then die with the process, and two processes can't share them.
+            log.warning("SESSION_SECRET is not set: using a random one for this process")
+            secret = secrets.token_urlsafe(32)
+        return cls(
+            database_url=env.get("DATABASE_URL", "").strip(),
+            session_secret=secret,
+            data_dir=Path(_optional(env, "DATA_DIR") or "./data"),
+            stripe_secret_key=_optional(env, "STRIPE_SECRET_KEY"),
+            stripe_publishable_key=_optional(env, "STRIPE_PUBLISHABLE_KEY"),
+            stripe_api_base=api_base,
+            stripe_js_url=_optional(env, "STRIPE_JS_URL") or js_default,
+            stripe_webhook_secret=_optional(env, "STRIPE_WEBHOOK_SECRET"),
+            admin_token=_optional(env, "ADMIN_TOKEN"),
+            test_mode=_flag(env.get("TEST_MODE")),
+            test_domain=(_optional(env, "TEST_DOMAIN") or "pitstop.test").lower().lstrip("@"),
+        )

@@ -1,0 +1,111 @@
+"""Turning a paid PaymentIntent into a waiting session (the original app's ``fulfillCheckout``).
+
+Called by the webhook and by the success page, possibly at the same moment:
+a transaction-scoped advisory lock per customer serializes them, the
+``payment_intent_id`` unique constraint backs it up, and a second call finds
+the session the first one made.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from reference_app import cleanup
+from reference_app.db import Pool, fetch_one
+from reference_app.payments import Intent, Payments
+from reference_app.plans import BY_SLUG
+
+ACTIVE_SESSION_MESSAGE = "Customer already has an active session"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    # fulfilled | blocked | processing | failed
+    state: str
+    session_id: UUID | None = None
+    session_status: str | None = None
+    message: str | None = None
+    created: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "session_id": str(self.session_id) if self.session_id else None,
+            "session_status": self.session_status,
+            "message": self.message,
+        }
+
+
+def _customer(intent: Intent) -> UUID | None:
+    try:
+        return UUID(intent.customer_id or "")
+    except ValueError:
+        return None
+
+
+async def fulfill_checkout(pool: Pool, payments: Payments, intent: Intent) -> Outcome:
+    if intent.status in ("processing", "requires_action", "requires_confirmation", "requires_capture"):
+        return Outcome("processing", message="Your payment is being processed")
+    if intent.status != "succeeded":
+        return Outcome("failed", message=intent.error or "The payment did not go through")
+    customer_id = _customer(intent)
+    plan = BY_SLUG.get(intent.plan or "")
+    if customer_id is None or plan is None:
+        log.warning("payment %s carries no customer or plan in its metadata; not fulfilled", intent.id)
+        return Outcome("failed", message="This payment does not belong to a checkout")
+
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            b"select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"fulfill:{customer_id}",)
+        )
+        existing = await fetch_one(
+            conn, "select id, status from public.sessions where payment_intent_id = %s", (intent.id,)
+        )
+        if existing is not None:
+            return Outcome("fulfilled", existing["id"], existing["status"])
+        if intent.amount_refunded > 0:
+            # Refunded by an earlier, blocked attempt: never turn it into a session later.
+            return Outcome("blocked", message=f"{ACTIVE_SESSION_MESSAGE}; your payment was refunded")
+
+        await cleanup.cancel_customer_stale(conn, customer_id)
+        active = await cleanup.active_session(conn, customer_id)
+        if active is None:
+            try:
+                # A savepoint: a customer deleted meanwhile must not abort the whole transaction.
+                async with conn.transaction():
+                    row = await fetch_one(
+                        conn,
+                        "insert into public.sessions (customer_id, plan, status, payment_intent_id)"
+                        " values (%s, %s, 'waiting', %s) on conflict (payment_intent_id) do nothing"
+                        " returning id",
+                        (customer_id, plan.name, intent.id),
+                    )
+                    assert row is not None, "the advisory lock makes a conflict impossible here"
+                    await conn.execute(
+                        b"insert into public.session_requests"
+                        b" (session_id, customer_id, plan, status, vehicle)"
+                        b" values (%s, %s, %s, 'pending', %s)",
+                        (row["id"], customer_id, plan.name, Jsonb(intent.vehicle())),
+                    )
+            except psycopg.errors.ForeignKeyViolation:
+                return Outcome("failed", message="The customer of this payment no longer exists")
+            return Outcome("fulfilled", row["id"], "waiting", created=True)
+
+        # Refund while still holding the lock, so that concurrent callers refund once.
+        refund = await payments.refund(intent.id)
+        if refund:
+            log.info("payment %s refunded (%s): %s", intent.id, refund, ACTIVE_SESSION_MESSAGE)
+        return Outcome(
+            "blocked",
+            active["id"],
+            active["status"],
+            message=f"{ACTIVE_SESSION_MESSAGE}; your payment was refunded",
+        )

@@ -1,0 +1,174 @@
+"""Stripe through the official library, against Stripe test mode or a localstripe server."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe
+
+from reference_app.config import Config
+from reference_app.plans import Plan
+
+
+class PaymentError(Exception):
+    """A payment step failed; ``str(exc)`` is Stripe's message, fit to show to the customer."""
+
+
+class PaymentsUnavailable(PaymentError):
+    pass
+
+
+@dataclass(frozen=True)
+class Intake:
+    year: int
+    make: str
+    model: str
+    mileage: int
+    description: str
+
+    def vehicle(self) -> dict[str, Any]:
+        return {"year": self.year, "make": self.make, "model": self.model, "mileage": self.mileage}
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The parts of a PaymentIntent the app uses."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    client_secret: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    amount_refunded: int = 0
+    error: str | None = None
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.metadata.get("customer_id")
+
+    @property
+    def plan(self) -> str | None:
+        return self.metadata.get("plan")
+
+    def vehicle(self) -> dict[str, Any]:
+        """The intake as stored on the request: the vehicle plus the problem description."""
+        try:
+            vehicle = json.loads(self.metadata.get("vehicle", "{}"))
+        except ValueError:
+            vehicle = {}
+        if not isinstance(vehicle, dict):
+            vehicle = {}
+        vehicle["description"] = self.metadata.get("description", "")
+        return vehicle
+
+
+def _intent(resource: stripe.StripeObject) -> Intent:
+    obj = resource.to_dict()
+    charge = obj.get("latest_charge")  # expanded: a dict; otherwise an id
+    refunded = int(charge.get("amount_refunded") or 0) if isinstance(charge, dict) else 0
+    error = obj.get("last_payment_error")
+    return Intent(
+        id=obj["id"],
+        status=obj["status"],
+        amount=int(obj["amount"]),
+        currency=obj.get("currency") or "usd",
+        client_secret=obj.get("client_secret"),
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+        amount_refunded=refunded,
+        error=error.get("message") if error else None,
+    )
+
+
+class Payments:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._client: stripe.StripeClient | None = None
+        if config.stripe_secret_key:
+            base = {"api": config.stripe_api_base} if config.stripe_api_base else None
+            self._client = stripe.StripeClient(
+                config.stripe_secret_key,
+                base_addresses=base,  # type: ignore[arg-type]
+                http_client=stripe.HTTPXClient(timeout=20),
+                max_network_retries=0 if config.stripe_api_base else 2,
+            )
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        if self._client is None:
+            raise PaymentsUnavailable("Payments are not configured (STRIPE_SECRET_KEY is not set)")
+        return self._client
+
+    async def create_intent(self, plan: Plan, customer_id: str, intake: Intake) -> Intent:
+        try:
+            obj = await self.client.v1.payment_intents.create_async(
+                params={
+                    "amount": plan.amount,
+                    "currency": self.config.currency,
+                    "metadata": {
+                        "customer_id": customer_id,
+                        "plan": plan.slug,
+                        "vehicle": json.dumps(intake.vehicle(), separators=(",", ":")),
+                        "description": intake.description,
+                    },
+                }
+            )
+        except stripe.StripeError as exc:
+            raise PaymentError(exc.user_message or "The payment could not be started") from exc
+        return _intent(obj)
+
+    async def retrieve(self, intent_id: str) -> Intent | None:
+        try:
+            obj = await self.client.v1.payment_intents.retrieve_async(
+                intent_id, params={"expand": ["latest_charge"]}
+            )
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return None
+            raise PaymentError(exc.user_message or "The payment could not be read") from exc
+        except stripe.StripeError as exc:
+            raise PaymentError(exc.user_message or "The payment could not be read") from exc
+        return _intent(obj)
+
+    async def pay_with_token(self, intent_id: str, token: str) -> Intent:
+        """The card step of localstripe's Stripe.js stand-in, which only makes tokens.
+
+        Attaching the card to a customer is where localstripe declines
+        4000 0000 0000 0002, with Stripe's own message; the intent is then
+        confirmed here. A card that needs 3-D Secure comes back
+        ``requires_action`` for ``stripe.confirmCardPayment`` in the page.
+        """
+        client = self.client
+        try:
+            customer = await client.v1.customers.create_async(params={"source": token})
+            await client.v1.payment_intents.update_async(
+                intent_id,
+                params={"customer": customer.id, "payment_method": customer.to_dict()["default_source"]},
+            )
+            await client.v1.payment_intents.confirm_async(intent_id)
+        except stripe.StripeError as exc:
+            raise PaymentError(exc.user_message or "Your card was declined.") from exc
+        intent = await self.retrieve(intent_id)
+        assert intent is not None
+        return intent
+
+    async def refund(self, intent_id: str) -> str | None:
+        """Refund a payment once; ``None`` when it had been refunded already."""
+        client = self.client
+        existing = await client.v1.refunds.list_async(params={"payment_intent": intent_id})
+        if existing.data:
+            return None
+        refund = await client.v1.refunds.create_async(
+            params={"payment_intent": intent_id}, options={"idempotency_key": f"refund-{intent_id}"}
+        )
+        return str(refund.id)
+
+    def construct_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """Verify a webhook's ``Stripe-Signature``; raises ``stripe.SignatureVerificationError``."""
+        if not self.config.stripe_webhook_secret:
+            raise PaymentsUnavailable("STRIPE_WEBHOOK_SECRET is not set")
+        event = stripe.Webhook.construct_event(payload, signature, self.config.stripe_webhook_secret)
+        result: dict[str, Any] = event.to_dict()
+        return result

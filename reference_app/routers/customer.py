@@ -1,0 +1,178 @@
+"""The customer's side: dashboard, pricing, intake, checkout and the success page."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from reference_app.auth import User
+from reference_app.db import Conn, fetch_all, fetch_one
+from reference_app.deps import AppState, Customer, State
+from reference_app.fulfillment import Outcome, fulfill_checkout
+from reference_app.intake import parse_intake
+from reference_app.payments import Intent, PaymentError
+from reference_app.plans import BY_SLUG, PLANS
+from reference_app.routers.pages import render
+
+router = APIRouter()
+
+HISTORY_LIMIT = 20
+
+
+def _session_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "plan": row["plan"],
+        "mechanic_name": row.get("mechanic_name"),
+        "created_at": row["created_at"].isoformat(),
+        "ended_at": row["ended_at"].isoformat() if row.get("ended_at") else None,
+        "url": f"/session/{row['id']}",
+    }
+
+
+async def customer_sessions(conn: Conn, customer_id: UUID) -> dict[str, Any]:
+    """The next (pending, waiting or live) session and the finished ones, newest first."""
+    select = (
+        "select s.id, s.status, s.plan, s.created_at, s.ended_at, m.full_name as mechanic_name"
+        " from public.sessions s left join public.profiles m on m.id = s.mechanic_id where s.customer_id = %s"
+    )
+    upcoming = await fetch_one(
+        conn,
+        select + " and s.status in ('pending', 'waiting', 'live')"
+        " order by (s.status = 'live') desc, s.created_at desc limit 1",
+        (customer_id,),
+    )
+    history = await fetch_all(
+        conn,
+        select + " and s.status in ('completed', 'cancelled')"
+        " order by coalesce(s.ended_at, s.created_at) desc limit %s",
+        (customer_id, HISTORY_LIMIT),
+    )
+    return {
+        "next": _session_json(upcoming) if upcoming else None,
+        "history": [_session_json(row) for row in history],
+    }
+
+
+@router.get("/customer/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request, state: State, user: Customer) -> Response:
+    async with state.pool.connection() as conn:
+        sessions = await customer_sessions(conn, user.id)
+    return render(state, request, "customer_dashboard.html", user, **sessions)
+
+
+@router.get("/api/customer/sessions")
+async def sessions_json(state: State, user: Customer) -> dict[str, Any]:
+    async with state.pool.connection() as conn:
+        return await customer_sessions(conn, user.id)
+
+
+@router.get("/onboarding/pricing", response_class=HTMLResponse)
+async def pricing(request: Request, state: State, user: Customer) -> Response:
+    return render(state, request, "pricing.html", user, plans=PLANS)
+
+
+@router.get("/onboarding/intake", response_class=HTMLResponse)
+async def intake_form(request: Request, state: State, user: Customer, plan: str = "") -> Response:
+    if plan not in BY_SLUG:
+        return RedirectResponse("/onboarding/pricing", status_code=303)
+    return render(state, request, "intake.html", user, plan=BY_SLUG[plan], values={}, errors={})
+
+
+@router.post("/onboarding/intake", response_class=HTMLResponse)
+async def intake_submit(request: Request, state: State, user: Customer) -> Response:
+    form = await request.form()
+    plan = BY_SLUG.get(str(form.get("plan", "")))
+    if plan is None:
+        return RedirectResponse("/onboarding/pricing", status_code=303)
+    intake, errors, values = parse_intake({k: str(v) for k, v in form.items() if isinstance(v, str)})
+    if intake is None:
+        return render(
+            state, request, "intake.html", user, status_code=422, plan=plan, values=values, errors=errors
+        )
+    try:
+        intent = await state.payments.create_intent(plan, str(user.id), intake)
+    except PaymentError as exc:
+        return render(
+            state,
+            request,
+            "intake.html",
+            user,
+            status_code=502,
+            plan=plan,
+            values=values,
+            errors={},
+            error=str(exc),
+        )
+    return RedirectResponse(f"/checkout/{intent.id}", status_code=303)
+
+
+async def _own_intent(state: AppState, user: User, intent_id: str) -> Intent:
+    """The customer's own PaymentIntent; someone else's is as unknown as a missing one."""
+    if not intent_id.startswith("pi_") or len(intent_id) > 255:
+        raise HTTPException(404, "unknown payment")
+    try:
+        intent = await state.payments.retrieve(intent_id)
+    except PaymentError as exc:
+        raise HTTPException(502, str(exc)) from exc
+    if intent is None or intent.customer_id != str(user.id):
+        raise HTTPException(404, "unknown payment")
+    return intent
+
+
+@router.get("/checkout/success", response_class=HTMLResponse)
+async def success(request: Request, state: State, user: Customer, payment_intent: str = "") -> Response:
+    intent = await _own_intent(state, user, payment_intent)
+    outcome = await fulfill_checkout(state.pool, state.payments, intent)
+    plan = BY_SLUG.get(intent.plan or "")
+    status_code = 409 if outcome.state == "blocked" else 200
+    return render(
+        state,
+        request,
+        "success.html",
+        user,
+        status_code=status_code,
+        intent=intent,
+        outcome=outcome,
+        plan=plan,
+    )
+
+
+@router.get("/checkout/{intent_id}", response_class=HTMLResponse)
+async def checkout(request: Request, state: State, user: Customer, intent_id: str) -> Response:
+    intent = await _own_intent(state, user, intent_id)
+    if intent.status == "succeeded":
+        return RedirectResponse(f"/checkout/success?payment_intent={intent.id}", status_code=303)
+    plan = BY_SLUG.get(intent.plan or "")
+    return render(state, request, "checkout.html", user, intent=intent, plan=plan)
+
+
+@router.post("/api/checkout/{intent_id}/card")
+async def pay_with_token(request: Request, state: State, user: Customer, intent_id: str) -> Response:
+    """For localstripe's Stripe.js stand-in, which can make card tokens but not confirm a new card."""
+    intent = await _own_intent(state, user, intent_id)
+    try:
+        body = await request.json()
+        token = body["token"]
+        assert isinstance(token, str) and token.startswith("tok_")
+    except (ValueError, KeyError, TypeError, AssertionError):
+        return JSONResponse({"error": 'give a card token as {"token": "tok_..."}'}, status_code=422)
+    if intent.status == "succeeded":
+        return JSONResponse({"status": intent.status, "client_secret": intent.client_secret})
+    try:
+        intent = await state.payments.pay_with_token(intent.id, token)
+    except PaymentError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=402)
+    return JSONResponse({"status": intent.status, "client_secret": intent.client_secret})
+
+
+@router.get("/api/checkout/{intent_id}")
+async def checkout_status(state: State, user: Customer, intent_id: str) -> dict[str, Any]:
+    """The success page polls this until the payment has become a session (or was refused)."""
+    intent = await _own_intent(state, user, intent_id)
+    outcome: Outcome = await fulfill_checkout(state.pool, state.payments, intent)
+    return {"payment_status": intent.status, **outcome.as_json()}

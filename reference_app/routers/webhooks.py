@@ -1,0 +1,43 @@
+"""Stripe's webhook: a verified ``payment_intent.succeeded`` fulfills the checkout."""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from reference_app.deps import State
+from reference_app.fulfillment import fulfill_checkout
+from reference_app.payments import PaymentError, PaymentsUnavailable
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+@router.post("/api/stripe/webhook")
+async def stripe_webhook(request: Request, state: State) -> Response:
+    payload = await request.body()
+    try:
+        event = state.payments.construct_event(payload, request.headers.get("stripe-signature"))
+    except PaymentsUnavailable as exc:
+        return JSONResponse({"error": str(exc)}, status_code=503)
+    except stripe.SignatureVerificationError:
+        return JSONResponse({"error": "invalid or missing Stripe-Signature"}, status_code=400)
+    except ValueError:
+        return JSONResponse({"error": "the payload is not a Stripe event"}, status_code=400)
+
+    if event["type"] != "payment_intent.succeeded":
+        return JSONResponse({"received": True, "handled": False})
+    intent_id = event["data"]["object"]["id"]
+    # Read the intent back from Stripe rather than trust the event's copy: it may be stale.
+    try:
+        intent = await state.payments.retrieve(intent_id)
+    except PaymentError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=502)  # Stripe retries
+    if intent is None:
+        return JSONResponse({"error": f"unknown payment {intent_id}"}, status_code=400)
+    outcome = await fulfill_checkout(state.pool, state.payments, intent)
+    log.info("webhook %s for %s: %s", event["id"], intent_id, outcome.state)
+    return JSONResponse({"received": True, "handled": True, **outcome.as_json()})

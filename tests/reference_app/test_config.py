@@ -1,0 +1,77 @@
+"""Settings from the environment, and the refusal to run test mode with a live Stripe key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reference_app.config import DEFAULT_STRIPE_JS_URL, Config, ConfigError
+from reference_app.main import create_app
+from tests.reference_app.conftest import Stack
+from tests.reference_app.servers import AppServer
+
+BASE = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres", "SESSION_SECRET": "s3cret"}
+
+
+def test_defaults() -> None:
+    config = Config.from_env(BASE)
+    assert config.test_mode is False and config.test_domain == "pitstop.test"
+    assert config.stripe_js_url == DEFAULT_STRIPE_JS_URL and config.stripe_api_base is None
+    assert config.data_dir == Path("./data") and config.admin_token is None
+
+
+def test_everything_is_read_from_the_environment() -> None:
+    config = Config.from_env(
+        {
+            **BASE,
+            "STRIPE_SECRET_KEY": "sk_test_1",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_1",
+            "STRIPE_API_BASE": "http://127.0.0.1:8420/",
+            "STRIPE_WEBHOOK_SECRET": "whsec_1",
+            "ADMIN_TOKEN": "tok",
+            "TEST_MODE": "true",
+            "DATA_DIR": "/tmp/x",
+            "TEST_DOMAIN": "@Example.TEST",
+        }
+    )
+    assert config.stripe_api_base == "http://127.0.0.1:8420"
+    # Embedded with localstripe, the page loads its Stripe.js stand-in unless told otherwise.
+    assert config.stripe_js_url == "http://127.0.0.1:8420/js.stripe.com/v3/"
+    assert config.test_mode and config.test_domain == "example.test" and config.data_dir == Path("/tmp/x")
+    assert (config.stripe_secret_key, config.stripe_publishable_key) == ("sk_test_1", "pk_test_1")
+    assert (config.stripe_webhook_secret, config.admin_token) == ("whsec_1", "tok")
+    override = Config.from_env({**BASE, "STRIPE_API_BASE": "http://x", "STRIPE_JS_URL": "http://y/v3/"})
+    assert override.stripe_js_url == "http://y/v3/"
+
+
+@pytest.mark.parametrize(
+    ("value", "on"), [("1", True), ("TRUE", True), ("yes", True), ("0", False), ("", False)]
+)
+def test_test_mode_flag(value: str, on: bool) -> None:
+    assert Config.from_env({**BASE, "TEST_MODE": value}).test_mode is on
+
+
+@pytest.mark.parametrize("key", ["sk_live_abc", "rk_live_abc"])
+def test_test_mode_with_a_live_key_is_refused_with_the_fix(key: str) -> None:
+    with pytest.raises(ConfigError, match=r"live key .*Use a test key \(sk_test_"):
+        Config.from_env({**BASE, "TEST_MODE": "1", "STRIPE_SECRET_KEY": key})
+    assert Config.from_env({**BASE, "STRIPE_SECRET_KEY": key}).stripe_secret_key == key
+
+
+def test_a_database_url_is_required() -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        Config.from_env({"SESSION_SECRET": "x"})
+
+
+def test_the_factory_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", BASE["DATABASE_URL"])
+    monkeypatch.setenv("TEST_MODE", "1")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "rk_live_nope")
+    with pytest.raises(ConfigError):
+        create_app()
+
+
+def test_the_server_refuses_to_start_in_test_mode_with_a_live_key(stack: Stack, server_logs: Path) -> None:
+    with pytest.raises(RuntimeError, match="refusing to start"):
+        AppServer("app-live-key", {**stack.env, "STRIPE_SECRET_KEY": "sk_live_123"}, server_logs)

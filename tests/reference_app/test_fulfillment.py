@@ -1,0 +1,81 @@
+"""The cleanup point before fulfillment and the active-session block (with its refund)."""
+
+from __future__ import annotations
+
+import stripe
+
+from harness.store.postgres import PostgresStore
+from tests.reference_app.conftest import Login, Stack, Users, rows
+from tests.reference_app.flows import pay, start_checkout
+from tests.seeding import Seeder
+
+
+def refunds(stripe_client: stripe.StripeClient, intent_id: str) -> int:
+    return len(stripe_client.v1.refunds.list(params={"payment_intent": intent_id}).data)
+
+
+def test_old_waiting_sessions_are_cancelled_before_fulfillment(
+    stack: Stack, login: Login, users: Users, store: PostgresStore, stripe_client: stripe.StripeClient
+) -> None:
+    customer = users("customer")
+    seed = Seeder(store.connection)
+    old = seed.session(customer.id, status="waiting", age_minutes=16)
+    older_pending = seed.session(customer.id, status="pending", age_minutes=40, request=None)
+    client = login(customer)
+    intent_id = start_checkout(client)
+    assert pay(client, stack.localstripe.url, intent_id).json()["status"] == "succeeded"
+
+    page = client.get("/checkout/success", params={"payment_intent": intent_id})
+    assert page.status_code == 200 and 'data-testid="payment-success"' in page.text
+    assert seed.status(old.session) == "cancelled"
+    assert old.request is not None and seed.request_status(old.request) == "cancelled"
+    assert seed.status(older_pending.session) == "cancelled"
+    assert rows(store, "select status from public.sessions where payment_intent_id = %s", (intent_id,)) == [
+        ("waiting",)
+    ]
+    assert refunds(stripe_client, intent_id) == 0
+
+
+def test_an_active_session_blocks_the_payment_which_is_refunded_once(
+    stack: Stack, login: Login, users: Users, store: PostgresStore, stripe_client: stripe.StripeClient
+) -> None:
+    customer = users("customer")
+    seed = Seeder(store.connection)
+    active = seed.session(customer.id, status="waiting", age_minutes=14)
+    client = login(customer)
+    intent_id = start_checkout(client)
+    assert pay(client, stack.localstripe.url, intent_id).json()["status"] == "succeeded"
+
+    page = client.get("/checkout/success", params={"payment_intent": intent_id})
+    assert page.status_code == 409
+    assert 'data-testid="active-session-error"' in page.text
+    assert "Customer already has an active session" in page.text
+    assert 'data-testid="payment-success"' not in page.text
+    assert refunds(stripe_client, intent_id) == 1
+    assert client.get(f"/api/checkout/{intent_id}").json()["state"] == "blocked"
+    assert refunds(stripe_client, intent_id) == 1
+    assert seed.status(active.session) == "waiting"
+
+    # Once refunded, the payment never becomes a session, even when nothing blocks any more.
+    store.connection.execute(
+        "update public.sessions set status = 'completed' where id = %s", (active.session,)
+    )
+    assert client.get(f"/api/checkout/{intent_id}").json()["state"] == "blocked"
+    assert rows(store, "select count(*) from public.sessions where payment_intent_id = %s", (intent_id,)) == [
+        (0,)
+    ]
+
+
+def test_a_live_session_blocks_too(
+    stack: Stack, login: Login, users: Users, store: PostgresStore, stripe_client: stripe.StripeClient
+) -> None:
+    customer = users("customer")
+    mechanic = users("mechanic")
+    Seeder(store.connection).session(
+        customer.id, status="live", age_minutes=90, mechanic=mechanic.id, request="accepted"
+    )
+    client = login(customer)
+    intent_id = start_checkout(client)
+    pay(client, stack.localstripe.url, intent_id)
+    assert client.get(f"/api/checkout/{intent_id}").json()["state"] == "blocked"
+    assert refunds(stripe_client, intent_id) == 1

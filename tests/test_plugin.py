@@ -1,0 +1,285 @@
+"""The pytest plugin, run by pytester against a real app: the example test files in tests/examples."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from harness.postgres_server import free_port
+from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+
+WAIT_S = 60
+
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackInfo]:
+    """One app for the inner runs of this worker (the embedded stack itself is tested once, below).
+
+    The inner runs see it as a given target, with its Stripe settings in the environment.
+    """
+    embedded = EmbeddedStack()
+    with embedded as info, pytest.MonkeyPatch.context() as env:
+        env.setenv("STRIPE_API_BASE", info.stripe_api_base)
+        env.setenv("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
+        env.setenv("STRIPE_WEBHOOK_SECRET", embedded.webhook_secret or "")
+        yield info
+
+
+def example(pytester: pytest.Pytester, name: str) -> None:
+    shutil.copy(EXAMPLES / name, pytester.path / name)
+
+
+def target(stack: StackInfo, report: Path) -> list[str]:
+    return [
+        "--base-url", stack.app_url,
+        "--pitstop-database-url", stack.database_url,
+        "--pitstop-admin-token", stack.admin_token,
+        f"--pitstop-health={report}",
+        "-p", "no:cacheprovider",
+        "-p", "no:randomly",
+    ]  # fmt: skip
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*args, timeout=WAIT_S * 3)
+
+
+def read(report: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads(report.read_text())
+    return data
+
+
+def test_the_reset_happens_before_each_test(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_seed_then_clean.py")
+    result = run(pytester, *target(stack, pytester.path / "r.json"))
+    result.assert_outcomes(passed=2)
+
+
+def test_a_leak_is_named_in_warn_mode(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_leaky.py")
+    report = pytester.path / "r.json"
+    result = run(pytester, *target(stack, report))
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(
+        ["*LeakWarning: test_leaky.py::test_forgets_to_end_its_session left waiting session*"]
+    )
+    leaks = read(report)["run"]["leaks"]  # type: ignore[index]
+    assert [leak["test"] for leak in leaks] == ["test_leaky.py::test_forgets_to_end_its_session"]
+    assert leaks[0]["sessions"][0]["status"] == "waiting"
+    assert leaks[0]["sessions"][0]["user"].startswith("customer-")
+
+
+def test_a_leak_fails_the_test_in_fail_mode(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_leaky.py")
+    result = run(pytester, *target(stack, pytester.path / "r.json"), "--pitstop-leaks=fail")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_forgets_to_end_its_session*", "*left waiting session*leaves_state=True*"]
+    )
+
+
+def test_leaves_state_is_honoured(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_seed_then_clean.py")
+    result = run(pytester, *target(stack, pytester.path / "r.json"), "--pitstop-leaks=fail")
+    result.assert_outcomes(passed=2)
+
+
+def test_the_report_on_success_and_failure(
+    pytester: pytest.Pytester, stack: StackInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example(pytester, "test_outcomes.py")
+    report, page = pytester.path / "r.json", pytester.path / "r.html"
+    summary = pytester.path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = run(pytester, *target(stack, report), f"--pitstop-health-html={page}")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*pitstop health*", "tests     1 passed, 1 failed, 1 skipped, 0 errors*"])
+    data = read(report)
+    run_data = data["run"]
+    assert run_data["tests"] == {"passed": 1, "failed": 1, "skipped": 1, "errors": 0}  # type: ignore[index]
+    assert run_data["resets"]["count"] == 2 and run_data["resets"]["p50_ms"] > 0  # type: ignore[index]
+    assert set(data["health"]) == {"checked_at", "sessions", "requests", "orphans", "problems"}  # type: ignore[arg-type]
+    assert data["target"] == {
+        "app_url": stack.app_url,
+        "kind": "given",
+        "stripe_api_base": stack.stripe_api_base,
+    }
+    assert "<svg" in page.read_text() or "class='bar'" in page.read_text()
+    assert summary.read_text().startswith("## pitstop health")
+    # The failed test left its evidence beside pytest-playwright's artifacts.
+    bundles = list((pytester.path / "test-results").rglob("pitstop-bundle.json"))
+    assert len(bundles) == 1 and "fails" in str(bundles[0])
+    bundle = json.loads(bundles[0].read_text())
+    assert bundle["rows"]["sessions"][0]["status"] == "cancelled"
+    assert set(bundle) == {"users", "rows", "health_before", "health_after"}
+
+
+def test_the_report_when_interrupted(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_interrupted.py")
+    report = pytester.path / "r.json"
+    result = run(pytester, *target(stack, report))
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert read(report)["run"]["tests"]["passed"] == 1  # type: ignore[index]
+
+
+def test_strict_health_fails_a_green_run_with_problems(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_seed_then_clean.py")
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        stranger = conn.execute(
+            "insert into auth.users (email)"
+            " values ('strict-' || gen_random_uuid() || '@example.com') returning id"
+        ).fetchone()
+        assert stranger is not None
+        conn.execute(
+            "insert into public.sessions (customer_id, plan, status) values (%s, 'Quick Chat', 'live')",
+            (stranger[0],),
+        )
+        try:
+            result = run(pytester, *target(stack, pytester.path / "r.json"), "--pitstop-health-strict")
+        finally:
+            conn.execute("delete from public.sessions where customer_id = %s", (stranger[0],))
+            conn.execute("delete from auth.users where id = %s", (stranger[0],))
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*live_without_mechanic (1)*"])
+
+
+def test_workers_get_their_own_users(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_worker_users.py")
+    result = run(pytester, *target(stack, pytester.path / "r.json"), "-n", "2")
+    result.assert_outcomes(passed=4)
+    seen: dict[str, set[str]] = {}
+    for file in (pytester.path / "users").glob("gw*.json"):
+        worker = file.name.split("-")[0]
+        seen.setdefault(worker, set()).update(json.loads(file.read_text())[:2])
+    assert set(seen) == {"gw0", "gw1"}
+    assert not seen["gw0"] & seen["gw1"]
+    for worker, emails in seen.items():
+        assert len(emails) == 2 and all(f"-{worker}-" in e for e in emails)
+
+
+def test_the_shipped_scenarios_under_two_workers(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    scenarios = Path(str(files("harness.scenarios")))
+    report = pytester.path / "r.json"
+    result = run(pytester, str(scenarios), *target(stack, report), "-n", "2")
+    result.assert_outcomes(passed=8)
+    data = read(report)["run"]
+    assert data["leaks"] == [] and data["tests"]["passed"] == 8  # type: ignore[index]
+
+
+def test_the_embedded_stack_when_no_target_is_given(pytester: pytest.Pytester) -> None:
+    example(pytester, "test_outcomes.py")
+    report = pytester.path / "r.json"
+    result = run(pytester, f"--pitstop-health={report}", "-k", "passes")
+    result.assert_outcomes(passed=1, deselected=2)
+    assert read(report)["target"]["kind"] == "embedded"  # type: ignore[index]
+
+
+def test_a_dead_runs_users_are_swept_and_a_live_runs_are_not(
+    pytester: pytest.Pytester, stack: StackInfo
+) -> None:
+    finished = subprocess.run([sys.executable, "-c", "pass"], check=True)
+    assert finished.returncode == 0
+    dead_pid = _exited_pid()
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        ids = {}
+        for run_id, pid in (("deadrun", dead_pid), ("liverun", os.getpid())):
+            row = conn.execute(
+                "insert into auth.users (email, raw_user_meta_data, created_at)"
+                " values (%s, %s, %s) returning id",
+                (
+                    f"customer-gw0-{run_id}@pitstop.test",
+                    Jsonb({"pitstop": True, "run": run_id, "host": socket.gethostname(), "pid": pid}),
+                    an_hour_ago,
+                ),
+            ).fetchone()
+            assert row is not None
+            ids[run_id] = row[0]
+        example(pytester, "test_outcomes.py")
+        result = run(pytester, *target(stack, pytester.path / "r.json"), "-k", "passes")
+        result.assert_outcomes(passed=1, deselected=2)
+        remaining = {
+            r[0] for r in conn.execute("select id from auth.users where id = any(%s)", (list(ids.values()),))
+        }
+        conn.execute("delete from auth.users where id = %s", (ids["liverun"],))
+    assert remaining == {ids["liverun"]}
+
+
+def _exited_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_remote_browser_server(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    port = free_port()
+    # --unsafe lets the client name the browser executable: a system Chromium, where
+    # Playwright's own build is not installed.
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "playwright",
+            "run-server",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--unsafe",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert time.monotonic() < deadline and server.poll() is None, (
+                "playwright run-server did not start"
+            )
+            time.sleep(0.1)
+        example(pytester, "test_browser_page.py")
+        result = run(
+            pytester,
+            *target(stack, pytester.path / "r.json"),
+            f"--pitstop-browser-ws-endpoint=ws://127.0.0.1:{port}/",
+        )
+        result.assert_outcomes(passed=1)
+    finally:
+        server.terminate()
+        server.wait(WAIT_S)
+
+
+def test_the_guard_stops_a_run_aimed_at_a_remote_host(pytester: pytest.Pytester) -> None:
+    # 192.0.2.0/24 is reserved for documentation; the guard refuses before any connection.
+    example(pytester, "test_outcomes.py")
+    result = run(
+        pytester,
+        "--base-url", "http://192.0.2.10",
+        "--pitstop-database-url", "postgresql://postgres@192.0.2.10/postgres",
+        "-k", "passes",
+    )  # fmt: skip
+    result.assert_outcomes(errors=1, deselected=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*pitstop: the database at 192.0.2.10 is not on this machine and not allow-listed",
+            "*fix: if it is a test target, allow it with --allow-host 192.0.2.10*",
+        ]
+    )
+    assert "During handling" not in result.stdout.str()
