@@ -283,3 +283,49 @@ def test_the_guard_stops_a_run_aimed_at_a_remote_host(pytester: pytest.Pytester)
         ]
     )
     assert "During handling" not in result.stdout.str()
+
+
+def test_the_report_when_a_worker_crashes(pytester: pytest.Pytester, stack: StackInfo) -> None:
+    example(pytester, "test_crash.py")
+    report = pytester.path / "r.json"
+    result = run(pytester, *target(stack, report), "-n", "2")
+    result.stdout.fnmatch_lines(["*worker*crashed*"])
+    tests = read(report)["run"]["tests"]  # type: ignore[index]
+    assert tests["passed"] == 2 and tests["failed"] + tests["errors"] == 1
+
+
+@pytest.mark.parametrize(
+    ("ini", "env", "cli", "expected"),
+    [
+        (None, None, None, "reset=full"),
+        (None, "user", None, "reset=user"),
+        ("none", "user", None, "reset=none"),
+        ("none", "user", "--pitstop-reset=full", "reset=full"),
+    ],
+)
+def test_option_precedence_is_cli_then_ini_then_environment(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    ini: str | None,
+    env: str | None,
+    cli: str | None,
+    expected: str,
+) -> None:
+    example(pytester, "test_header.py")
+    if ini:
+        pytester.makeini(f"[pytest]\npitstop_reset = {ini}\n")
+    if env:
+        monkeypatch.setenv("PITSTOP_RESET", env)
+    result = run(pytester, *([cli] if cli else []), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"pitstop: target the embedded stack*{expected} *"])
+
+
+def test_a_bad_option_value_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example(pytester, "test_header.py")
+    monkeypatch.setenv("PITSTOP_LEAKS", "sometimes")
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--pitstop-leaks: 'sometimes' is not one of warn, fail, off*"])
