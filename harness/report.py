@@ -187,7 +187,7 @@ def _bars(values: dict[str, float], *, unit: str) -> str:
     top = max(values.values()) or 1.0
     rows = [
         f"<div class='bar'><span>{html.escape(k)}</span><div style='width:{20 * v / top:.2f}rem'></div>"
-        f"{v:g}{unit}</div>"
+        f"{v:.1f}{unit}</div>"
         for k, v in values.items()
     ]
     return "".join(rows)

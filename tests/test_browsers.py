@@ -1,0 +1,63 @@
+"""Which Chromium pitstop drives, and how its launch options merge with pytest-playwright's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.browsers import QUIET_ARGS, find_chromium, launch_args
+from harness.errors import PitstopError
+
+
+def test_an_explicit_executable_wins(tmp_path: Path) -> None:
+    chrome = tmp_path / "chrome"
+    chrome.write_text("")
+    assert find_chromium(None, env={"PITSTOP_BROWSER_EXECUTABLE": str(chrome)}) == str(chrome)
+
+
+def test_an_explicit_executable_that_is_missing_says_so() -> None:
+    with pytest.raises(PitstopError, match="is not a file"):
+        find_chromium(None, env={"PITSTOP_BROWSER_EXECUTABLE": "/nowhere/chrome"})
+
+
+def test_playwrights_own_build_is_used_when_installed(tmp_path: Path) -> None:
+    own = tmp_path / "chrome"
+    own.write_text("")
+    assert find_chromium(str(own), env={}) is None
+
+
+def test_a_system_chromium_on_path_otherwise(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    chromium = tmp_path / "chromium-browser"
+    chromium.write_text("#!/bin/sh\n")
+    chromium.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_chromium("/missing/playwright/chrome", env={}) == str(chromium)
+
+
+def test_no_chromium_names_both_ways_to_get_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PitstopError) as missing:
+        find_chromium("/missing/playwright/chrome", env={})
+    assert "playwright install chromium" in str(missing.value)
+    assert "apt-get install chromium" in str(missing.value)
+
+
+def test_launch_args_keep_headed_and_the_users_own_arguments() -> None:
+    base = {"headless": False, "args": ["--lang=de", "--no-first-run"], "slow_mo": 50}
+    merged = launch_args(base, "/usr/bin/chromium")
+    assert merged["headless"] is False and merged["slow_mo"] == 50
+    assert merged["executable_path"] == "/usr/bin/chromium"
+    assert merged["args"][:2] == ["--lang=de", "--no-first-run"]
+    assert set(QUIET_ARGS) <= set(merged["args"])
+    assert merged["args"].count("--no-first-run") == 1
+    assert base["args"] == ["--lang=de", "--no-first-run"]  # not changed in place
+
+
+def test_launch_args_leave_playwrights_own_build_alone() -> None:
+    assert launch_args({"headless": True}, None) == {"headless": True}
+
+
+def test_a_users_own_executable_is_kept() -> None:
+    merged = launch_args({"executable_path": "/opt/chrome"}, "/usr/bin/chromium")
+    assert merged["executable_path"] == "/opt/chrome"
