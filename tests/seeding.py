@@ -13,15 +13,10 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg.types.json import Jsonb
 
-APP_TABLES = (
-    "auth.users",
-    "public.profiles",
-    "public.sessions",
-    "public.session_requests",
-    "public.session_participants",
-    "public.session_files",
-    "public.chat_messages",
-)
+from harness.store.postgres import REQUIRED_TABLES
+
+# Every table of the app contract (TRUNCATE … CASCADE takes them in any order).
+APP_TABLES = REQUIRED_TABLES
 
 # Columns that identify a row and its state, per table, for snapshots.
 SNAPSHOT_COLUMNS = {
