@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,8 +21,9 @@ from harness.cleanup import Cleanup, parse_uuid
 from harness.config import Settings
 from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
+from harness.personas import ROLES, Personas
 from harness.safety import check_stripe_key
-from harness.stack import EmbeddedStack
+from harness.stack import EmbeddedStack, StackInfo
 from harness.store import JSON, Store, open_store
 from harness.store.postgres import PostgresStore
 
@@ -158,10 +160,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         with stack as info:
+            people = _demo_users(info, settings)
             if ready_file:
                 info.write(ready_file)
             print(info.to_json(), flush=True)
-            print(f"pitstop: stack ready, app at {info.app_url}; Ctrl-C to stop", file=sys.stderr, flush=True)
+            print(f"pitstop: stack ready, app at {info.app_url}; sign in as", file=sys.stderr)
+            for line in people:
+                print(f"  {line}", file=sys.stderr)
+            print("pitstop: Ctrl-C to stop", file=sys.stderr, flush=True)
             while True:
                 stack.check()
                 time.sleep(0.5)
@@ -171,6 +177,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if ready_file:
             ready_file.unlink(missing_ok=True)
+
+
+def _demo_users(info: StackInfo, settings: Settings) -> list[str]:
+    """One test user per role, for a person who walks the flow by hand; their sign-in lines."""
+    personas = Personas(
+        run_id="demo", worker_id="serve", test_domain=settings.test_domain, seed=secrets.token_hex(8)
+    )
+    lines = []
+    with PostgresStore(database_url=info.database_url) as store:
+        for role in ROLES:
+            user, password = personas.build(role, role)
+            store.create_test_user(user)
+            lines.append(f"{role:<9} {user['email']:<40} {password}  {info.app_url}/{role}/login")
+    return lines
 
 
 def cmd_browser(args: argparse.Namespace) -> int:

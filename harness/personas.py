@@ -23,6 +23,7 @@ from harness.config import DEFAULT_TEST_DOMAIN, check_test_domain
 from harness.store import NewUser, Store
 
 Role = Literal["customer", "mechanic", "admin"]
+ROLES: tuple[Role, ...] = ("customer", "mechanic", "admin")
 
 # Supabase Auth (GoTrue) stores bcrypt hashes as $2a$ with cost 10; a hash
 # made the same way here lets a real login work against it.
@@ -75,7 +76,7 @@ class Personas:
         """The user to create for ``label`` and its clear-text password."""
         fake = Faker()
         fake.seed_instance(f"{self.seed}:{label}")
-        password = fake.password(length=20)
+        password = fake.password(length=20, special_chars=False)
         name = fake.name()
         user = NewUser(
             email=self.email(label),
