@@ -141,7 +141,7 @@ class EmbeddedStack:
                 "events": list(WEBHOOK_EVENTS),
             },
         )
-        self._wait_for("app", f"{app_url}/customer/login")
+        self._wait_for("app", f"{app_url}/healthz")  # up, with its chat listener subscribed
         self.info = StackInfo(app_url, database_url, stripe_base, admin_token)
         return self.info
 
