@@ -23,16 +23,20 @@ from .pages import (
 
 # Records when a message is sent (sender) and first shown (receiver), both on
 # the browser's clock, so that the latency is measured browser to browser.
+# Installed once per page: later calls find it armed.
 _ARM_SENDER = """() => {
+  if (window.__pitstopSenderArmed) return;
+  window.__pitstopSenderArmed = true;
   const button = document.querySelector('[data-testid=chat-send]');
   button.addEventListener('click', () => { window.__pitstopSent = Date.now(); }, {capture: true});
 }"""
-_ARM_RECEIVER = """(text) => {
-  window.__pitstopSeen = window.__pitstopSeen || {};
+_ARM_RECEIVER = """() => {
+  if (window.__pitstopSeen) return;
+  window.__pitstopSeen = {};
   const list = document.querySelector('[data-testid=chat-messages]');
   const look = () => {
     for (const body of list.querySelectorAll('[data-testid=message-body]')) {
-      if (body.textContent === text && !window.__pitstopSeen[text]) window.__pitstopSeen[text] = Date.now();
+      if (!(body.textContent in window.__pitstopSeen)) window.__pitstopSeen[body.textContent] = Date.now();
     }
   };
   new MutationObserver(look).observe(list, {childList: true, subtree: true});
@@ -97,8 +101,12 @@ def accept(
 
 
 def say(sender: ChatPage, receiver: ChatPage, text: str) -> float:
-    """Send ``text`` and wait until the other side shows it; the browser-to-browser latency in ms."""
-    receiver.page.evaluate(_ARM_RECEIVER, text)
+    """Send ``text`` (new to this chat) and wait until the other side shows it; the latency in ms.
+
+    Measured browser to browser: from the click on Send in one page to the
+    message appearing in the other, both on the browser's clock.
+    """
+    receiver.page.evaluate(_ARM_RECEIVER)
     sender.page.evaluate(_ARM_SENDER)
     sender.send(text)
     seen = receiver.page.wait_for_function("t => window.__pitstopSeen && window.__pitstopSeen[t]", arg=text)

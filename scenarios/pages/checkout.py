@@ -39,9 +39,15 @@ class CheckoutPage:
         self.pay_button.click()
 
     def _fill_stand_in(self, card: Card) -> None:
-        fields: dict[str, str] = {**card, "exp_year": card["exp_year"][-2:]}  # it prefixes "20"
-        for name in ("number", "exp_month", "exp_year", "cvc", "postal_code"):
-            self.card_element.get_by_placeholder(name).fill(fields[name])
+        fields = {
+            "number": card["number"],
+            "exp_month": card["exp_month"],
+            "exp_year": card["exp_year"][-2:],  # the stand-in prefixes "20"
+            "cvc": card["cvc"],
+            "postal_code": card["postal_code"],
+        }
+        for name, value in fields.items():
+            self.card_element.get_by_placeholder(name).fill(value)
 
     @staticmethod
     def _fill_stripe(frame: FrameLocator, card: Card) -> None:

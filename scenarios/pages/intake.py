@@ -21,8 +21,9 @@ class IntakePage:
         self.submit = page.get_by_test_id("intake-submit")
 
     def describe(self, vehicle: Vehicle) -> None:
-        for field in ("year", "make", "model", "mileage"):
-            self.page.get_by_test_id(f"vehicle-{field}").fill(str(vehicle[field]))  # type: ignore[literal-required]
+        fields = {"year": vehicle["year"], "make": vehicle["make"], "model": vehicle["model"]}
+        for field, value in {**fields, "mileage": vehicle["mileage"]}.items():
+            self.page.get_by_test_id(f"vehicle-{field}").fill(str(value))
         self.page.get_by_test_id("problem-description").fill(vehicle["description"])
         self.submit.click()
 

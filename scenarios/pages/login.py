@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 
@@ -25,4 +27,4 @@ class LoginPage:
 
     def expect_refused(self) -> None:
         expect(self.error).to_be_visible()
-        expect(self.page).to_have_url(lambda url: url.endswith(self.path))
+        expect(self.page).to_have_url(re.compile(re.escape(self.path) + "$"))
