@@ -22,6 +22,8 @@ def create_pool(database_url: str, *, max_size: int = 10) -> Pool:
         kwargs=kwargs,
         open=False,
         name="reference-app",
+        # A database restart leaves the idle connections dead: check each one lent out.
+        check=AsyncConnectionPool.check_connection,
     )
 
 

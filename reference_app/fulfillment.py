@@ -71,8 +71,9 @@ async def fulfill_checkout(pool: Pool, payments: Payments, intent: Intent) -> Ou
         )
         if existing is not None:
             return Outcome("fulfilled", existing["id"], existing["status"])
-        if intent.amount_refunded > 0:
-            # Refunded by an earlier, blocked attempt: never turn it into a session later.
+        # Refunded by an earlier, blocked attempt: never turn it into a session later. The
+        # intent in hand may predate that refund (read before this lock), so ask Stripe now.
+        if intent.amount_refunded > 0 or await payments.was_refunded(intent.id):
             return Outcome("blocked", message=f"{ACTIVE_SESSION_MESSAGE}; your payment was refunded")
 
         await cleanup.cancel_customer_stale(conn, customer_id)

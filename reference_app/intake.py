@@ -17,7 +17,8 @@ FIELDS = ("year", "make", "model", "mileage", "description")
 
 def _whole_number(text: str) -> int | None:
     text = text.replace(",", "").replace("_", "").strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else None
+    # isdigit() alone admits "²" and other digits int() refuses.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 def parse_intake(form: Mapping[str, str]) -> tuple[Intake | None, dict[str, str], dict[str, str]]:

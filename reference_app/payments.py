@@ -154,11 +154,14 @@ class Payments:
         assert intent is not None
         return intent
 
+    async def was_refunded(self, intent_id: str) -> bool:
+        refunds = await self.client.v1.refunds.list_async(params={"payment_intent": intent_id})
+        return bool(refunds.data)
+
     async def refund(self, intent_id: str) -> str | None:
         """Refund a payment once; ``None`` when it had been refunded already."""
         client = self.client
-        existing = await client.v1.refunds.list_async(params={"payment_intent": intent_id})
-        if existing.data:
+        if await self.was_refunded(intent_id):
             return None
         refund = await client.v1.refunds.create_async(
             params={"payment_intent": intent_id}, options={"idempotency_key": f"refund-{intent_id}"}
@@ -166,9 +169,17 @@ class Payments:
         return str(refund.id)
 
     def construct_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
-        """Verify a webhook's ``Stripe-Signature``; raises ``stripe.SignatureVerificationError``."""
+        """Verify a webhook's ``Stripe-Signature`` and read its event.
+
+        Raises ``stripe.SignatureVerificationError`` for a bad signature, and
+        ``ValueError`` for a body that is not an event (signed or not).
+        """
         if not self.config.stripe_webhook_secret:
             raise PaymentsUnavailable("STRIPE_WEBHOOK_SECRET is not set")
-        event = stripe.Webhook.construct_event(payload, signature, self.config.stripe_webhook_secret)
-        result: dict[str, Any] = event.to_dict()
-        return result
+        stripe.WebhookSignature.verify_header(
+            payload, signature, self.config.stripe_webhook_secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
+        )
+        event = json.loads(payload)
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise ValueError("the payload is not a Stripe event")
+        return event

@@ -33,12 +33,19 @@ def _error(exc: cleanup.CleanupError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
 
+# About ten years: past it the database's integers and intervals overflow.
+MAX_MINUTES = 5_256_000
+
+
 def _minutes(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
-        raise cleanup.BadArgument(f"{name} must be a whole number of minutes >= 0, not {raw!r}")
+    # isdigit() alone admits "²" and other digits int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_MINUTES:
+        raise cleanup.BadArgument(
+            f"{name} must be a whole number of minutes from 0 to {MAX_MINUTES}, not {raw!r}"
+        )
     return int(raw)
 
 

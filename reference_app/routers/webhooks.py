@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import stripe
 from fastapi import APIRouter, Request
@@ -14,6 +16,15 @@ from reference_app.payments import PaymentError, PaymentsUnavailable
 
 router = APIRouter()
 log = logging.getLogger(__name__)
+INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,250}")
+
+
+def _intent_id(event: dict[str, Any]) -> str | None:
+    """The id of the PaymentIntent an event is about, if the event has that shape."""
+    data = event.get("data")
+    intent = data.get("object") if isinstance(data, dict) else None
+    intent_id = intent.get("id") if isinstance(intent, dict) else None
+    return intent_id if isinstance(intent_id, str) and INTENT_ID.fullmatch(intent_id) else None
 
 
 @router.post("/api/stripe/webhook")
@@ -30,7 +41,9 @@ async def stripe_webhook(request: Request, state: State) -> Response:
 
     if event["type"] != "payment_intent.succeeded":
         return JSONResponse({"received": True, "handled": False})
-    intent_id = event["data"]["object"]["id"]
+    intent_id = _intent_id(event)
+    if intent_id is None:
+        return JSONResponse({"error": "the event names no PaymentIntent"}, status_code=400)
     # Read the intent back from Stripe rather than trust the event's copy: it may be stale.
     try:
         intent = await state.payments.retrieve(intent_id)
@@ -39,5 +52,5 @@ async def stripe_webhook(request: Request, state: State) -> Response:
     if intent is None:
         return JSONResponse({"error": f"unknown payment {intent_id}"}, status_code=400)
     outcome = await fulfill_checkout(state.pool, state.payments, intent)
-    log.info("webhook %s for %s: %s", event["id"], intent_id, outcome.state)
+    log.info("webhook %s for %s: %s", event.get("id"), intent_id, outcome.state)
     return JSONResponse({"received": True, "handled": True, **outcome.as_json()})

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import stripe
 
 from harness.store.postgres import PostgresStore
+from reference_app.config import Config
+from reference_app.db import create_pool
+from reference_app.fulfillment import Outcome, fulfill_checkout
+from reference_app.payments import Intent, Payments
 from tests.reference_app.conftest import Login, Stack, Users, rows
 from tests.reference_app.flows import pay, start_checkout
 from tests.seeding import Seeder
@@ -79,3 +85,45 @@ def test_a_live_session_blocks_too(
     pay(client, stack.localstripe.url, intent_id)
     assert client.get(f"/api/checkout/{intent_id}").json()["state"] == "blocked"
     assert refunds(stripe_client, intent_id) == 1
+
+
+def test_a_fulfillment_that_read_the_payment_before_its_refund_does_not_fulfill_it(
+    stack: Stack, login: Login, users: Users, store: PostgresStore, stripe_client: stripe.StripeClient
+) -> None:
+    # A webhook may read the PaymentIntent, then wait for the customer's lock while the
+    # success page refunds it; once the block is gone it must still not fulfill.
+    customer = users("customer")
+    active = Seeder(store.connection).session(customer.id, status="waiting", age_minutes=1)
+    client = login(customer)
+    intent_id = start_checkout(client)
+    pay(client, stack.localstripe.url, intent_id)
+    assert client.get(f"/api/checkout/{intent_id}").json()["state"] == "blocked"
+    store.connection.execute(
+        "update public.sessions set status = 'completed' where id = %s", (active.session,)
+    )
+    read_before_the_refund = Intent(
+        id=intent_id,
+        status="succeeded",
+        amount=1999,
+        currency="usd",
+        client_secret=None,
+        metadata=dict(stripe_client.v1.payment_intents.retrieve(intent_id).to_dict()["metadata"]),
+        amount_refunded=0,
+    )
+
+    outcome = asyncio.run(_fulfill(stack.env, read_before_the_refund))
+
+    assert outcome.state == "blocked"
+    assert rows(store, "select count(*) from public.sessions where payment_intent_id = %s", (intent_id,)) == [
+        (0,)
+    ]
+
+
+async def _fulfill(env: dict[str, str], intent: Intent) -> Outcome:
+    config = Config.from_env(env)
+    pool = create_pool(config.database_url, max_size=2)
+    await pool.open(wait=True, timeout=10)
+    try:
+        return await fulfill_checkout(pool, Payments(config), intent)
+    finally:
+        await pool.close()
