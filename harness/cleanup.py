@@ -10,9 +10,9 @@ import time
 from types import TracebackType
 from uuid import UUID
 
-from harness.config import Settings
+from harness.config import Settings, store_kind
 from harness.errors import BadInput
-from harness.safety import check_database_url, check_endpoint, check_stripe_key
+from harness.safety import check_database_url, check_endpoint, check_stripe_key, check_url
 from harness.store import JSON, Store, open_store
 
 
@@ -33,8 +33,13 @@ class Cleanup:
     def open(cls, settings: Settings) -> Cleanup:
         """Guard, connect, guard again: the way to get a store that may be written to."""
         check_stripe_key(settings.stripe_secret_key)
-        if settings.database_url:
+        kind = store_kind(settings)
+        if kind == "postgres" and settings.database_url:
             check_database_url(settings.database_url, settings.allowed_hosts)
+        elif kind == "supabase" and settings.supabase_url:
+            check_url(settings.supabase_url, settings.allowed_hosts, what="Supabase")
+        elif kind == "api" and settings.app_url:
+            check_url(settings.app_url, settings.allowed_hosts, what="app")
         store = open_store(settings)
         try:
             return cls(store, settings)

@@ -18,7 +18,8 @@ from typing import Any
 from harness import sql
 from harness.browsers import ensure_browser
 from harness.cleanup import Cleanup, parse_uuid
-from harness.config import Settings
+from harness.config import STORES, Settings
+from harness.contract import load_contract
 from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
 from harness.personas import ROLES, Personas
@@ -60,7 +61,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
     script = sql.migration(settings.test_domain)
     if args.with_app_schema:
         script = sql.app_schema() + "\n" + script
-    sys.stdout.write(script)
+    if args.supabase_migration is None:
+        sys.stdout.write(script)
+        return ExitCode.OK
+    path, written = sql.write_supabase_migration(Path(args.supabase_migration), script)
+    if written:
+        print(f"wrote {path}; apply it with `supabase db push` (hosted) or `supabase migration up` (local)")
+    else:
+        print(f"{path} already holds this migration; nothing written")
     return ExitCode.OK
 
 
@@ -218,13 +226,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra = list(args.pytest_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    base_url = ["--base-url", args.base_url] if args.base_url else []
+    url = args.base_url or args.app_url
+    base_url = ["--base-url", url] if url else []
     return _pytest_scenarios(_target_args(args) + base_url + extra)
 
 
 def _target_args(args: argparse.Namespace) -> list[str]:
     """The target options of the command line, as the plugin's options."""
     out = ["--pitstop-database-url", args.database_url] if args.database_url else []
+    for value, option in (
+        (args.store, "--pitstop-store"),
+        (args.supabase_url, "--pitstop-supabase-url"),
+        (args.supabase_key, "--pitstop-supabase-key"),
+        (args.admin_token, "--pitstop-admin-token"),
+    ):
+        out += [option, value] if value else []
     out += [a for host in args.allow_host or [] for a in ("--pitstop-allow-host", host)]
     return out + (["--pitstop-test-domain", args.test_domain] if args.test_domain else [])
 
@@ -261,9 +277,30 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     target = argparse.ArgumentParser(add_help=False)
-    group = target.add_argument_group("target")
+    group = target.add_argument_group(
+        "target",
+        "the store is --store, else postgres for a database URL, supabase for a Supabase URL, "
+        "api for an app URL with an admin token",
+    )
+    group.add_argument(
+        "--store",
+        choices=STORES,
+        help="how to reach the cleanup rules (default: $PITSTOP_STORE, else by what is given)",
+    )
     group.add_argument(
         "--database-url", metavar="URL", help="Postgres connection string (default: $DATABASE_URL)"
+    )
+    group.add_argument(
+        "--supabase-url", metavar="URL", help="the Supabase project's URL (default: $SUPABASE_URL)"
+    )
+    group.add_argument(
+        "--supabase-key", metavar="KEY", help="its service-role key (default: $SUPABASE_SERVICE_ROLE_KEY)"
+    )
+    group.add_argument(
+        "--app-url", metavar="URL", help="the app, for its debug API (default: $PITSTOP_APP_URL)"
+    )
+    group.add_argument(
+        "--admin-token", metavar="TOKEN", help="the app's debug API token (default: $PITSTOP_ADMIN_TOKEN)"
     )
     group.add_argument(
         "--allow-host",
@@ -286,12 +323,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("sql", cmd_sql, "print the migration that installs the pitstop functions")
     sub.add_argument("--with-app-schema", action="store_true", help="prepend the reference app's tables")
+    sub.add_argument(
+        "--supabase-migration",
+        metavar="DIR",
+        help="write it as a timestamped migration into DIR (e.g. supabase/migrations) instead",
+    )
 
     sub = command("install", cmd_install, "apply the migration to the target database (idempotent)")
     sub.add_argument("--with-app-schema", action="store_true", help="create the reference app's tables too")
 
     sub = command("reset", cmd_reset, "purge one test user's session state", as_json)
     sub.add_argument("--user", required=True, metavar="EMAIL_OR_UUID", help="the test user to purge")
+    sub.add_argument(
+        "--password",
+        metavar="PASSWORD",
+        help="the user's password: the api store signs in as the user (default: $PITSTOP_USER_PASSWORD)",
+    )
     sub.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
 
     sub = command(
@@ -336,19 +383,32 @@ def _port(text: str) -> int:
     return int(text)
 
 
+# About ten years: past it the database's integers and intervals overflow.
+MAX_MINUTES = 5_256_000
+
+
 def _minutes(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes (0 or more)")
+    if not 0 <= value <= MAX_MINUTES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes from 0 to {MAX_MINUTES}")
     return value
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.load(
-        database_url=args.database_url, allowed_hosts=args.allow_host, test_domain=args.test_domain
+        store=args.store,
+        database_url=args.database_url,
+        supabase_url=args.supabase_url,
+        supabase_key=args.supabase_key,
+        app_url=args.app_url,
+        admin_token=args.admin_token,
+        user_password=getattr(args, "password", None),
+        allowed_hosts=args.allow_host,
+        test_domain=args.test_domain,
+        login_path=load_contract(Path.cwd()).customer_login_path,
     )
 
 

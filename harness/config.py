@@ -7,9 +7,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from harness.contract import AppContract
 from harness.errors import BadInput
 
 DEFAULT_TEST_DOMAIN = "pitstop.test"
+STORES = ("postgres", "supabase", "api")
 
 # A bare host name: labels of letters, digits and inner hyphens, at least one dot.
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -20,15 +22,24 @@ class Settings:
     """Where pitstop points and what it may touch.
 
     Precedence: explicit values (the command line) over the environment
-    (``DATABASE_URL``, ``PITSTOP_ALLOWED_HOSTS``, ``PITSTOP_TEST_DOMAIN``,
-    ``STRIPE_SECRET_KEY``) over the defaults. A list given on the command line
-    replaces the environment's, it does not extend it.
+    (``DATABASE_URL``, ``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``,
+    ``PITSTOP_APP_URL``, ``PITSTOP_ADMIN_TOKEN``, ``PITSTOP_STORE``,
+    ``PITSTOP_ALLOWED_HOSTS``, ``PITSTOP_TEST_DOMAIN``, ``STRIPE_SECRET_KEY``)
+    over the defaults. A list given on the command line replaces the
+    environment's, it does not extend it.
     """
 
     database_url: str | None = None
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     test_domain: str = DEFAULT_TEST_DOMAIN
     stripe_secret_key: str | None = None
+    store: str | None = None  # one of STORES; None: chosen by what is given (``store_kind``)
+    supabase_url: str | None = None
+    supabase_key: str | None = field(default=None, repr=False)
+    app_url: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
+    user_password: str | None = field(default=None, repr=False)  # the api store signs in with it
+    login_path: str = "/customer/login"  # where the api store signs users in
 
     @classmethod
     def load(
@@ -37,12 +48,29 @@ class Settings:
         database_url: str | None = None,
         allowed_hosts: Iterable[str] | None = None,
         test_domain: str | None = None,
+        store: str | None = None,
+        supabase_url: str | None = None,
+        supabase_key: str | None = None,
+        app_url: str | None = None,
+        admin_token: str | None = None,
+        user_password: str | None = None,
+        login_path: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if env is None else env
         if allowed_hosts is None:
             allowed_hosts = env.get("PITSTOP_ALLOWED_HOSTS", "").split(",")
+        store = store or env.get("PITSTOP_STORE") or None
+        if store is not None and store not in STORES:
+            raise BadInput(f"unknown store {store!r}", fix=f"use one of {', '.join(STORES)}")
         return cls(
+            store=store,
+            supabase_url=supabase_url or env.get("SUPABASE_URL") or None,
+            supabase_key=supabase_key or env.get("SUPABASE_SERVICE_ROLE_KEY") or None,
+            app_url=app_url or env.get("PITSTOP_APP_URL") or None,
+            admin_token=admin_token or env.get("PITSTOP_ADMIN_TOKEN") or None,
+            user_password=user_password or env.get("PITSTOP_USER_PASSWORD") or None,
+            login_path=login_path or "/customer/login",
             database_url=database_url or env.get("DATABASE_URL") or None,
             allowed_hosts=frozenset(h.strip().lower() for h in allowed_hosts if h.strip()),
             test_domain=check_test_domain(
@@ -50,6 +78,28 @@ class Settings:
             ),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
         )
+
+
+def store_kind(settings: Settings) -> str:
+    """The store to use: the one named, else by what is given.
+
+    A database URL means ``postgres``, else a Supabase URL ``supabase``, else
+    an app URL with an admin token ``api``.
+    """
+    if settings.store:
+        return settings.store
+    if settings.database_url:
+        return "postgres"
+    if settings.supabase_url:
+        return "supabase"
+    if settings.app_url and settings.admin_token:
+        return "api"
+    raise BadInput(
+        "no target given",
+        fix="pass --database-url (or DATABASE_URL), --supabase-url with --supabase-key "
+        "(or SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY), or --app-url with --admin-token "
+        "(or PITSTOP_APP_URL, PITSTOP_ADMIN_TOKEN)",
+    )
 
 
 def check_test_domain(domain: str) -> str:
@@ -73,6 +123,7 @@ class RunConfig:
     """The pytest plugin's options, resolved once per run (see ``harness.plugin``)."""
 
     settings: Settings = field(default_factory=Settings)
+    contract: AppContract = field(default_factory=AppContract)
     base_url: str | None = None
     admin_token: str | None = None
     reset: str = "full"

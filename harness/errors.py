@@ -43,3 +43,7 @@ class Unreachable(PitstopError):
     """The target did not answer."""
 
     exit_code = ExitCode.UNREACHABLE
+
+
+class Unsupported(BadInput):
+    """The store in use cannot do this (an app's debug API cannot create users); another store can."""

@@ -60,6 +60,13 @@ def base_url(pitstop: Pitstop) -> str:
 
 
 @pytest.fixture(scope="session")
+def playwright(playwright: Any, pytestconfig: pytest.Config) -> Any:
+    """pytest-playwright's, with ``get_by_test_id`` reading the app's attribute ([tool.pitstop])."""
+    playwright.selectors.set_test_id_attribute(_run(pytestconfig).config.contract.test_id_attribute)
+    return playwright
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwright: Any) -> dict[str, Any]:
     """pytest-playwright's launch options, plus a system Chromium where Playwright has none."""
     error: PitstopError | None = None
@@ -127,7 +134,10 @@ def _pitstop_test(request: pytest.FixtureRequest) -> Iterator[None]:
     marker = request.node.get_closest_marker("pitstop")
     if run.config.leaks == "off" or (marker and marker.kwargs.get("leaves_state")):
         return
-    record.leak = run.leaks(labels)
+    try:
+        record.leak = run.leaks(labels)
+    except PitstopError as exc:
+        _fail(exc)
     if record.leak:
         left = ", ".join(f"{s['status']} session {s['id']} of {s['user']}" for s in record.leak)
         message = f"{request.node.nodeid} left {left}"

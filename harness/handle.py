@@ -12,14 +12,13 @@ from harness.cleanup import Cleanup
 from harness.data import load
 from harness.errors import BadInput, PitstopError
 from harness.health import Health
-from harness.payments import Payments
+from harness.payments import REQUEST_TIMEOUT_S, Payments
 from harness.personas import TestUser
 from harness.run import Run, Target
 from harness.stack import STRIPE_SECRET_KEY
 from harness.store import JSON, Store
 from harness.store.postgres import PostgresStore, SeedState
 
-LOGIN_PATHS = {"customer": "/customer/login", "mechanic": "/mechanic/login", "admin": "/customer/login"}
 SIGN_IN_TIMEOUT_MS = 15_000
 WAIT_S = 15.0
 POLL_S = 0.05
@@ -101,18 +100,29 @@ class Pitstop:
                 raise PitstopError(f"{user.email} has no active session after {timeout_s:g} s")
             time.sleep(POLL_S)
 
-    def pay_by_webhook(self, customer: TestUser, *, plan: JSON, vehicle: JSON, card: JSON) -> JSON:
-        """Pay through the Stripe API (the app learns it by webhook) and wait for the session."""
-        intent_id = self.payments().pay(
+    def pay_by_webhook(
+        self,
+        customer: TestUser,
+        *,
+        plan: JSON,
+        vehicle: JSON,
+        card: JSON,
+        timeout_s: float = REQUEST_TIMEOUT_S,
+    ) -> JSON:
+        """Pay through the Stripe API (the app learns it by webhook) and wait for the session.
+
+        Each Stripe call gives up after ``timeout_s``; the session is awaited for ``WAIT_S``.
+        """
+        intent_id = self.payments(timeout_s=timeout_s).pay(
             customer_id=str(customer.id), plan=plan["slug"], amount=plan["amount"], vehicle=vehicle, card=card
         )
         return {**self.active_session(customer), "payment_intent_id": intent_id}
 
-    def payments(self) -> Payments:
+    def payments(self, *, timeout_s: float = REQUEST_TIMEOUT_S) -> Payments:
         """Stripe test-mode calls against the target's Stripe (localstripe, embedded)."""
         target = self.target
         key = STRIPE_SECRET_KEY if target.kind == "embedded" else os.environ.get("STRIPE_SECRET_KEY", "")
-        return Payments(secret_key=key, api_base=target.stripe_api_base)
+        return Payments(secret_key=key, api_base=target.stripe_api_base, timeout_s=timeout_s)
 
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -127,13 +137,15 @@ class Pitstop:
         """The user's signed-in browser state: signed in through the login form once per worker."""
         if user.email not in self._storage:
             context = browser.new_context(base_url=self.target.app_url)
+            context.set_default_timeout(SIGN_IN_TIMEOUT_MS)  # every step of the sign-in, not only the last
             try:
                 page = context.new_page()
-                page.goto(LOGIN_PATHS[user.role])
+                login_path = self.run.config.contract.login_path(user.role)  # [tool.pitstop]
+                page.goto(login_path)
                 page.get_by_test_id("login-email").fill(user.email)
                 page.get_by_test_id("login-password").fill(user.password)
                 page.get_by_test_id("login-submit").click()
-                page.wait_for_url(lambda url: "/login" not in url, timeout=SIGN_IN_TIMEOUT_MS)
+                page.wait_for_url(lambda url: login_path not in url, timeout=SIGN_IN_TIMEOUT_MS)
                 self._storage[user.email] = context.storage_state()
             finally:
                 context.close()

@@ -80,3 +80,23 @@ def _ordered(counts: dict[str, int]) -> dict[str, int]:
 def _status(name: str, counts: dict[str, Any]) -> str:
     extra = [f"{k} {v}" for k, v in counts.items() if k != "total" and v]
     return f"{name} {counts['total']}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def problem_message(code: str, count: int, *, stale_minutes: int, very_stale_minutes: int) -> str | None:
+    """pitstop's wording of a problem (as ``pitstop.health()`` words it); None for an unknown code.
+
+    A store that reads another implementation of the rules (an app's debug API)
+    words the problems this way, so that every store prints the same report.
+    """
+    messages = {
+        "stale_waiting": f"{count} waiting/pending sessions older than {stale_minutes} minutes "
+        "block new payments; run pitstop cleanup",
+        "very_stale_waiting": f"{count} waiting/pending sessions older than {very_stale_minutes} minutes: "
+        "no stale cleanup has run for a long time",
+        "stale_pending_requests": f"{count} pending requests older than {stale_minutes} minutes "
+        "are still shown to mechanics; run pitstop cleanup",
+        "orphaned_sessions": f"{count} waiting/pending sessions have no request, "
+        "so no mechanic can accept them",
+        "live_without_mechanic": f"{count} live sessions have no mechanic; force-cancel them",
+    }
+    return messages.get(code)

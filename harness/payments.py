@@ -20,13 +20,16 @@ import stripe
 from harness.errors import PitstopError, Unreachable
 from harness.safety import check_stripe_key
 
-REQUEST_TIMEOUT_S = 10
+# Each call to the Stripe API (or a webhook endpoint) gives up after this long.
+REQUEST_TIMEOUT_S = 10.0
 
 
 class Payments:
     """Stripe test-mode calls on behalf of a test customer."""
 
-    def __init__(self, *, secret_key: str, api_base: str | None = None) -> None:
+    def __init__(
+        self, *, secret_key: str, api_base: str | None = None, timeout_s: float = REQUEST_TIMEOUT_S
+    ) -> None:
         check_stripe_key(secret_key)
         if not secret_key.startswith(("sk_test_", "rk_test_")):
             raise PitstopError(
@@ -36,10 +39,11 @@ class Payments:
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses=base_addresses,
-            http_client=stripe.new_default_http_client(timeout=REQUEST_TIMEOUT_S),
+            http_client=stripe.new_default_http_client(timeout=timeout_s),
             max_network_retries=0,
         )
-        self._where = api_base or "api.stripe.com"
+        self._where = api_base or "https://api.stripe.com"
+        self._timeout_s = timeout_s
 
     def pay(
         self,
@@ -74,7 +78,8 @@ class Payments:
             intent = self._client.v1.payment_intents.confirm(intent.id)
         except stripe.APIConnectionError as exc:
             raise Unreachable(
-                f"the Stripe API at {self._where} did not answer: {exc.user_message or exc}",
+                f"the Stripe API at {self._where} did not answer within {self._timeout_s:g} s: "
+                f"{exc.user_message or exc}",
                 fix="check that the Stripe API (localstripe, embedded) is running",
             ) from None
         except stripe.StripeError as exc:

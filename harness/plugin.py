@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from harness import report
-from harness.config import LEAK_MODES, PAYMENT_MODES, RESET_MODES, RunConfig, Settings
+from harness.config import LEAK_MODES, PAYMENT_MODES, RESET_MODES, STORES, RunConfig, Settings
+from harness.contract import KEYS as CONTRACT_KEYS
+from harness.contract import AppContract, load_contract
 from harness.errors import PitstopError
 from harness.health import Health
 from harness.run import Run
@@ -43,7 +45,12 @@ class Option:
 
 
 OPTIONS = (
+    Option(
+        "pitstop-store", "PITSTOP_STORE", "how to reach the rules (default: by what is given)", None, STORES
+    ),
     Option("pitstop-database-url", "DATABASE_URL", "the target's Postgres connection string"),
+    Option("pitstop-supabase-url", "SUPABASE_URL", "the target's Supabase project URL"),
+    Option("pitstop-supabase-key", "SUPABASE_SERVICE_ROLE_KEY", "the project's service-role key"),
     Option("pitstop-admin-token", "PITSTOP_ADMIN_TOKEN", "the app's debug API token (given targets)"),
     Option("pitstop-allow-host", "PITSTOP_ALLOWED_HOSTS", "allow a non-loopback target host", kind="list"),
     Option("pitstop-test-domain", "PITSTOP_TEST_DOMAIN", "email domain of test users", "pitstop.test"),
@@ -83,6 +90,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(option.dest, help_text, type="bool")
         else:
             parser.addini(option.dest, help_text, type="string")
+    defaults = AppContract()
+    for key in CONTRACT_KEYS:
+        help_text = f"the app contract's {key} (also [tool.pitstop] {key}; default: {getattr(defaults, key)})"
+        parser.addini(f"pitstop_{key}", help_text, type="string")
 
 
 def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> RunConfig:
@@ -99,15 +110,23 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         if value is None:
             value = option.default
         values[option.dest] = _convert(option, value)
+    base_url = config.getoption("base_url", default=None) or config.getini("base_url") or None
+    contract = load_contract(config.rootpath, lambda key: str(config.getini(key) or "") or None)
     settings = Settings.load(
+        store=values["pitstop_store"],
         database_url=values["pitstop_database_url"],
+        supabase_url=values["pitstop_supabase_url"],
+        supabase_key=values["pitstop_supabase_key"],
+        app_url=base_url,
+        admin_token=values["pitstop_admin_token"],
         allowed_hosts=values["pitstop_allow_host"],
         test_domain=values["pitstop_test_domain"],
+        login_path=contract.customer_login_path,
         env=env,
     )
-    base_url = config.getoption("base_url", default=None) or config.getini("base_url") or None
     return RunConfig(
         settings=settings,
+        contract=contract,
         base_url=base_url,
         admin_token=values["pitstop_admin_token"],
         reset=values["pitstop_reset"],
@@ -180,16 +199,33 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run_config = config.stash[RUN].config
     target = run_config.base_url or "the embedded stack (started on first use)"
     return [
-        f"pitstop: target {target}; reset={run_config.reset} leaks={run_config.leaks} "
+        f"pitstop: target {target}; store {_store_name(run_config)}; "
+        f"reset={run_config.reset} leaks={run_config.leaks} "
         f"payment={run_config.payment}; test domain {run_config.settings.test_domain}; "
         f"report {run_config.health_path}"
     ]
+
+
+def _store_name(run_config: RunConfig) -> str:
+    settings = run_config.settings
+    if settings.store:
+        return settings.store
+    if run_config.embedded or settings.database_url:
+        return "postgres"
+    if settings.supabase_url:
+        return "supabase"
+    return "api" if run_config.admin_token else "none (give a database, Supabase or admin token)"
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     test_report = yield
     item.stash.setdefault(PHASES, {})[test_report.when] = test_report
+    if test_report.when == "call" and test_report.failed:
+        # A dead app explains a failure better than the browser's error does.
+        problem = item.config.stash[RUN].app_problem()
+        if problem:
+            test_report.sections.append(("pitstop", problem))
     if test_report.when == "teardown":
         record = item.stash.get(TEST_RECORD, None)
         if record is not None:
@@ -240,7 +276,10 @@ def _write_report(
         health = Health(run.health()).to_json()
     except PitstopError as exc:
         health = {"error": str(exc)}
-    data = report.build(target.public(), health, recorder)
+    app_error = run.app_problem()
+    data = report.build(
+        {**target.public(), **({"app_error": app_error} if app_error else {})}, health, recorder
+    )
     config.stash[REPORT] = data
     run_config = run.config
     report.write(data, Path(run_config.health_path))

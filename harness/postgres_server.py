@@ -146,7 +146,9 @@ def _service_user(directory: Path, bindir: Path) -> str:
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", SERVICE_USER], check=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", SERVICE_USER], check=True, timeout=START_TIMEOUT_S
+        )
     ensure_prefix_permissions(bindir)  # as pgserver does: let that user reach its build
     directory.chmod(0o755)
     shutil.chown(directory, SERVICE_USER, SERVICE_USER)

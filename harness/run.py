@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.client
 import json
 import os
 import socket
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +24,7 @@ from uuid import UUID
 
 from harness.cleanup import Cleanup
 from harness.config import RunConfig
-from harness.errors import PitstopError
+from harness.errors import PitstopError, Unsupported
 from harness.personas import Personas, Role, TestUser, new_run_id
 from harness.stack import EmbeddedStack, StackInfo
 from harness.store import JSON
@@ -31,6 +34,8 @@ PERSONAS: dict[str, Role] = {"customer": "customer", "mechanic": "mechanic", "se
 # A run on another machine cannot be asked whether it is alive: its users are
 # swept only once they are this old.
 FOREIGN_RUN_TTL = timedelta(hours=24)
+# How long a look at the app may take when a test failed or the run ended.
+APP_PROBE_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -132,13 +137,19 @@ class Run:
         """The guarded cleanup service of this process, connected on first use."""
         if self._cleanup is None:
             target = self.target()
-            if not target.database_url:
+            settings = dataclasses.replace(
+                self.config.settings,
+                database_url=target.database_url,
+                app_url=target.app_url,
+                admin_token=target.admin_token,
+            )
+            if not (settings.store or settings.database_url or settings.supabase_url or settings.admin_token):
                 raise PitstopError(
-                    "pitstop needs the target's database to reset state",
-                    fix="pass --pitstop-database-url (or set DATABASE_URL) along with --base-url",
+                    "pitstop needs a way to the target's state to reset it",
+                    fix="pass --pitstop-database-url (or DATABASE_URL), --pitstop-supabase-url with "
+                    "--pitstop-supabase-key, or --pitstop-admin-token, along with --base-url",
                 )
-            settings = dataclasses.replace(self.config.settings, database_url=target.database_url)
-            self._cleanup = Cleanup.open(settings)
+            self._cleanup = Cleanup.open(settings)  # the store that settings select
         return self._cleanup
 
     # -- resets ---------------------------------------------------------------------
@@ -155,7 +166,11 @@ class Run:
         cleanup = self.cleanup()
         now = datetime.now(UTC)
         swept = []
-        for user in cleanup.store.test_users():
+        try:
+            users = cleanup.store.test_users()
+        except Unsupported:  # the api store cannot list users: nothing to sweep through it
+            return []
+        for user in users:
             meta = user.get("metadata") or {}
             created = datetime.fromisoformat(str(user["created_at"]))
             if meta.get("run") == self.run_id or now - created < timedelta(minutes=self.config.sweep_minutes):
@@ -221,6 +236,20 @@ class Run:
 
     def health(self) -> JSON:
         return self.cleanup().store.health()
+
+    def app_problem(self) -> str | None:
+        """Why the app does not answer (one bounded request), or None when it does or no target is known."""
+        if self._target is None:
+            return None
+        url = self._target.app_url
+        try:
+            with urllib.request.urlopen(url, timeout=APP_PROBE_TIMEOUT_S):
+                return None
+        except urllib.error.HTTPError:
+            return None  # it answered
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            return f"the app at {url} does not answer ({reason}): was it stopped, or did it crash?"
 
     def bundle(self, labels: list[str], health_after: JSON | None) -> JSON:
         """The evidence kept beside a failed test."""

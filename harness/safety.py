@@ -6,14 +6,20 @@ after DNS), not only at what a variable says.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
 import os
 import socket
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
+from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
 
-from harness.errors import Refused
+from harness.errors import BadInput, Refused
 
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
@@ -89,7 +95,13 @@ def check_database_url(url: str, allowed_hosts: frozenset[str]) -> None:
     only what is known to be local passes. After connecting, the endpoint
     actually reached is checked again (``check_endpoint``).
     """
-    params = conninfo_to_dict(url)
+    try:
+        params = conninfo_to_dict(url)
+    except ProgrammingError as exc:
+        raise BadInput(
+            f"the database URL is not a valid connection string: {exc}",
+            fix="give a URL such as postgresql://user:password@127.0.0.1:5432/postgres",
+        ) from None
     hosts = str(params.get("host") or os.environ.get("PGHOST") or "").split(",")
     addresses = str(params.get("hostaddr") or "").split(",")
     for i, host in enumerate(hosts):
@@ -97,16 +109,99 @@ def check_database_url(url: str, allowed_hosts: frozenset[str]) -> None:
         name = host or address
         if not name or name.lower() in allowed_hosts or name.startswith(("/", "@")):
             continue  # no host: libpq's default unix socket
-        for resolved in [address] if address else _resolve(name):
+        for resolved in [address] if address else _resolve(name, what="database"):
             check_endpoint(Endpoint(host=name, address=resolved), allowed_hosts, what="database")
 
 
-def _resolve(host: str) -> list[str]:
+def url_host(url: str, *, what: str) -> str:
+    """The host of an http(s) URL; anything else is bad input."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as exc:
+        raise BadInput(
+            f"the {what} URL {url!r} is not valid: {exc}", fix="give a URL such as http://127.0.0.1:3000"
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise BadInput(
+            f"the {what} URL {url!r} is not an http(s) URL with a host",
+            fix="give a URL such as http://127.0.0.1:3000 or https://<ref>.supabase.co",
+        )
+    return host
+
+
+def check_url(url: str, allowed_hosts: frozenset[str], *, what: str) -> list[Endpoint]:
+    """Refuse, before connecting, an http(s) URL whose host is off this machine.
+
+    Like ``check_database_url``: the name must be allow-listed or resolve to
+    loopback addresses only. Returns the endpoints checked.
+    """
+    host = url_host(url, what=what)
+    if host.lower() in allowed_hosts:
+        return [Endpoint(host=host)]
+    endpoints = [Endpoint(host=host, address=a) for a in _resolve(host, what=what)]
+    for endpoint in endpoints:
+        check_endpoint(endpoint, allowed_hosts, what=what)
+    return endpoints
+
+
+def check_supabase_key(key: str, url: str) -> None:
+    """Refuse a Supabase key that is not a service-role key of the project at ``url``.
+
+    A legacy key is a JWT: its claims are read without verifying the
+    signature (pitstop has no secret, and needs none to see which key it was
+    given): ``role`` must be ``service_role`` and ``ref``, where there is one,
+    must be the project of a ``<ref>.supabase.co`` URL. A local ``supabase
+    start`` key has no ref. A new-style key says what it is in its prefix.
+    """
+    fix = "use the project's service-role key (Project Settings > API keys; `supabase status` locally)"
+    if key.startswith("sb_publishable_"):
+        raise Refused("the Supabase key is a publishable key, not a secret (service-role) key", fix=fix)
+    if key.startswith("sb_secret_"):
+        return
+    claims = jwt_claims(key)
+    if claims is None:
+        raise BadInput("the Supabase key is neither a JWT nor an sb_secret_ key", fix=fix)
+    role = claims.get("role")
+    if role != "service_role":
+        raise Refused(f"the Supabase key is for role {role!r}, not service_role", fix=fix)
+    ref = claims.get("ref")
+    project = supabase_project_ref(url)
+    if ref and project and ref != project:
+        raise Refused(
+            f"the Supabase key belongs to project {ref}, not to {project} (the URL's project)",
+            fix=f"use the service-role key of project {project}, or the URL https://{ref}.supabase.co",
+        )
+
+
+def supabase_project_ref(url: str) -> str | None:
+    """``abc`` for ``https://abc.supabase.co``; None for any other host (local, custom domain)."""
+    host = (urlsplit(url).hostname or "").lower()
+    for suffix in (".supabase.co", ".supabase.in"):
+        if host.endswith(suffix) and host.count(".") == 2:
+            return host.removesuffix(suffix)
+    return None
+
+
+def jwt_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT, unverified; None if ``token`` is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _resolve(host: str, *, what: str) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError:
         raise Refused(
-            f"the database host {host} does not resolve here, so it cannot be shown to be on this machine",
+            f"the {what} host {host} does not resolve here, so it cannot be shown to be on this machine",
             fix=f"if it is a test target, allow it with --allow-host {host} or PITSTOP_ALLOWED_HOSTS={host}",
         ) from None
     return sorted({str(info[4][0]) for info in infos})

@@ -270,7 +270,8 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
             process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):  # killed: reaped at our exit at the latest
+                process.wait(STOP_TIMEOUT_S)
 
 
 def _die_with_parent() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from uuid import uuid4
 
+import bcrypt
 import pytest
 
 from harness.postgres_server import LocalPostgres
+from harness.stack import EmbeddedStack, StackInfo
+from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder, truncate_all
 
@@ -53,3 +56,42 @@ def postgres_db_url(postgres: LocalPostgres) -> Iterator[str]:
     yield postgres.url(name)
     with psycopg.connect(postgres.url(), autocommit=True) as conn:
         conn.execute(f"drop database {name} with (force)")
+
+
+# -- the embedded stack, for the stores that go through the app ---------------------
+
+PASSWORD = "correct horse battery"
+# Supabase stores $2a$ hashes; cost 4 keeps sign-ins fast.
+PASSWORD_HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode().replace("$2b$", "$2a$", 1)
+
+
+@pytest.fixture(scope="session")
+def embedded(postgres: LocalPostgres) -> Iterator[StackInfo]:
+    """One embedded stack per worker (app and localstripe), on a database of its own."""
+    import psycopg
+
+    name = f"stack_{uuid4().hex[:12]}"
+    with psycopg.connect(postgres.url(), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    with EmbeddedStack(database_url=postgres.url(name)) as info:
+        yield info
+
+
+@pytest.fixture
+def stack_store(embedded: StackInfo) -> Iterator[PostgresStore]:
+    """The postgres store on the embedded stack's database, emptied."""
+    with PostgresStore(database_url=embedded.database_url) as store:
+        truncate_all(store.connection)
+        yield store
+
+
+@pytest.fixture
+def stack_seed(stack_store: PostgresStore) -> Seeder:
+    return Seeder(stack_store.connection)
+
+
+@pytest.fixture
+def api_store(embedded: StackInfo, stack_store: PostgresStore) -> Iterator[ApiStore]:
+    """The api store on the same app and database (emptied first by ``stack_store``)."""
+    with ApiStore(app_url=embedded.app_url, admin_token=embedded.admin_token) as store:
+        yield store

@@ -52,6 +52,8 @@ class Seeder:
         email: str | None = None,
         metadata: dict[str, Any] | None = None,
         role: str = "customer",
+        password_hash: str | None = None,
+        user_id: UUID | None = None,
     ) -> UUID:
         tag = uuid4().hex[:10]
         if email is None:
@@ -59,9 +61,10 @@ class Seeder:
         if metadata is None:
             metadata = {"pitstop": True} if test else {}
         row = self.conn.execute(
-            "with u as (insert into auth.users (email, raw_user_meta_data) values (%s, %s) returning id)"
+            "with u as (insert into auth.users (id, email, encrypted_password, raw_user_meta_data)"
+            " values (coalesce(%s, gen_random_uuid()), %s, %s, %s) returning id)"
             " insert into public.profiles (id, role, full_name) select id, %s, %s from u returning id",
-            (email, Jsonb(metadata), role, f"{role.title()} {tag}"),
+            (user_id, email, password_hash, Jsonb(metadata), role, f"{role.title()} {tag}"),
         ).fetchone()
         assert row is not None
         return UUID(str(row[0]))

@@ -49,7 +49,7 @@ def target(stack: StackInfo, report: Path) -> list[str]:
     return [
         "--base-url", stack.app_url,
         "--pitstop-database-url", stack.database_url,
-        "--pitstop-admin-token", stack.admin_token,
+        f"--pitstop-admin-token={stack.admin_token}",  # a token may start with "-"
         f"--pitstop-health={report}",
         "-p", "no:cacheprovider",
         "-p", "no:randomly",
@@ -329,3 +329,44 @@ def test_a_bad_option_value_is_a_usage_error(
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--pitstop-leaks: 'sometimes' is not one of warn, fail, off*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "store"),
+    [
+        ([], "postgres"),
+        (["--base-url", "http://127.0.0.1:9", "--pitstop-admin-token", "t"], "api"),
+        (
+            ["--base-url", "http://127.0.0.1:9", "--pitstop-supabase-url", "http://127.0.0.1:54321"],
+            "supabase",
+        ),
+        (["--pitstop-store", "api"], "api"),
+    ],
+)
+def test_the_header_names_the_store(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], store: str
+) -> None:
+    for name in ("DATABASE_URL", "SUPABASE_URL", "PITSTOP_STORE", "PITSTOP_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    example(pytester, "test_header.py")
+    result = run(pytester, *args, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"pitstop: target *; store {store}; reset=*"])
+
+
+def test_the_app_contract_comes_from_tool_pitstop_and_ini_keys(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example(pytester, "test_contract.py")
+    pytester.makepyprojecttoml(
+        '[tool.pitstop]\ncustomer_login_path = "/login"\ntest_id_attribute = "data-test"\n'
+        '[tool.pytest.ini_options]\npitstop_mechanic_login_path = "/staff/login"\n'
+    )
+    monkeypatch.setenv("EXPECT_CUSTOMER_LOGIN", "/login")
+    monkeypatch.setenv("EXPECT_MECHANIC_LOGIN", "/staff/login")
+    monkeypatch.setenv("EXPECT_TEST_ID", "data-test")
+    run(pytester, "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.makepyprojecttoml('[tool.pitstop]\nlogin_path = "/login"\n')
+    result = run(pytester, "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown keys in [[]tool.pitstop[]]*login_path*"])

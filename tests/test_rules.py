@@ -429,4 +429,5 @@ def test_only_the_owner_and_service_role_may_run_the_rules(store: PostgresStore,
         conn.execute("revoke all on schema pitstop from service_role")
         conn.execute("revoke all on all functions in schema pitstop from service_role")
         for role in ("pitstop_outsider", "service_role", "anon"):
+            conn.execute(f"drop owned by {role}")  # and the grants on the public.pitstop_* wrappers
             conn.execute(f"drop role {role}")

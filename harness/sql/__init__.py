@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from pathlib import Path
 
 from psycopg import sql
 
@@ -22,3 +24,27 @@ def migration(test_domain: str) -> str:
 def app_schema() -> str:
     """The reference app's tables (idempotent; leaves an existing auth.users alone)."""
     return files("reference_app").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+MIGRATION_NAME = "pitstop"
+
+
+def write_supabase_migration(folder: Path, script: str, *, now: datetime | None = None) -> tuple[Path, bool]:
+    """Write ``script`` as ``<UTC timestamp>_pitstop.sql`` into a Supabase migrations folder.
+
+    The Supabase CLI applies the folder's files in timestamp order (``supabase
+    db push``, ``supabase migration up``). When the newest pitstop migration
+    there already holds this script, nothing is written: returns it and False.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = sorted(folder.glob(f"*_{MIGRATION_NAME}.sql"))
+    if existing and existing[-1].read_text(encoding="utf-8") == script:
+        return existing[-1], False
+    # After every migration already there, so that it is applied last.
+    when = (now or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
+    stamps = [f.name[:14] for f in folder.glob("*.sql") if f.name[:14].isdigit()]
+    if stamps:
+        when = max(when, datetime.strptime(max(stamps), "%Y%m%d%H%M%S") + timedelta(seconds=1))
+    path = folder / f"{when:%Y%m%d%H%M%S}_{MIGRATION_NAME}.sql"
+    path.write_text(script, encoding="utf-8")
+    return path, True

@@ -480,3 +480,134 @@ begin
     end if;
 end;
 $$;
+
+-- PostgREST (Supabase's REST API) exposes only the schemas in its
+-- configuration, usually just public: these thin wrappers are what the
+-- supabase store calls through rpc(). Each calls the rule of the same name;
+-- p_dry_run runs it in a block that is then rolled back, so a dry run's
+-- counts are exact and nothing stays changed.
+create or replace function public.pitstop_purge_user(p_user_id uuid, p_dry_run boolean default false)
+returns jsonb
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+    v_result jsonb;
+begin
+    if not p_dry_run then
+        return pitstop.purge_user(p_user_id);
+    end if;
+    begin
+        v_result := pitstop.purge_user(p_user_id);
+        -- Undo the block's writes; PL/pgSQL keeps the variables.
+        raise exception using errcode = 'PTDRY';
+    exception
+        when sqlstate 'PTDRY' then
+            return v_result;
+    end;
+end;
+$$;
+
+-- Several users in one round trip and one transaction.
+create or replace function public.pitstop_purge_users(p_user_ids uuid[])
+returns jsonb
+language sql volatile security definer set search_path = ''
+as $$
+    select coalesce(jsonb_agg(pitstop.purge_user(u) order by n), '[]')
+    from unnest(p_user_ids) with ordinality as t(u, n);
+$$;
+
+create or replace function public.pitstop_cleanup_stale(
+    p_waiting_minutes integer default 15,
+    p_orphan_minutes integer default 20,
+    p_dry_run boolean default false
+)
+returns jsonb
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+    v_result jsonb;
+begin
+    if not p_dry_run then
+        return pitstop.cleanup_stale(p_waiting_minutes, p_orphan_minutes);
+    end if;
+    begin
+        v_result := pitstop.cleanup_stale(p_waiting_minutes, p_orphan_minutes);
+        raise exception using errcode = 'PTDRY';
+    exception
+        when sqlstate 'PTDRY' then
+            return v_result;
+    end;
+end;
+$$;
+
+create or replace function public.pitstop_force_cancel(p_session_id uuid)
+returns jsonb
+language sql volatile security definer set search_path = ''
+as $$ select pitstop.force_cancel(p_session_id); $$;
+
+create or replace function public.pitstop_customer_session_status(
+    p_customer_id uuid,
+    p_minutes integer default 15
+)
+returns jsonb
+language sql volatile security definer set search_path = ''
+as $$ select pitstop.customer_session_status(p_customer_id, p_minutes); $$;
+
+create or replace function public.pitstop_health(
+    p_stale_minutes integer default 15,
+    p_very_stale_minutes integer default 60
+)
+returns jsonb
+language sql stable security definer set search_path = ''
+as $$ select pitstop.health(p_stale_minutes, p_very_stale_minutes); $$;
+
+-- The id of the user with this email (any user: the rules check the marks).
+create or replace function public.pitstop_find_user(p_email text)
+returns uuid
+language sql stable security definer set search_path = ''
+as $$ select id from auth.users where lower(email) = lower(p_email); $$;
+
+create or replace function public.pitstop_active_sessions(p_user_ids uuid[])
+returns jsonb
+language sql stable security definer set search_path = ''
+as $$ select pitstop.active_sessions(p_user_ids); $$;
+
+create or replace function public.pitstop_user_rows(p_user_ids uuid[])
+returns jsonb
+language sql stable security definer set search_path = ''
+as $$ select pitstop.user_rows(p_user_ids); $$;
+
+-- Only the owner and service_role may call the wrappers either. Supabase's
+-- default privileges grant every new function in public to anon and
+-- authenticated, so revoke by name.
+do $$
+declare
+    v_function text;
+    v_role text;
+begin
+    foreach v_function in array array[
+        'public.pitstop_purge_user(uuid, boolean)',
+        'public.pitstop_purge_users(uuid[])',
+        'public.pitstop_cleanup_stale(integer, integer, boolean)',
+        'public.pitstop_force_cancel(uuid)',
+        'public.pitstop_customer_session_status(uuid, integer)',
+        'public.pitstop_health(integer, integer)',
+        'public.pitstop_find_user(text)',
+        'public.pitstop_active_sessions(uuid[])',
+        'public.pitstop_user_rows(uuid[])'
+    ] loop
+        execute format('revoke all on function %s from public', v_function);
+        foreach v_role in array array['anon', 'authenticated'] loop
+            if exists (select 1 from pg_roles where rolname = v_role) then
+                execute format('revoke all on function %s from %I', v_function, v_role);
+            end if;
+        end loop;
+        if exists (select 1 from pg_roles where rolname = 'service_role') then
+            execute format('grant execute on function %s to service_role', v_function);
+        end if;
+    end loop;
+end;
+$$;
+
+-- PostgREST caches the schema: have it read the new functions now.
+notify pgrst, 'reload schema';

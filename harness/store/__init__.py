@@ -65,10 +65,45 @@ class Store(Protocol):
 
 
 def open_store(settings: Settings) -> Store:
-    """The store for the target that ``settings`` name. Only ``postgres`` exists so far."""
-    from harness.errors import BadInput
-    from harness.store.postgres import PostgresStore
+    """The store for the target that ``settings`` name (``store_kind``): connects, does not guard.
 
-    if not settings.database_url:
-        raise BadInput("no database given", fix="pass --database-url URL or set DATABASE_URL")
-    return PostgresStore(database_url=settings.database_url)
+    Writers get theirs through ``Cleanup.open``, which guards before and after.
+    """
+    from harness.config import store_kind
+    from harness.errors import BadInput
+
+    kind = store_kind(settings)
+    if kind == "postgres":
+        from harness.store.postgres import PostgresStore
+
+        if not settings.database_url:
+            raise BadInput(
+                "the postgres store needs a database", fix="pass --database-url URL or set DATABASE_URL"
+            )
+        return PostgresStore(database_url=settings.database_url)
+    if kind == "supabase":
+        from harness.safety import check_supabase_key
+        from harness.store.supabase import SupabaseStore
+
+        if not settings.supabase_url or not settings.supabase_key:
+            raise BadInput(
+                "the supabase store needs the project's URL and service-role key",
+                fix="pass --supabase-url and --supabase-key (or SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY)",
+            )
+        check_supabase_key(settings.supabase_key, settings.supabase_url)
+        return SupabaseStore(
+            url=settings.supabase_url, key=settings.supabase_key, test_domain=settings.test_domain
+        )
+    from harness.store.api import ApiStore
+
+    if not settings.app_url or not settings.admin_token:
+        raise BadInput(
+            "the api store needs the app's URL and its admin token",
+            fix="pass --app-url and --admin-token (or PITSTOP_APP_URL, PITSTOP_ADMIN_TOKEN)",
+        )
+    return ApiStore(
+        app_url=settings.app_url,
+        admin_token=settings.admin_token,
+        user_password=settings.user_password,
+        login_path=settings.login_path,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -9,21 +10,29 @@ from typing import Any, TypedDict, cast
 from uuid import UUID
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
 from harness import sql
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
-from harness.safety import Endpoint
+from harness.safety import Endpoint, is_loopback
 from harness.store import JSON, NewUser
 
 CONNECT_TIMEOUT_S = 5
+# Every statement pitstop sends is bounded on the server: a rule stuck behind
+# another session's lock fails with a message instead of hanging the run.
+STATEMENT_TIMEOUT_S = 30
+LOCK_TIMEOUT_S = 10
+# A server host that vanishes mid-statement is noticed by TCP keepalives (~25 s).
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3"}
 
 # SQLSTATEs raised by the rules (PostgREST's PTxxx convention) and by a
 # database that lacks them, mapped to pitstop's errors.
 _NOT_INSTALLED = (errors.UndefinedFunction, errors.InvalidSchemaName)
 _APP_SCHEMA_MISSING = (errors.UndefinedTable,)
+# The server ended the statement and said so (shutdown, crash): its transaction was rolled back.
+_SERVER_ENDED = ("57P01", "57P02", "57P03")
 
 
 class PostgresStore:
@@ -32,11 +41,23 @@ class PostgresStore:
     Opens one autocommit connection; each verb is one statement, so each is
     atomic on its own. A dry run runs the same statement in a transaction
     that is always rolled back, so its counts are exact.
+
+    A connection the server dropped between two calls (a restart) is made
+    anew, once, at the start of the next call. A statement in flight when
+    the connection is lost is never sent again: its error says whether it
+    was written.
     """
 
     name = "postgres"
 
-    def __init__(self, *, database_url: str, connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        statement_timeout: float = STATEMENT_TIMEOUT_S,
+        lock_timeout: float = LOCK_TIMEOUT_S,
+    ) -> None:
         try:
             params = conninfo_to_dict(database_url)
         except psycopg.ProgrammingError as exc:
@@ -46,13 +67,16 @@ class PostgresStore:
             ) from None
         params.setdefault("connect_timeout", str(max(1, round(connect_timeout))))
         params.setdefault("application_name", "pitstop")
-        try:
-            self._conn = psycopg.connect(make_conninfo("", **params), autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise Unreachable(
-                f"could not connect to the database: {_first_line(exc)}",
-                fix="check --database-url / DATABASE_URL and that the server is running",
-            ) from None
+        for name, value in KEEPALIVES.items():
+            params.setdefault(name, value)
+        # Ours first: settings already in the URL's options come later and win.
+        bounds = (
+            f"-c statement_timeout={round(statement_timeout * 1000)} "
+            f"-c lock_timeout={round(lock_timeout * 1000)}"
+        )
+        params["options"] = f"{bounds} {params.get('options') or ''}".strip()
+        self._conninfo = make_conninfo("", **params)
+        self._conn = self._connect()
         info = self._conn.info
         self._endpoint = Endpoint(host=info.host, address=info.hostaddr or None)
         self._dbname = info.dbname
@@ -149,6 +173,32 @@ class PostgresStore:
     def close(self) -> None:
         self._conn.close()
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise Unreachable(
+                f"could not connect to the database: {_first_line(exc)}",
+                fix="check --database-url / DATABASE_URL and that the server is running",
+            ) from None
+
+    def _reconnect_if_dropped(self) -> None:
+        """Connect again (once) if the server dropped the connection since the last call."""
+        if not _dropped(self._conn):
+            return
+        self._conn.close()
+        conn = self._connect()
+        info = conn.info
+        reached = Endpoint(host=info.host, address=info.hostaddr or None)
+        # The guard checked the first address; a move off this machine needs its check again.
+        if reached != self._endpoint and not (_on_loopback(reached) and _on_loopback(self._endpoint)):
+            conn.close()
+            raise Refused(
+                f"the database now resolves to {reached.describe()}, not {self._endpoint.describe()}",
+                fix="run again, so that the safety guard checks the new address",
+            )
+        self._conn = conn
+
     def __enter__(self) -> PostgresStore:
         return self
 
@@ -219,6 +269,7 @@ class PostgresStore:
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """Translate database errors into pitstop's, with the fix in each."""
+        self._reconnect_if_dropped()
         try:
             yield
         except PitstopError:
@@ -306,11 +357,43 @@ def translate(exc: psycopg.Error) -> PitstopError | psycopg.Error:
             fix="another session may hold locks on the app's tables (see pg_stat_activity); run again",
         )
     if isinstance(exc, psycopg.OperationalError):
+        if exc.sqlstate in _SERVER_ENDED:
+            written = "the server ended the statement, so it was rolled back: nothing of it was written"
+        elif exc.sqlstate is None or exc.sqlstate.startswith("08"):
+            written = "the statement is one transaction: it was written in full or not at all"
+        else:
+            return Unreachable(f"the database failed: {message}", fix="see the database server's log")
         return Unreachable(
-            f"lost the database connection: {message}",
-            fix="check that the database server is running and reachable, then run again",
+            f"lost the database connection: {message}; {written}",
+            fix="check that the database server is running; pitstop reconnects on its next call",
         )
     return exc
+
+
+def _on_loopback(endpoint: Endpoint) -> bool:
+    return is_loopback(endpoint.address or endpoint.host)
+
+
+def _dropped(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the server has ended ``conn``, found without a round trip.
+
+    An idle connection has nothing to read unless the server said goodbye
+    (a restart's "terminating connection") or closed it.
+    """
+    if conn.closed or conn.broken:
+        return True
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    # Read what is there: the goodbye message, then (on a second read) the end of the stream.
+    for _ in range(3):
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        if not readable:
+            break
+        try:
+            conn.pgconn.consume_input()
+        except psycopg.OperationalError:
+            return True
+    return conn.pgconn.status != pq.ConnStatus.OK
 
 
 def _first_line(exc: BaseException) -> str:

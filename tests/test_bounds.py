@@ -1,0 +1,92 @@
+"""Every wait in the harness has a bound: the database's, the polls', the subprocesses' and HTTP's."""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from harness.config import RunConfig, Settings
+from harness.errors import PitstopError, Unreachable
+from harness.handle import Pitstop
+from harness.run import Run, Target
+from harness.store.postgres import PostgresStore
+from tests.seeding import Seeder
+
+HARNESS = Path(__file__).parents[1] / "harness"
+# Calls that may wait, and the argument that bounds them.
+BOUNDED_CALLS = {"run": "timeout", "urlopen": "timeout", "wait": "timeout", "wait_for_url": "timeout"}
+# Waits that are bounded by what they run, not by a clock: a test run's length is its tests'.
+UNBOUNDED_BY_DESIGN = {("cli.py", "_pytest_scenarios")}
+
+
+def test_pitstop_connections_carry_statement_and_lock_timeouts(database_url: str) -> None:
+    with PostgresStore(database_url=database_url) as store:
+        settings = store.connection.execute(
+            "select current_setting('statement_timeout'), current_setting('lock_timeout')"
+        ).fetchone()
+    assert settings == ("30s", "10s")
+    # The URL's own settings win over the defaults.
+    with PostgresStore(database_url=database_url + "?options=-c%20lock_timeout%3D2s") as store:
+        assert store.connection.execute("show lock_timeout").fetchone() == ("2s",)
+
+
+def test_a_lock_held_elsewhere_fails_a_purge_at_the_lock_timeout(
+    database_url: str, store: PostgresStore, seed: Seeder
+) -> None:
+    customer = seed.user()
+    seed.session(customer)
+    with (
+        psycopg.connect(database_url, autocommit=True) as holder,
+        PostgresStore(database_url=database_url, lock_timeout=1) as bounded,
+    ):
+        holder.execute("begin")
+        holder.execute("lock table public.sessions in access exclusive mode")
+        started = time.monotonic()
+        with pytest.raises(
+            Unreachable, match="did not finish in time: canceling statement due to lock timeout"
+        ):
+            bounded.purge_user(customer)
+        took = time.monotonic() - started
+        holder.execute("rollback")
+    assert 1 <= took < 3, took
+    assert store.active_sessions([customer])  # nothing was purged
+
+
+def test_waiting_for_a_session_gives_up_at_its_bound(database_url: str) -> None:
+    target = Target("http://127.0.0.1:9", database_url, None, None, "given")
+    run = Run(RunConfig(settings=Settings(database_url=database_url)), target=target)
+    try:
+        pitstop = Pitstop(run)
+        customer = run.user("customer")
+        started = time.monotonic()
+        with pytest.raises(PitstopError, match=r"has no active session after 0\.3 s"):
+            pitstop.active_session(customer, timeout_s=0.3)
+        assert 0.3 <= time.monotonic() - started < 2
+    finally:
+        run.close(delete_users=True)
+
+
+def _unbounded_calls() -> list[str]:
+    found = []
+    for path in sorted(HARNESS.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef) or (path.name, func.name) in UNBOUNDED_BY_DESIGN:
+                continue
+            for call in ast.walk(func):
+                if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute | ast.Name):
+                    continue
+                name = call.func.attr if isinstance(call.func, ast.Attribute) else call.func.id
+                bound = BOUNDED_CALLS.get(name)
+                positional = name == "wait" and bool(call.args)  # Popen.wait(seconds)
+                if bound and not positional and not any(k.arg == bound for k in call.keywords):
+                    found.append(f"{path.name}:{call.lineno} {name}() in {func.name}")
+    return found
+
+
+def test_every_subprocess_http_call_and_process_wait_in_the_harness_has_a_timeout() -> None:
+    assert _unbounded_calls() == []
