@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 BROWSER := $(VENV)/.browser
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint bench clean soak
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -30,11 +30,16 @@ lint: $(STAMP)
 test: lint $(BROWSER)
 	$(BIN)/pytest -n auto
 
+# The full flow 100 times in a row and 100 times under two workers; numbers in soak-results.json.
+soak: $(BROWSER)
+	$(BIN)/pytest tests/soak -m soak -p no:xdist -v
+	@cat soak-results.json
+
 demo: $(BROWSER)
 	$(BIN)/pitstop demo
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/reset.py
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,27 +1,27 @@
-"""Benchmark: resetting two test users (~55 rows each) with pitstop's purge vs the usual alternatives.
+"""Resetting two test users (~55 rows each): pitstop's purge vs the usual alternatives, and the api store.
 
-Run from the project root: ``python benchmarks/reset.py [--runs N] [--json PATH]``. One throwaway
-PostgreSQL serves all three methods; each run starts from the same state (baseline + the test rows).
+One throwaway PostgreSQL serves the postgres store, TRUNCATE + re-seed and
+CREATE DATABASE ... TEMPLATE; each run starts from the same state (a background
+of other users' rows + the test rows). The api store (the app's debug endpoint)
+runs against the shared embedded stack, as does the plugin-overhead run.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
-import os
-import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 
+from benchmarks.figures import ANCHOR_RESET, Figure, Part, Target, percentile
+from benchmarks.target import Bench
+from harness.personas import TestUser
 from harness.postgres_server import LocalPostgres
+from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 
 DOMAIN = "pitstop.test"
@@ -37,10 +37,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "public.chat_messages": ("id", "session_id", "sender_id", "body"),
 }
 TARGET_P50_MS, TARGET_SPEEDUP = 3.0, 10.0
+TARGET_OVERHEAD_MS = 10.0
 # What one purge_user must report for one test user: 5 sessions x 11 rows, nothing kept.
 PURGED = {"sessions": 5, "session_requests": 5, "session_participants": 10, "session_files": 5,
           "chat_messages": 30, "kept": 0}  # fmt: skip
-ANCHORS = "DatabaseCleaner deletion ~25-47 ms | template clones ~40-80 ms | `supabase db reset` ~1 min"
 
 Rows = dict[str, list[tuple[Any, ...]]]
 
@@ -70,13 +70,13 @@ def add_sessions(rows: Rows, customer: UUID, mechanics: list[UUID], count: int) 
         ]
 
 
-def build_baseline() -> tuple[Rows, list[UUID], list[UUID]]:
+def build_baseline(testers: int = 2) -> tuple[Rows, list[UUID], list[UUID]]:
     """16 customers with 4 sessions each, served by 4 mechanics; all users: (rows, mechanics, testers)."""
     baseline = empty_rows()
     mechanics = [add_user(baseline, "mechanic", test=False) for _ in range(4)]
     for _ in range(16):
         add_sessions(baseline, add_user(baseline, "customer", test=False), mechanics, 4)
-    return baseline, mechanics, [add_user(baseline, "customer", test=True) for _ in range(2)]
+    return baseline, mechanics, [add_user(baseline, "customer", test=True) for _ in range(testers)]
 
 
 def test_rows(testers: list[UUID], mechanics: list[UUID]) -> Rows:
@@ -125,8 +125,8 @@ def measure(runs: int, warmup: int, setup: Callable[[], object], timed: Callable
 
 
 def stats_ms(samples: list[int]) -> dict[str, float]:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return {"p50": cuts[49] / 1e6, "p95": cuts[94] / 1e6, "mean": statistics.fmean(samples) / 1e6}
+    ms = [s / 1e6 for s in samples]
+    return {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "mean": statistics.fmean(ms)}
 
 
 def bench_purge(
@@ -195,64 +195,20 @@ def make_template(pg: LocalPostgres, admin: psycopg.Connection[Any], baseline: R
     # The store is closed here: a template must have no open connections while cloned.
 
 
-def machine(conn: psycopg.Connection[Any]) -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    version = str(conn.execute("select version()").fetchone()[0])  # type: ignore[index]
-    knobs = ", ".join(
-        f"{k}={conn.execute(f'show {k}').fetchone()[0]}"  # type: ignore[index]
-        for k in ("fsync", "synchronous_commit", "full_page_writes")
-    )
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; {version}; server: {knobs}"
+# -- the part -------------------------------------------------------------------------
 
 
-def report(figures: dict[str, dict[str, float]], runs: dict[str, int], machine_text: str) -> dict[str, Any]:
-    purge = figures["purge"]["p50"]
-    print(f"machine: {machine_text}\n")
-    print(f"{'method':<34}{'runs':>6}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}{'purge speedup':>16}")
-    for name, f in figures.items():
-        speedup = "" if name in ("purge", "round trip (select 1)") else f"{f['p50'] / purge:.1f}x"
-        print(f"{name:<34}{runs[name]:>6}{f['p50']:>10.3f}{f['p95']:>10.3f}{f['mean']:>10.3f}{speedup:>16}")
-    alternatives = [n for n in figures if n.startswith(("truncate", "template"))]
-    worst = min(figures[n]["p50"] / purge for n in alternatives)
-    met = purge <= TARGET_P50_MS and worst >= TARGET_SPEEDUP
-    print("\ntemplate = CREATE DATABASE ... TEMPLATE, then connecting to the clone (CREATE alone: next row)")
-    print(f"target: purge p50 <= {TARGET_P50_MS:g} ms, >= {TARGET_SPEEDUP:g}x faster than every alternative")
-    print(f"        got p50 {purge:.3f} ms, smallest speedup {worst:.1f}x -> {'MET' if met else 'NOT MET'}")
-    print(f"published anchors: {ANCHORS}")
-    tmpl, trunc = figures["template (CREATE + connect)"], figures["truncate + reseed"]
-    return {
-        "machine": machine_text,
-        "runs": runs,
-        "purge_p50_ms": purge,
-        "purge_p95_ms": figures["purge"]["p95"],
-        "truncate_p50_ms": trunc["p50"],
-        "truncate_p95_ms": trunc["p95"],
-        "template_p50_ms": tmpl["p50"],
-        "template_p95_ms": tmpl["p95"],
-        "template_includes_connect": True,
-        "template_create_only_p50_ms": figures["template (CREATE only)"]["p50"],
-        "speedup_truncate": trunc["p50"] / purge,
-        "speedup_template": tmpl["p50"] / purge,
-        "target_met": met,
-    }
+def run(bench: Bench) -> Part:
+    part = Part("reset")
+    runs, warmup = bench.n(200, 30), 5
+    local(part, runs, warmup)
+    api(bench, part, bench.n(200, 30), warmup)
+    plugin_overhead(bench, part, bench.n(200, 20))
+    return part
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=200, help="timed purge/truncate runs (default 200)")
-    parser.add_argument("--template-runs", type=int, default=200, help="timed clones (default 200)")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed runs before each method (default 5)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON here")
-    args = parser.parse_args(argv)
-    if min(args.runs, args.template_runs) < 2 or args.warmup < 0:
-        parser.error("percentiles need --runs and --template-runs >= 2; --warmup must be >= 0")
-    if args.runs < 200:
-        print(f"note: {args.runs} runs (< 200): figures are indicative only", file=sys.stderr)
-    started = time.perf_counter()
+def local(part: Part, runs: int, warmup: int) -> None:
+    """The postgres store's purge, TRUNCATE + re-seed and a template clone, on one throwaway server."""
     baseline, mechanics, testers = build_baseline()
     make_rows = functools.partial(test_rows, testers, mechanics)
     with LocalPostgres() as pg, PostgresStore(database_url=pg.url()) as store:
@@ -261,27 +217,121 @@ def main(argv: list[str] | None = None) -> int:
         seed(conn, baseline)
         make_template(pg, conn, baseline)
         baseline_counts = counts(conn)
-        rtt = measure(args.runs, args.warmup, lambda: None, lambda: conn.execute("select 1").fetchone())
-        purge = bench_purge(store, make_rows, testers, args.runs, args.warmup)
-        truncate = bench_truncate(conn, baseline, make_rows, args.runs, args.warmup)
-        clone, create_only = bench_template(pg, conn, baseline_counts, args.template_runs, args.warmup)
-        machine_text = machine(conn)
-    samples = {
-        "purge": purge,
-        "truncate + reseed": truncate,
-        "template (CREATE + connect)": clone,
-        "template (CREATE only)": create_only,
-        "round trip (select 1)": rtt,
+        rtt = measure(runs, warmup, lambda: None, lambda: conn.execute("select 1").fetchone())
+        purge = stats_ms(bench_purge(store, make_rows, testers, runs, warmup))
+        truncate = stats_ms(bench_truncate(conn, baseline, make_rows, runs, warmup))
+        clone, create_only = bench_template(pg, conn, baseline_counts, runs, warmup)
+        knobs = ", ".join(
+            f"{k}={conn.execute(f'show {k}').fetchone()[0]}"  # type: ignore[index]
+            for k in ("server_version", "fsync", "synchronous_commit", "full_page_writes")
+        )
+    template = stats_ms(clone)
+    speedup = min(truncate["p50"], template["p50"]) / purge["p50"]
+    rows = sum(len(v) for v in make_rows().values())
+    part.figures += [
+        Figure(
+            "reset.postgres_p50_ms", f"reset 2 users, postgres store, p50 (n={runs})", purge["p50"], "ms",
+            Target("<=", TARGET_P50_MS, "ms"), ANCHOR_RESET,
+        ),
+        Figure("reset.postgres_p95_ms", "reset 2 users, postgres store, p95", purge["p95"], "ms"),
+        Figure("reset.truncate_p50_ms", "reset, TRUNCATE app tables + re-seed, p50", truncate["p50"], "ms"),
+        Figure("reset.template_p50_ms", "reset, CREATE DATABASE … TEMPLATE, p50", template["p50"], "ms"),
+        Figure(
+            "reset.speedup", "postgres store vs the faster of TRUNCATE / template (p50)", speedup, "x",
+            Target(">=", TARGET_SPEEDUP, "x"),
+        ),
+    ]  # fmt: skip
+    part.extra |= {
+        "truncate_p95_ms": truncate["p95"],
+        "template_p95_ms": template["p95"],
+        "template_create_only_p50_ms": stats_ms(create_only)["p50"],
+        "round_trip_p50_ms": stats_ms(rtt)["p50"],
+        "speedup_truncate": truncate["p50"] / purge["p50"],
+        "speedup_template": template["p50"] / purge["p50"],
     }
-    figures = {name: stats_ms(s) for name, s in samples.items()}
-    result = report(figures, {name: len(s) for name, s in samples.items()}, machine_text)
-    tested = sum(len(v) for v in make_rows().values())
-    print(f"rows: baseline {sum(baseline_counts.values())}, test rows {tested} ({len(testers)} users)")
-    print(f"total wall time {time.perf_counter() - started:.1f} s")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+    part.notes.append(
+        f"postgres/TRUNCATE/template: one throwaway PostgreSQL ({knobs}); background "
+        f"{sum(baseline_counts.values())} rows of 20 other users, {rows} test rows of 2 test users "
+        f"re-seeded (untimed) before each of {runs} timed runs after {warmup} warm-ups; every purge "
+        "is checked to leave the background row for row as it was. template = CREATE DATABASE … "
+        "TEMPLATE then connecting to the clone (CREATE alone: p50 "
+        f"{part.extra['template_create_only_p50_ms']:.1f} ms); "
+        f"TRUNCATE … CASCADE of the 7 app tables + COPY of the background, one transaction. "
+        f"A round trip (select 1) takes p50 {part.extra['round_trip_p50_ms']:.3f} ms."
+    )
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def api(bench: Bench, part: Part, runs: int, warmup: int) -> None:
+    """The api store: the app's own ``POST /api/debug/cleanup-user-data``, once per signed-in user."""
+    baseline, mechanics, _ = build_baseline(testers=0)
+    with bench.store() as store:
+        seed(store.connection, baseline)
+        testers = bench.users(store, "customer", "customer")
+        ids = [t.id for t in testers]
+        make_rows = functools.partial(test_rows, ids, mechanics)
+        purge, close, how = _api_purge(bench, testers)
+        results: list[list[dict[str, Any]]] = []
+        try:
+            samples = measure(
+                runs, warmup, lambda: seed(store.connection, make_rows()), lambda: results.append(purge())
+            )
+        finally:
+            close()
+        for result in (r for batch in results for r in batch):
+            assert {k: result[k] for k in PURGED} == PURGED, result
+        left = store.user_rows(ids)
+        assert not left.get("sessions"), f"the api store left sessions behind: {left}"
+    stats = stats_ms(samples)
+    part.figures.append(
+        Figure("reset.api_p50_ms", f"reset 2 users, api store, p50 (n={runs})", stats["p50"], "ms")
+    )
+    part.extra["api_p95_ms"] = stats["p95"]
+    part.notes.append(f"api store: {how}; same rows, re-seeded before each run; counts checked.")
+
+
+def _api_purge(
+    bench: Bench, testers: list[TestUser]
+) -> tuple[Callable[[], list[dict[str, Any]]], Callable[[], None], str]:
+    """A purge of both users through the app (the api store), the way it closes, and how it is done."""
+    store = ApiStore(app_url=bench.stack.app_url, admin_token=bench.stack.admin_token)
+    ids = [store.sign_in(t.email, t.password) for t in testers]  # untimed: once per run, as the plugin
+    assert ids == [t.id for t in testers]
+    how = (
+        "harness.store.api.ApiStore.purge_users: the app's POST /api/debug/cleanup-user-data, one "
+        "request per user (it purges the signed-in user), one keep-alive HTTP connection, users "
+        "signed in beforehand (untimed)"
+    )
+    return functools.partial(store.purge_users, ids), store.close, how
+
+
+def plugin_overhead(bench: Bench, part: Part, repeat: int) -> None:
+    """What the plugin adds to a test that uses a test user: reset before, leak check after."""
+    inner = bench.pytest("-k", "trivial", env={"PITSTOP_BENCH_REPEAT": str(repeat)})
+
+    def totals(name: str) -> list[float]:
+        tests = sorted((t for n, t in inner.timings.items() if name in n), key=lambda t: float(t["start"]))
+        # The first test of each kind pays once-per-run costs (creating the user, connecting).
+        return [(t["setup"] + t["call"] + t["teardown"]) * 1000 for t in tests[1:]]
+
+    with_user, without = totals("with_customer"), totals("without_user")
+    overhead = percentile(with_user, 50) - percentile(without, 50)
+    resets = inner.report["run"]["resets"]
+    part.figures.append(
+        Figure(
+            "reset.plugin_overhead_p50_ms",
+            f"plugin overhead per test (reset + leak check), p50 (n={len(with_user)})",
+            overhead, "ms", Target("<=", TARGET_OVERHEAD_MS, "ms"),
+        )
+    )  # fmt: skip
+    part.extra |= {
+        "test_with_user_p50_ms": percentile(with_user, 50),
+        "test_without_user_p50_ms": percentile(without, 50),
+        "plugin_reset_p50_ms": resets["p50_ms"],
+    }
+    part.notes.append(
+        f"plugin overhead: one pytest run of {repeat} trivial tests that take the `customer` fixture and "
+        f"{repeat} identical ones that take no pitstop user, interleaved; a test's time is setup + call + "
+        "teardown as pytest reports it; overhead = p50(with) - p50(without) "
+        f"= {percentile(with_user, 50):.2f} - {percentile(without, 50):.2f} ms. It holds the purge "
+        f"(run.resets p50 {resets['p50_ms']} ms), the health snapshot kept for evidence, and the leak check."
+    )

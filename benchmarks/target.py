@@ -1,0 +1,188 @@
+"""What the parts share: one embedded stack, its test users, and pytest runs pointed at it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from benchmarks.machine import machine_busy, tree_cpu_seconds
+from harness.personas import Personas, Role, TestUser, new_run_id
+from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from harness.store.postgres import PostgresStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_RUNS = Path(__file__).with_name("scenario_runs.py")
+INNER_TIMEOUT_S = 600
+HTTP_TIMEOUT_S = 20
+
+log = logging.getLogger("benchmarks")
+
+
+@dataclass(frozen=True)
+class InnerRun:
+    """One pytest run against the shared stack: its wall time, pitstop report and per-test timings."""
+
+    wall_s: float
+    cpu_s: float  # CPU time of the run's processes and of the stack's, during the run
+    busy: float  # share of the machine's cores busy during the run (every process, not only ours)
+    report: dict[str, Any]
+    timings: dict[str, Any]  # nodeid -> {"outcome", "start", "stop", "setup", "call", "teardown"}
+    out: Path
+
+    def calls_s(self, name: str) -> list[float]:
+        """Call-phase durations of the passed tests whose node id contains ``name``."""
+        return [t["call"] for n, t in self.timings.items() if name in n and t["outcome"] == "passed"]
+
+
+class Bench:
+    """The benchmark's context: options, a work directory, and the shared stack (started on first use)."""
+
+    def __init__(self, *, quick: bool, workdir: Path) -> None:
+        self.quick = quick
+        self.workdir = workdir
+        self._stack: EmbeddedStack | None = None
+        self._users: list[UUID] = []
+        self._runs = 0
+
+    def n(self, full: int, quick: int) -> int:
+        """A repetition count: ``full``, or ``quick`` with --quick."""
+        return quick if self.quick else full
+
+    @property
+    def embedded(self) -> EmbeddedStack:
+        if self._stack is None:
+            log.info("starting the shared embedded stack")
+            self._stack = EmbeddedStack()
+            self._stack.start()
+        return self._stack
+
+    @property
+    def stack(self) -> StackInfo:
+        info = self.embedded.info
+        assert info is not None
+        return info
+
+    def env(self) -> dict[str, str]:
+        """The environment of an inner run: the stack as a given target (as tests/test_plugin.py does)."""
+        return {
+            **os.environ,
+            "STRIPE_API_BASE": self.stack.stripe_api_base,
+            "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+            "STRIPE_WEBHOOK_SECRET": self.embedded.webhook_secret or "",
+        }
+
+    # -- pytest runs ---------------------------------------------------------------------
+
+    def pytest(self, *args: str, env: dict[str, str] | None = None) -> InnerRun:
+        """Run ``benchmarks/scenario_runs.py`` with pytest in a subprocess against the stack.
+
+        One subprocess per call (pytest's start-up, ~2 s, counts in ``wall_s``); repetition
+        happens inside it, through ``PITSTOP_BENCH_REPEAT``.
+        """
+        self._runs += 1
+        out = self.workdir / f"run-{self._runs}"
+        out.mkdir(parents=True)
+        info = self.stack
+        command = [
+            sys.executable, "-m", "pytest", str(SCENARIO_RUNS.relative_to(ROOT)),
+            "-p", "benchmarks.inner_plugin",
+            "--base-url", info.app_url,
+            "--pitstop-database-url", info.database_url,
+            "--pitstop-admin-token", info.admin_token,
+            f"--pitstop-health={out / 'report.json'}",
+            "--output", str(out / "artifacts"),
+            "-q", "-p", "no:randomly",
+            *args,
+        ]  # fmt: skip
+        run_env = {**self.env(), **(env or {}), "PITSTOP_BENCH_OUT": str(out)}
+        log.info("pytest %s", " ".join(args))
+        stack_cpu, machine_cpu = tree_cpu_seconds(self.embedded.pids.values()), machine_busy()
+        own_cpu = _children_cpu_seconds()
+        started = time.perf_counter()
+        with (out / "pytest.log").open("wb") as output:
+            result = subprocess.run(
+                command, cwd=ROOT, env=run_env, stdout=output, stderr=subprocess.STDOUT,
+                timeout=INNER_TIMEOUT_S, check=False,
+            )  # fmt: skip
+        wall_s = time.perf_counter() - started
+        cpu_s = _children_cpu_seconds() - own_cpu + tree_cpu_seconds(self.embedded.pids.values()) - stack_cpu
+        busy_s, total_s = (after - before for after, before in zip(machine_busy(), machine_cpu, strict=True))
+        text = (out / "pytest.log").read_text(errors="replace")
+        if result.returncode != 0:
+            raise RuntimeError(f"the inner pytest run failed (exit {result.returncode}):\n{text[-3000:]}")
+        return InnerRun(
+            wall_s=wall_s,
+            cpu_s=cpu_s,
+            busy=busy_s / total_s if total_s else 0.0,
+            report=json.loads((out / "report.json").read_text()),
+            timings=json.loads((out / "timings.json").read_text()),
+            out=out,
+        )
+
+    # -- test users on the stack ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def store(self) -> Iterator[PostgresStore]:
+        with PostgresStore(database_url=self.stack.database_url) as store:
+            yield store
+
+    def users(self, store: PostgresStore, *roles: Role) -> list[TestUser]:
+        """New test users on the stack's database (deleted when the benchmark ends)."""
+        personas = Personas(run_id=new_run_id(), worker_id="bench", seed=time.time_ns())
+        made = [personas.create(store, f"{role}-{i}", role) for i, role in enumerate(roles)]
+        self._users += [u.id for u in made]
+        return made
+
+    def sign_in(self, user: TestUser) -> httpx.Client:
+        """An HTTP client signed in through the login form, with its session cookie."""
+        client = httpx.Client(base_url=self.stack.app_url, timeout=HTTP_TIMEOUT_S)
+        response = client.post(f"/{user.role}/login", data={"email": user.email, "password": user.password})
+        if response.status_code != 303:
+            client.close()
+            raise RuntimeError(
+                f"sign-in of {user.email} failed: {response.status_code} {response.text[:200]}"
+            )
+        return client
+
+    # -- the end -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._stack is None:
+            return
+        try:
+            if self._users:
+                with self.store() as store:
+                    for user_id in self._users:
+                        with contextlib.suppress(Exception):
+                            store.delete_test_user(user_id)
+        finally:
+            self._stack.stop()
+            self._stack = None
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of this process's waited-for children and their descendants (a finished pytest run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
