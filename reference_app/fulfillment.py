@@ -18,10 +18,11 @@ from psycopg.types.json import Jsonb
 
 from reference_app import cleanup
 from reference_app.db import Pool, fetch_one
-from reference_app.payments import Intent, Payments
+from reference_app.payments import Intent, PaymentError, Payments
 from reference_app.plans import BY_SLUG
 
 ACTIVE_SESSION_MESSAGE = "Customer already has an active session"
+FULFILLED_KEY = "fulfilled_session"  # PaymentIntent metadata, set once a session was made
 
 log = logging.getLogger(__name__)
 
@@ -71,42 +72,52 @@ async def fulfill_checkout(pool: Pool, payments: Payments, intent: Intent) -> Ou
         )
         if existing is not None:
             return Outcome("fulfilled", existing["id"], existing["status"])
-        # Refunded by an earlier, blocked attempt: never turn it into a session later. The
-        # intent in hand may predate that refund (read before this lock), so ask Stripe now.
-        if intent.amount_refunded > 0 or await payments.was_refunded(intent.id):
+        # The intent in hand may have been read before this lock: ask Stripe what it knows now.
+        current = await payments.retrieve(intent.id) or intent
+        if current.metadata.get(FULFILLED_KEY):
+            # Fulfilled once, and its session deleted since (a test reset purged it): a late
+            # or replayed event must not bring it back.
+            return Outcome("failed", message="The session of this payment no longer exists")
+        # Refunded by an earlier, blocked attempt: never turn it into a session later.
+        if current.amount_refunded > 0 or await payments.was_refunded(intent.id):
             return Outcome("blocked", message=f"{ACTIVE_SESSION_MESSAGE}; your payment was refunded")
 
         await cleanup.cancel_customer_stale(conn, customer_id)
         active = await cleanup.active_session(conn, customer_id)
-        if active is None:
-            try:
-                # A savepoint: a customer deleted meanwhile must not abort the whole transaction.
-                async with conn.transaction():
-                    row = await fetch_one(
-                        conn,
-                        "insert into public.sessions (customer_id, plan, status, payment_intent_id)"
-                        " values (%s, %s, 'waiting', %s) on conflict (payment_intent_id) do nothing"
-                        " returning id",
-                        (customer_id, plan.name, intent.id),
-                    )
-                    assert row is not None, "the advisory lock makes a conflict impossible here"
-                    await conn.execute(
-                        b"insert into public.session_requests"
-                        b" (session_id, customer_id, plan, status, vehicle)"
-                        b" values (%s, %s, %s, 'pending', %s)",
-                        (row["id"], customer_id, plan.name, Jsonb(intent.vehicle())),
-                    )
-            except psycopg.errors.ForeignKeyViolation:
-                return Outcome("failed", message="The customer of this payment no longer exists")
-            return Outcome("fulfilled", row["id"], "waiting", created=True)
-
-        # Refund while still holding the lock, so that concurrent callers refund once.
-        refund = await payments.refund(intent.id)
-        if refund:
-            log.info("payment %s refunded (%s): %s", intent.id, refund, ACTIVE_SESSION_MESSAGE)
-        return Outcome(
-            "blocked",
-            active["id"],
-            active["status"],
-            message=f"{ACTIVE_SESSION_MESSAGE}; your payment was refunded",
-        )
+        if active is not None:
+            # Refund while still holding the lock, so that concurrent callers refund once.
+            refund = await payments.refund(intent.id)
+            if refund:
+                log.info("payment %s refunded (%s): %s", intent.id, refund, ACTIVE_SESSION_MESSAGE)
+            return Outcome(
+                "blocked",
+                active["id"],
+                active["status"],
+                message=f"{ACTIVE_SESSION_MESSAGE}; your payment was refunded",
+            )
+        try:
+            # A savepoint: a customer deleted meanwhile must not abort the whole transaction.
+            async with conn.transaction():
+                row = await fetch_one(
+                    conn,
+                    "insert into public.sessions (customer_id, plan, status, payment_intent_id)"
+                    " values (%s, %s, 'waiting', %s) on conflict (payment_intent_id) do nothing"
+                    " returning id",
+                    (customer_id, plan.name, intent.id),
+                )
+                assert row is not None, "the advisory lock makes a conflict impossible here"
+                await conn.execute(
+                    b"insert into public.session_requests"
+                    b" (session_id, customer_id, plan, status, vehicle)"
+                    b" values (%s, %s, %s, 'pending', %s)",
+                    (row["id"], customer_id, plan.name, Jsonb(intent.vehicle())),
+                )
+        except psycopg.errors.ForeignKeyViolation:
+            return Outcome("failed", message="The customer of this payment no longer exists")
+    # Committed. Note it on the payment too, so that no later event re-creates the session
+    # once it has been deleted.
+    try:
+        await payments.mark_fulfilled(intent.id, row["id"])
+    except PaymentError as exc:
+        log.warning("payment %s fulfilled but not marked so: %s", intent.id, exc)
+    return Outcome("fulfilled", row["id"], "waiting", created=True)

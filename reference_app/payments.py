@@ -154,6 +154,15 @@ class Payments:
         assert intent is not None
         return intent
 
+    async def mark_fulfilled(self, intent_id: str, session_id: object) -> None:
+        """Record on the PaymentIntent which session it became."""
+        try:
+            await self.client.v1.payment_intents.update_async(
+                intent_id, params={"metadata": {"fulfilled_session": str(session_id)}}
+            )
+        except stripe.StripeError as exc:
+            raise PaymentError(exc.user_message or "The payment could not be updated") from exc
+
     async def was_refunded(self, intent_id: str) -> bool:
         refunds = await self.client.v1.refunds.list_async(params={"payment_intent": intent_id})
         return bool(refunds.data)

@@ -30,8 +30,16 @@ SNAPSHOT_COLUMNS = {
 }
 
 
-def truncate_all(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(f"truncate {', '.join(APP_TABLES)} cascade")
+def truncate_all(conn: psycopg.Connection[Any], attempts: int = 3) -> None:
+    """Empty every app table. An app server on the same database (a late webhook, say) can
+    deadlock with TRUNCATE's table locks; PostgreSQL then aborts one side, so try again."""
+    for attempt in range(attempts):
+        try:
+            conn.execute(f"truncate {', '.join(APP_TABLES)} cascade")
+            return
+        except psycopg.errors.DeadlockDetected:
+            if attempt == attempts - 1:
+                raise
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,23 @@ async def _fulfill(env: dict[str, str], intent: Intent) -> Outcome:
         return await fulfill_checkout(pool, Payments(config), intent)
     finally:
         await pool.close()
+
+
+def test_a_late_event_for_a_fulfilled_payment_whose_session_was_purged_creates_nothing(
+    stack: Stack, login: Login, users: Users, store: PostgresStore, stripe_client: stripe.StripeClient
+) -> None:
+    # The hazard of a test run: a test pays, the next test's reset purges the session,
+    # and only then Stripe's (delayed) webhook for the first payment arrives.
+    customer = users("customer")
+    client = login(customer)
+    intent_id = start_checkout(client)
+    pay(client, stack.localstripe.url, intent_id)
+    assert client.get(f"/api/checkout/{intent_id}").json()["state"] == "fulfilled"
+    metadata = stripe_client.v1.payment_intents.retrieve(intent_id).to_dict()["metadata"]
+    assert metadata["fulfilled_session"]
+    store.purge_user(customer.id)
+
+    assert client.get(f"/api/checkout/{intent_id}").json()["state"] == "failed"
+    assert rows(store, "select count(*) from public.sessions where customer_id = %s", (customer.id,)) == [
+        (0,)
+    ]
