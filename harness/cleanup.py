@@ -7,16 +7,16 @@ holds one may write. Reads (health) need no ``Cleanup``: use the store.
 from __future__ import annotations
 
 import time
-from types import TracebackType
 from uuid import UUID
 
+from harness.closing import Closing
 from harness.config import Settings, store_kind
 from harness.errors import BadInput
 from harness.safety import check_database_url, check_endpoint, check_stripe_key, check_url
 from harness.store import JSON, Store, open_store
 
 
-class Cleanup:
+class Cleanup(Closing):
     """Purge, cancel and force-cancel through ``store``, timing every reset.
 
     Making one checks the endpoint the store actually reached; ``Cleanup.open``
@@ -49,17 +49,6 @@ class Cleanup:
 
     def close(self) -> None:
         self.store.close()
-
-    def __enter__(self) -> Cleanup:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def resolve_user(self, ref: str) -> UUID:
         """A user id from a uuid or an email; unknown users are bad input."""

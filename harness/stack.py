@@ -97,7 +97,7 @@ class EmbeddedStack:
         stripe_port, app_port = free_port(), self._app_port or free_port()
         stripe_base = f"http://127.0.0.1:{stripe_port}"
         app_url = f"http://127.0.0.1:{app_port}"
-        admin_token = secrets.token_urlsafe(24)
+        admin_token = "pitstop_" + secrets.token_urlsafe(24)  # never starts with "-", as a flag would
         webhook_secret = self.webhook_secret = "whsec_" + secrets.token_hex(16)
 
         # localstripe starts while PostgreSQL does; both are waited for below.

@@ -13,12 +13,12 @@ password (``sign_in``, or ``user_password`` for ``find_user``).
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, cast
 from uuid import UUID
 
 import httpx
 
+from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable, Unsupported
 from harness.health import problem_message
 from harness.safety import Endpoint, url_host
@@ -29,7 +29,7 @@ DEBUG = "/api/debug"
 DEFAULT_LOGIN_PATH = "/customer/login"
 
 
-class ApiStore:
+class ApiStore(Closing):
     """The debug API of the app at ``app_url``; opening it checks the token with one health call."""
 
     name = "api"
@@ -175,17 +175,6 @@ class ApiStore:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> ApiStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- helpers ------------------------------------------------------------
 

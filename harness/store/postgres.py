@@ -5,7 +5,6 @@ from __future__ import annotations
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import Any, TypedDict, cast
 from uuid import UUID
 
@@ -15,6 +14,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
 from harness import sql
+from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.safety import Endpoint, is_loopback
 from harness.store import JSON, NewUser
@@ -35,7 +35,7 @@ _APP_SCHEMA_MISSING = (errors.UndefinedTable,)
 _SERVER_ENDED = ("57P01", "57P02", "57P03")
 
 
-class PostgresStore:
+class PostgresStore(Closing):
     """The rules over a direct connection (``DATABASE_URL``).
 
     Opens one autocommit connection; each verb is one statement, so each is
@@ -198,17 +198,6 @@ class PostgresStore:
                 fix="run again, so that the safety guard checks the new address",
             )
         self._conn = conn
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- postgres only ------------------------------------------------------
 

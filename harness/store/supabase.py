@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import Any, cast
 from uuid import UUID
 
@@ -24,6 +23,7 @@ from postgrest import APIError
 from supabase import Client, ClientOptions, create_client
 from supabase_auth.errors import AuthApiError, AuthError
 
+from harness.closing import Closing
 from harness.config import DEFAULT_TEST_DOMAIN
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.safety import Endpoint, url_host
@@ -35,7 +35,7 @@ INSTALL_FIX = "run `pitstop sql --supabase-migration supabase/migrations` and `s
 KEY_FIX = "pass the project's service-role key as --supabase-key or SUPABASE_SERVICE_ROLE_KEY"
 
 
-class SupabaseStore:
+class SupabaseStore(Closing):
     """The rules through PostgREST and the test users through GoTrue, on one httpx client."""
 
     name = "supabase"
@@ -183,17 +183,6 @@ class SupabaseStore:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> SupabaseStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- helpers ------------------------------------------------------------
 
