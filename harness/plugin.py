@@ -177,6 +177,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run = Run(run_config)
         config.stash[RECORDER] = report.Recorder()
+        config.pluginmanager.register(Recording(config.stash[RECORDER]), "pitstop.recording")
     config.stash[RUN] = run
     # Fixtures come from their own module, registered now so that they are
     # found after pytest-playwright's and may extend its fixtures of the same name.
@@ -237,24 +238,18 @@ PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
 TEST_RECORD = pytest.StashKey[Any]()
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """On the controller (or alone): fold each phase's outcome and data into the run's record."""
-    config_recorder = _recorder
-    if config_recorder is None:
-        return
-    config_recorder.outcome(report.nodeid, report.when, report.outcome)
-    for name, value in report.user_properties:
-        if name == USER_PROPERTY and isinstance(value, dict):
-            config_recorder.test_data(report.nodeid, value)
+class Recording:
+    """Registered on the controller (or a run without workers): every phase's report,
+    workers' included, is folded into the run's record."""
 
+    def __init__(self, recorder: report.Recorder) -> None:
+        self.recorder = recorder
 
-_recorder: report.Recorder | None = None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    global _recorder
-    _recorder = session.config.stash.get(RECORDER, None)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.recorder.outcome(report.nodeid, report.when, report.outcome)
+        for name, value in report.user_properties:
+            if name == USER_PROPERTY and isinstance(value, dict):
+                self.recorder.test_data(report.nodeid, value)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
