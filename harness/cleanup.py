@@ -38,7 +38,7 @@ class Cleanup(Closing):
             check_database_url(settings.database_url, settings.allowed_hosts)
         elif kind == "supabase" and settings.supabase_url:
             check_url(settings.supabase_url, settings.allowed_hosts, what="Supabase")
-        elif kind == "api" and settings.app_url:
+        if settings.app_url:  # the app under test is a target too, whichever store writes
             check_url(settings.app_url, settings.allowed_hosts, what="app")
         store = open_store(settings)
         try:

@@ -158,6 +158,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     check_stripe_key(settings.stripe_secret_key)
     ready_file = Path(args.ready_file) if args.ready_file else None
+    if ready_file and not ready_file.parent.is_dir():
+        raise BadInput(
+            f"cannot write the ready file: {ready_file.parent} is not a folder",
+            fix="give a path in a folder that exists",
+        )
     # SIGTERM stops the stack the way Ctrl-C does, during start-up too.
     signal.signal(signal.SIGTERM, _interrupt)
     stack = EmbeddedStack(

@@ -33,7 +33,8 @@ class Endpoint:
 
     @property
     def is_socket(self) -> bool:
-        return self.host.startswith(("/", "@"))
+        # libpq connects over TCP to hostaddr whenever it is set, whatever host says.
+        return self.host.startswith(("/", "@")) and not self.address
 
     def describe(self) -> str:
         if self.is_socket:
@@ -103,14 +104,17 @@ def check_database_url(url: str, allowed_hosts: frozenset[str]) -> None:
             fix="give a URL such as postgresql://user:password@127.0.0.1:5432/postgres",
         ) from None
     hosts = str(params.get("host") or os.environ.get("PGHOST") or "").split(",")
-    addresses = str(params.get("hostaddr") or "").split(",")
+    addresses = str(params.get("hostaddr") or os.environ.get("PGHOSTADDR") or "").split(",")
     for i, host in enumerate(hosts):
         address = addresses[i] if i < len(addresses) and addresses[i] else None
         name = host or address
-        if not name or name.lower() in allowed_hosts or name.startswith(("/", "@")):
-            continue  # no host: libpq's default unix socket
-        for resolved in [address] if address else _resolve(name, what="database"):
-            check_endpoint(Endpoint(host=name, address=resolved), allowed_hosts, what="database")
+        if not name:
+            continue  # no host, no address: libpq's default unix socket
+        if address:  # what libpq connects to, whatever the host is called
+            check_endpoint(Endpoint(host=name, address=address), allowed_hosts, what="database")
+        elif not (name.lower() in allowed_hosts or name.startswith(("/", "@"))):
+            for resolved in _resolve(name, what="database"):
+                check_endpoint(Endpoint(host=name, address=resolved), allowed_hosts, what="database")
 
 
 def url_host(url: str, *, what: str) -> str:

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
+from harness.cleanup import Cleanup
 from harness.config import DEFAULT_TEST_DOMAIN, Settings
 from harness.errors import PitstopError, Unreachable
 from harness.postgres_server import LocalPostgres, free_port
@@ -204,6 +205,7 @@ class EmbeddedStack:
                 raise Unreachable(f"postgres failed to start: {exc.message}", fix=exc.fix) from None
             url = self._postgres.url()
         with PostgresStore(database_url=url) as store:
+            Cleanup(store, self._settings)  # the guard again, on the address actually reached
             store.install(test_domain=self._test_domain, with_app_schema=True)
         return url
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -336,3 +337,25 @@ def test_the_console_entry_point_runs(database_url: str, store: PostgresStore) -
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["problems"] == []
+
+
+def test_serve_with_a_ready_file_in_no_folder_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "serve", "--ready-file", "/no/such/folder/stack.json")
+    assert code == 2 and "is not a folder" in err
+
+
+def test_a_migration_folder_that_is_a_file_is_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    taken = tmp_path / "migrations"
+    taken.write_text("not a folder")
+    code, _, err = run(capsys, "sql", "--supabase-migration", str(taken))
+    assert code == 2 and "cannot write the migration" in err
+
+
+def test_a_migration_folder_with_odd_file_names_still_works(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "00000000000000_init.sql").write_text("select 1;")
+    code, _, _ = run(capsys, "sql", "--supabase-migration", str(tmp_path))
+    assert code == 0 and len(list(tmp_path.glob("*_pitstop.sql"))) == 1

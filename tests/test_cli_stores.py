@@ -186,3 +186,40 @@ def test_sql_writes_a_supabase_migration_once(capsys: pytest.CaptureFixture[str]
     assert code == 0 and "already holds this migration" in out and len(list(folder.iterdir())) == 1
     code, out, _ = run(capsys, "sql", "--supabase-migration", str(folder), "--test-domain", "qa.test")
     assert code == 0 and len(list(folder.iterdir())) == 2
+
+
+class _Answers(http.server.BaseHTTPRequestHandler):
+    """A server that says 200 to everything, with one fixed body: an app outside the contract."""
+
+    body = b""
+
+    def _answer(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("body", [b"<html>hello</html>", b'{"success": true}', b"[1, 2]"])
+def test_an_app_answering_outside_the_contract_is_bad_input_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], body: bytes
+) -> None:
+    handler = type("Answers", (_Answers,), {"body": body})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        app = ["--app-url", f"http://127.0.0.1:{server.server_address[1]}", "--admin-token=t"]
+        for argv in (["health"], ["cleanup"], ["force-cancel", "00000000-0000-4000-8000-000000000000"]):
+            code, _, err = run(capsys, *argv, *app)
+            assert code == 2, (argv, err)
+            assert "answered outside the app contract" in err and "fix:" in err
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -44,6 +44,19 @@ def test_a_unix_socket_passes() -> None:
     check_endpoint(Endpoint("/var/run/postgresql"), NOWHERE, what="database")
 
 
+def test_a_socket_path_with_a_remote_address_is_tcp_to_that_address() -> None:
+    # libpq connects to hostaddr whenever it is set, whatever host names.
+    with pytest.raises(Refused, match=r"192\.0\.2\.2"):
+        check_endpoint(Endpoint("/tmp", "192.0.2.2"), NOWHERE, what="database")
+
+
+def test_pghostaddr_counts_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGHOST", raising=False)
+    monkeypatch.setenv("PGHOSTADDR", "192.0.2.10")
+    with pytest.raises(Refused):
+        check_database_url("dbname=postgres", NOWHERE)
+
+
 def test_a_refusal_says_how_to_allow_the_host() -> None:
     with pytest.raises(Refused) as refused:
         check_endpoint(Endpoint("db.example.com", "203.0.113.7"), NOWHERE, what="database")
@@ -58,6 +71,9 @@ def test_a_refusal_says_how_to_allow_the_host() -> None:
         "postgresql://postgres@127.0.0.1,192.0.2.10/postgres",  # every host must pass
         "host=db.invalid dbname=postgres",  # does not resolve: cannot be shown local
         "host=localhost hostaddr=192.0.2.10 dbname=postgres",  # hostaddr is what libpq uses
+        "host=/tmp hostaddr=192.0.2.2 dbname=postgres",  # a socket path does not hide hostaddr
+        "postgresql://postgres@/postgres?host=/nonexistent&hostaddr=192.0.2.2",
+        "host=@abstract hostaddr=192.0.2.3 dbname=postgres",
     ],
 )
 def test_database_urls_refused_before_connecting(url: str) -> None:

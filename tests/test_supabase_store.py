@@ -172,7 +172,7 @@ def test_recorded_delete_of_a_real_user_stops_at_the_purge_and_never_calls_gotru
 ) -> None:
     with playing("delete_user_refused") as player, pytest.raises(Refused):
         store.delete_test_user(rec.REAL_USER)
-    assert [r.url.path for r in player.requests] == ["/rest/v1/rpc/pitstop_purge_user"]
+    assert [r.url.path for r in player.requests] == ["/rest/v1/rpc/pitstop_release_test_user"]
 
 
 def test_recorded_list_users_gets_auth_v1_admin_users_and_keeps_users_with_both_marks(
@@ -382,5 +382,5 @@ def test_only_service_role_may_call_the_wrappers(postgres_db_url: str) -> None:
             " has_function_privilege('service_role', p.oid, 'execute')"
             " from pg_proc p where p.proname like 'pitstop\\_%' and p.pronamespace = 'public'::regnamespace"
         ).fetchall()
-    assert len(rows) == 9
+    assert len(rows) == 10
     assert all(row[1:] == (False, False, True) for row in rows), rows

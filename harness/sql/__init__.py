@@ -9,6 +9,7 @@ from pathlib import Path
 from psycopg import sql
 
 from harness.config import check_test_domain
+from harness.errors import BadInput
 
 
 def migration(test_domain: str) -> str:
@@ -36,15 +37,29 @@ def write_supabase_migration(folder: Path, script: str, *, now: datetime | None 
     db push``, ``supabase migration up``). When the newest pitstop migration
     there already holds this script, nothing is written: returns it and False.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = sorted(folder.glob(f"*_{MIGRATION_NAME}.sql"))
-    if existing and existing[-1].read_text(encoding="utf-8") == script:
-        return existing[-1], False
-    # After every migration already there, so that it is applied last.
-    when = (now or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
-    stamps = [f.name[:14] for f in folder.glob("*.sql") if f.name[:14].isdigit()]
-    if stamps:
-        when = max(when, datetime.strptime(max(stamps), "%Y%m%d%H%M%S") + timedelta(seconds=1))
-    path = folder / f"{when:%Y%m%d%H%M%S}_{MIGRATION_NAME}.sql"
-    path.write_text(script, encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        existing = sorted(folder.glob(f"*_{MIGRATION_NAME}.sql"))
+        if existing and existing[-1].read_text(encoding="utf-8") == script:
+            return existing[-1], False
+        # After every migration already there, so that it is applied last.
+        when = (now or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
+        stamps = [stamp for f in folder.glob("*.sql") if (stamp := _stamp(f.name)) is not None]
+        if stamps:
+            when = max(when, max(stamps) + timedelta(seconds=1))
+        path = folder / f"{when:%Y%m%d%H%M%S}_{MIGRATION_NAME}.sql"
+        path.write_text(script, encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(
+            f"cannot write the migration into {folder}: {exc.strerror or exc}",
+            fix="give a writable folder, e.g. supabase/migrations",
+        ) from None
     return path, True
+
+
+def _stamp(name: str) -> datetime | None:
+    """A migration file's leading timestamp, if it has one that is a real time."""
+    try:
+        return datetime.strptime(name[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        return None

@@ -375,22 +375,42 @@ $$;
 
 -- Removes a test user entirely: its session state (as purge_user), its
 -- profile and its auth row. Raises, changing nothing, for a non-test user.
-create or replace function pitstop.delete_test_user(p_user_id uuid)
+-- Purges a test user's session state and makes sure nothing else still refers
+-- to it (a session of a real customer it served, a message it wrote there):
+-- deleting the user then cascades nowhere. Raises, changing nothing, if not.
+create or replace function pitstop.release_test_user(p_user_id uuid)
 returns jsonb
 language plpgsql volatile security definer set search_path = ''
 as $$
 declare
     v_counts jsonb := pitstop.purge_user(p_user_id);
 begin
-    delete from public.profiles where id = p_user_id;
-    delete from auth.users where id = p_user_id;
-    return v_counts || jsonb_build_object('users', 1);
-exception
-    when foreign_key_violation then
+    if exists (select 1 from public.sessions where customer_id = p_user_id or mechanic_id = p_user_id)
+       or exists (select 1 from public.session_requests
+                  where customer_id = p_user_id or accepted_by = p_user_id)
+       or exists (select 1 from public.session_participants where user_id = p_user_id)
+       or exists (select 1 from public.session_files where uploaded_by = p_user_id)
+       or exists (select 1 from public.chat_messages where sender_id = p_user_id) then
         raise exception using
             errcode = 'PT409',
             message = format('test user %s still has rows in sessions of users who are not test users', p_user_id),
             hint = 'leave the user in place, or end those sessions first';
+    end if;
+    return v_counts;
+end;
+$$;
+
+-- Removes a test user entirely: its session state, its profile and its auth row.
+create or replace function pitstop.delete_test_user(p_user_id uuid)
+returns jsonb
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+    v_counts jsonb := pitstop.release_test_user(p_user_id);
+begin
+    delete from public.profiles where id = p_user_id;
+    delete from auth.users where id = p_user_id;
+    return v_counts || jsonb_build_object('users', 1);
 end;
 $$;
 
@@ -577,6 +597,11 @@ returns jsonb
 language sql stable security definer set search_path = ''
 as $$ select pitstop.user_rows(p_user_ids); $$;
 
+create or replace function public.pitstop_release_test_user(p_user_id uuid)
+returns jsonb
+language sql volatile security definer set search_path = ''
+as $$ select pitstop.release_test_user(p_user_id); $$;
+
 -- Only the owner and service_role may call the wrappers either. Supabase's
 -- default privileges grant every new function in public to anon and
 -- authenticated, so revoke by name.
@@ -594,7 +619,8 @@ begin
         'public.pitstop_health(integer, integer)',
         'public.pitstop_find_user(text)',
         'public.pitstop_active_sessions(uuid[])',
-        'public.pitstop_user_rows(uuid[])'
+        'public.pitstop_user_rows(uuid[])',
+        'public.pitstop_release_test_user(uuid)'
     ] loop
         execute format('revoke all on function %s from public', v_function);
         foreach v_role in array array['anon', 'authenticated'] loop

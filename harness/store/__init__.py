@@ -82,7 +82,7 @@ def open_store(settings: Settings) -> Store:
             )
         return PostgresStore(database_url=settings.database_url)
     if kind == "supabase":
-        from harness.safety import check_supabase_key
+        from harness.safety import check_supabase_key, url_host
         from harness.store.supabase import SupabaseStore
 
         if not settings.supabase_url or not settings.supabase_key:
@@ -90,6 +90,7 @@ def open_store(settings: Settings) -> Store:
                 "the supabase store needs the project's URL and service-role key",
                 fix="pass --supabase-url and --supabase-key (or SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY)",
             )
+        url_host(settings.supabase_url, what="Supabase")  # a clear error for a malformed URL
         check_supabase_key(settings.supabase_key, settings.supabase_url)
         return SupabaseStore(
             url=settings.supabase_url, key=settings.supabase_key, test_domain=settings.test_domain

@@ -13,6 +13,8 @@ password (``sign_in``, or ``user_password`` for ``find_user``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 from uuid import UUID
 
@@ -20,7 +22,7 @@ import httpx
 
 from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable, Unsupported
-from harness.health import problem_message
+from harness.health import Health, problem_message
 from harness.safety import Endpoint, url_host
 from harness.store import JSON, NewUser
 
@@ -93,7 +95,8 @@ class ApiStore(Closing):
             )
         # The dry run of the purge says who the cookie belongs to.
         counts = self._json("GET", "/cleanup-user-data", headers={"Cookie": cookie})
-        user_id = UUID(str(counts["user_id"]))
+        with self._contract("/cleanup-user-data"):
+            user_id = UUID(str(counts["user_id"]))
         self._cookies[user_id] = cookie
         return user_id
 
@@ -106,7 +109,8 @@ class ApiStore(Closing):
                 "or use the postgres or supabase store",
             )
         counts = self._json("GET" if dry_run else "POST", "/cleanup-user-data", headers={"Cookie": cookie})
-        return _purge_counts(counts)
+        with self._contract("/cleanup-user-data"):
+            return _purge_counts(counts)
 
     def purge_users(self, user_ids: list[UUID]) -> list[JSON]:
         """One purge per user: the debug API has no batch (the other stores do it in one transaction)."""
@@ -120,15 +124,19 @@ class ApiStore(Closing):
             "/cleanup-sessions",
             params={"waitingMinutes": waiting_minutes, "orphanMinutes": orphan_minutes},
         )
-        return {k: int(counts[k]) for k in ("requests_expired", "sessions_cancelled", "orphans_cancelled")}
+        with self._contract("/cleanup-sessions"):
+            return {
+                k: int(counts[k]) for k in ("requests_expired", "sessions_cancelled", "orphans_cancelled")
+            }
 
     def force_cancel(self, session_id: UUID) -> JSON:
         result = self._json("POST", "/force-cancel-session", json={"sessionId": str(session_id)})
-        return {
-            "session_id": str(result["session_id"]),
-            "previous_status": result["previous_status"],
-            "requests_cancelled": int(result["requests_cancelled"]),
-        }
+        with self._contract("/force-cancel-session"):
+            return {
+                "session_id": str(result["session_id"]),
+                "previous_status": result["previous_status"],
+                "requests_cancelled": int(result["requests_cancelled"]),
+            }
 
     def customer_session_status(self, customer_id: UUID, *, minutes: int = 15) -> JSON:
         raise self._unsupported("checking a customer's session status")
@@ -139,16 +147,17 @@ class ApiStore(Closing):
             "/session-health",
             params={"staleMinutes": stale_minutes, "veryStaleMinutes": very_stale_minutes},
         )
-        # The app words its problems its own way; the codes and counts are the contract.
-        for problem in data.get("problems", []):
-            message = problem_message(
-                problem["code"],
-                problem["count"],
-                stale_minutes=stale_minutes,
-                very_stale_minutes=very_stale_minutes,
-            )
-            problem["message"] = message or problem["message"]
-        return data
+        with self._contract("/session-health"):
+            # The app words its problems its own way; the codes and counts are the contract.
+            for problem in data["problems"]:
+                message = problem_message(
+                    problem["code"],
+                    problem["count"],
+                    stale_minutes=stale_minutes,
+                    very_stale_minutes=very_stale_minutes,
+                )
+                problem["message"] = message or problem["message"]
+            return Health(data).to_json()  # reads every field the contract names
 
     def find_user(self, email: str) -> UUID | None:
         if self._user_password is None:
@@ -179,7 +188,24 @@ class ApiStore(Closing):
     # -- helpers ------------------------------------------------------------
 
     def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
-        return cast(JSON, self._send(method, path, **kwargs).json())
+        with self._contract(path):
+            body = self._send(method, path, **kwargs).json()
+            if not isinstance(body, dict):
+                raise TypeError(f"a JSON object was expected, not {type(body).__name__}")
+            return cast(JSON, body)
+
+    @contextmanager
+    def _contract(self, path: str) -> Iterator[None]:
+        """An answer the contract does not describe is the app's problem, said plainly."""
+        try:
+            yield
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(
+                f"the app's debug API at {self.app_url}{DEBUG}{path} answered outside the app contract "
+                f"({type(exc).__name__}: {exc})",
+                fix="make the app's /api/debug/* answer as docs/adopting.md describes, "
+                "or use the postgres or supabase store",
+            ) from None
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One call to the debug API; errors become pitstop's, with the fix."""

@@ -144,8 +144,9 @@ class SupabaseStore(Closing):
         return user_id
 
     def delete_test_user(self, user_id: UUID) -> JSON:
-        """Purge (the SQL refuses a user without the test marks), then delete through GoTrue."""
-        counts = self.purge_user(user_id)
+        """Purge and check that nothing else refers to the user (the SQL refuses a user without
+        the test marks, or one still tied to a real customer's session), then delete through GoTrue."""
+        counts = self._rpc("pitstop_release_test_user", {"p_user_id": str(user_id)})
         with self._errors("GoTrue"):
             self._client.auth.admin.delete_user(str(user_id))
         return {**counts, "users": 1}
