@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,10 @@ import stripe
 
 from reference_app.config import Config
 from reference_app.plans import Plan
+
+# Stripe's ids: a prefix and letters and digits. Anything else is no PaymentIntent, and must
+# not reach Stripe's URL paths.
+INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,255}")
 
 
 class PaymentError(Exception):
@@ -120,15 +125,16 @@ class Payments:
         return _intent(obj)
 
     async def retrieve(self, intent_id: str) -> Intent | None:
+        """The PaymentIntent, or None for an id that is not one (nothing is asked of Stripe then)."""
+        if not INTENT_ID.fullmatch(intent_id):
+            return None
         try:
             obj = await self.client.v1.payment_intents.retrieve_async(
                 intent_id, params={"expand": ["latest_charge"]}
             )
-        except stripe.InvalidRequestError as exc:
+        except stripe.StripeError as exc:
             if exc.http_status == 404:
                 return None
-            raise PaymentError(exc.user_message or "The payment could not be read") from exc
-        except stripe.StripeError as exc:
             raise PaymentError(exc.user_message or "The payment could not be read") from exc
         return _intent(obj)
 
