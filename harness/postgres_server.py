@@ -17,7 +17,6 @@ import subprocess
 import tempfile
 import warnings
 from pathlib import Path
-from types import TracebackType
 
 from harness.errors import PitstopError, Unreachable
 
@@ -66,6 +65,15 @@ class LocalPostgres:
         assert self._dir is not None, "not started"
         return self._dir / "data"
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id, while the server runs."""
+        if self._dir is None:
+            return None
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        return None
+
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@{self.host}:{self.port}/{dbname}"
 
@@ -110,12 +118,7 @@ class LocalPostgres:
     def __enter__(self) -> LocalPostgres:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def _run(self, *command: str | Path) -> None:

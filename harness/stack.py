@@ -23,7 +23,6 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import TracebackType
 
 from harness.cleanup import Cleanup
 from harness.config import DEFAULT_TEST_DOMAIN, Settings
@@ -174,21 +173,14 @@ class EmbeddedStack:
     def pids(self) -> dict[str, int]:
         """The processes this stack runs, by part (PostgreSQL's postmaster included)."""
         pids = {name: p.pid for name, p in self._processes.items()}
-        if self._postgres is not None:
-            pid_file = self._postgres.data_dir / "postmaster.pid"
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                pids["postgres"] = int(pid_file.read_text().split()[0])
+        if self._postgres is not None and self._postgres.pid is not None:
+            pids["postgres"] = self._postgres.pid
         return pids
 
     def __enter__(self) -> StackInfo:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- the parts ---------------------------------------------------------------

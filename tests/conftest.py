@@ -8,11 +8,43 @@ from uuid import uuid4
 import bcrypt
 import pytest
 
+from harness.cli import main
 from harness.postgres_server import LocalPostgres
 from harness.stack import EmbeddedStack, StackInfo
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder, truncate_all
+
+# Every variable that names a target or changes the guard: command-line tests start without them.
+TARGET_VARIABLES = (
+    "DATABASE_URL",
+    "PGHOST",
+    "PGHOSTADDR",
+    "SUPABASE_URL",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "PITSTOP_APP_URL",
+    "PITSTOP_ADMIN_TOKEN",
+    "PITSTOP_STORE",
+    "PITSTOP_USER_PASSWORD",
+    "PITSTOP_ALLOWED_HOSTS",
+    "PITSTOP_TEST_DOMAIN",
+    "STRIPE_SECRET_KEY",
+)
+
+
+@pytest.fixture
+def no_target_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in TARGET_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``pitstop ARGV`` through ``main``: exit code, stdout, stderr (never a traceback)."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
 
 # Example test files for the plugin's tests (run by pytester, not collected here).
 collect_ignore = ["examples"]

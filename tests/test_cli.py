@@ -10,31 +10,15 @@ from uuid import uuid4
 
 import pytest
 
-from harness.cli import main
 from harness.postgres_server import free_port
 from harness.store.postgres import PostgresStore
+from tests.conftest import run_cli as run
 from tests.seeding import Seeder
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"  # a uuid no row has
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "DATABASE_URL",
-        "PITSTOP_ALLOWED_HOSTS",
-        "PITSTOP_TEST_DOMAIN",
-        "STRIPE_SECRET_KEY",
-        "PGHOST",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
+pytestmark = pytest.mark.usefixtures("no_target_environment")
 
 
 # -- sql and install -------------------------------------------------------------

@@ -11,35 +11,14 @@ from pathlib import Path
 import pytest
 
 from harness import sql
-from harness.cli import main
 from harness.postgres_server import free_port
 from harness.stack import StackInfo
 from harness.store.postgres import PostgresStore
 from tests.conftest import PASSWORD, PASSWORD_HASH
+from tests.conftest import run_cli as run
 from tests.seeding import Seeder
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "DATABASE_URL",
-        "SUPABASE_URL",
-        "SUPABASE_SERVICE_ROLE_KEY",
-        "PITSTOP_APP_URL",
-        "PITSTOP_ADMIN_TOKEN",
-        "PITSTOP_STORE",
-        "PITSTOP_USER_PASSWORD",
-        "PITSTOP_ALLOWED_HOSTS",
-        "STRIPE_SECRET_KEY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
+pytestmark = pytest.mark.usefixtures("no_target_environment")
 
 
 def api(info: StackInfo) -> list[str]:

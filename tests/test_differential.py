@@ -25,14 +25,12 @@ from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.seeding import truncate_all
+from tests.states import USER_KINDS, SessionSpec, sessions
 
 # Ages kept clear of every threshold, so that the time between the two runs
 # cannot move a row across one.
 AGES = [0.5, 9.5, 14.5, 16.0, 19.5, 21.0, 29.5, 31.0, 59.5, 61.0, 240.0]
 THRESHOLDS = [10, 15, 20, 30, 60]
-SESSION_STATUSES = ["pending", "waiting", "live", "completed", "cancelled"]
-REQUEST_STATUSES = [None, "pending", "accepted", "expired", "cancelled"]
-USER_KINDS = ["test", "test", "real", "email_only", "metadata_only"]
 METADATA = {"test": {"pitstop": True}, "real": {}, "email_only": {}, "metadata_only": {"pitstop": True}}
 DOMAIN = {
     "test": "pitstop.test",
@@ -40,17 +38,6 @@ DOMAIN = {
     "email_only": "pitstop.test",
     "metadata_only": "example.com",
 }
-
-
-@dataclass(frozen=True)
-class SessionSpec:
-    customer: int
-    mechanic: int | None
-    status: str
-    age: float
-    request: str | None
-    request_age: float
-    children: bool
 
 
 @dataclass(frozen=True)
@@ -68,22 +55,8 @@ class World:
         return UUID(int=0x2000 + j, version=4)  # j beyond the sessions: an unknown session
 
 
-def sessions(users: int) -> st.SearchStrategy[SessionSpec]:
-    index = st.integers(0, users - 1)
-    return st.builds(
-        SessionSpec,
-        customer=index,
-        mechanic=st.none() | index,
-        status=st.sampled_from(SESSION_STATUSES),
-        age=st.sampled_from(AGES),
-        request=st.sampled_from(REQUEST_STATUSES),
-        request_age=st.sampled_from(AGES),
-        children=st.booleans(),
-    )
-
-
 worlds = st.lists(st.sampled_from(USER_KINDS), min_size=2, max_size=5).flatmap(
-    lambda kinds: st.builds(World, st.just(kinds), st.lists(sessions(len(kinds)), max_size=8))
+    lambda kinds: st.builds(World, st.just(kinds), st.lists(sessions(len(kinds), AGES), max_size=8))
 )
 
 Op = tuple[Any, ...]

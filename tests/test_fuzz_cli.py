@@ -19,6 +19,7 @@ from harness.cli import main
 from harness.errors import ExitCode
 from harness.postgres_server import LocalPostgres
 from harness.store.postgres import PostgresStore
+from tests.conftest import TARGET_VARIABLES
 from tests.seeding import Seeder
 
 FLAGS = [
@@ -114,7 +115,7 @@ def test_random_arguments_give_an_exit_code_and_no_traceback(
     capsys: pytest.CaptureFixture[str],
     data: st.DataObject,
 ) -> None:
-    for name in ("PITSTOP_ALLOWED_HOSTS", "PITSTOP_TEST_DOMAIN", "STRIPE_SECRET_KEY"):
+    for name in TARGET_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", str(cli_database["url"]))
     stranger = UUID(str(cli_database["ids"][1]))  # type: ignore[index]

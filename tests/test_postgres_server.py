@@ -27,7 +27,8 @@ def test_starts_on_loopback_and_stops_without_a_trace() -> None:
             assert conn.execute("show listen_addresses").fetchone() == ("127.0.0.1",)
             assert conn.execute("show fsync").fetchone() == ("off",)
         directory = pg.data_dir.parent
-        pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        pid = pg.pid
+        assert pid is not None
         assert _alive(pid)
     assert not _alive(pid)
     assert not directory.exists()

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -17,45 +16,18 @@ from hypothesis import strategies as st
 from harness.errors import Refused
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder, truncate_all
+from tests.states import USER_KINDS, SessionSpec, sessions
 
 # Ages kept clear of every threshold below, so that the milliseconds between
 # seeding and the rule cannot move a row across one.
 AGES = [0.5, 9.5, 12.0, 14.5, 16.0, 19.5, 21.0, 25.0, 29.5, 31.0, 61.0, 240.0]
 THRESHOLDS = [10, 15, 20, 30]
-SESSION_STATUSES = ["pending", "waiting", "live", "completed", "cancelled"]
-REQUEST_STATUSES = [None, "pending", "accepted", "expired", "cancelled"]
-USER_KINDS = ["test", "test", "real", "email_only", "metadata_only"]
 # Where the session id stands in each child table's snapshot row.
 SESSION_COLUMN = {"public.session_participants": 0, "public.session_files": 1, "public.chat_messages": 1}
 
 
-@dataclass(frozen=True)
-class SessionSpec:
-    customer: int
-    mechanic: int | None
-    status: str
-    age: float
-    request: str | None
-    request_age: float
-    children: bool
-
-
-def sessions(users: int) -> st.SearchStrategy[SessionSpec]:
-    index = st.integers(0, users - 1)
-    return st.builds(
-        SessionSpec,
-        customer=index,
-        mechanic=st.none() | index,
-        status=st.sampled_from(SESSION_STATUSES),
-        age=st.sampled_from(AGES),
-        request=st.sampled_from(REQUEST_STATUSES),
-        request_age=st.sampled_from(AGES),
-        children=st.booleans(),
-    )
-
-
 world = st.lists(st.sampled_from(USER_KINDS), min_size=2, max_size=6).flatmap(
-    lambda kinds: st.tuples(st.just(kinds), st.lists(sessions(len(kinds)), max_size=12))
+    lambda kinds: st.tuples(st.just(kinds), st.lists(sessions(len(kinds), AGES), max_size=12))
 )
 
 

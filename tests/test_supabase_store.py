@@ -240,15 +240,7 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def service_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "DATABASE_URL",
-        "PITSTOP_STORE",
-        "PITSTOP_APP_URL",
-        "PITSTOP_ADMIN_TOKEN",
-        "STRIPE_SECRET_KEY",
-    ):
-        monkeypatch.delenv(name, raising=False)
+def service_key(no_target_environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", rec.SERVICE_KEY)
 
 
