@@ -60,7 +60,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     settings = _settings(args)
     script = sql.migration(settings.test_domain)
     if args.with_app_schema:
-        script = sql.app_schema() + "\n" + script
+        script = "\n".join((sql.platform(), sql.app_schema(), script))
     if args.supabase_migration is None:
         sys.stdout.write(script)
         return ExitCode.OK

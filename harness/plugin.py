@@ -268,12 +268,13 @@ def _write_report(
 ) -> None:
     target = run.target()
     try:
+        left = run.release_users() if run.config.reset != "none" else []
         health = Health(run.health()).to_json()
     except PitstopError as exc:
-        health = {"error": str(exc)}
+        left, health = run.left, {"error": str(exc)}
     app_error = run.app_problem()
     data = report.build(
-        {**target.public(), **({"app_error": app_error} if app_error else {})}, health, recorder
+        {**target.public(), **({"app_error": app_error} if app_error else {})}, health, recorder, left
     )
     config.stash[REPORT] = data
     run_config = run.config

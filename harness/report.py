@@ -81,8 +81,10 @@ class Recorder:
         }
 
 
-def build(target: JSON, health: JSON, recorder: Recorder) -> JSON:
-    return {"target": target, "health": health, "run": recorder.run_json()}
+def build(target: JSON, health: JSON, recorder: Recorder, users_left: list[JSON] | None = None) -> JSON:
+    """The report; ``users_left``: test users the run could not delete, each with the reason."""
+    run = {**recorder.run_json(), "users_left": users_left or []}
+    return {"target": target, "health": health, "run": run}
 
 
 def write(report: JSON, path: Path) -> None:
@@ -110,6 +112,8 @@ def terminal_lines(report: JSON) -> list[str]:
     for flow in run["flows"]:
         steps = "  ".join(f"{k.removesuffix('_ms')} {_ms(v)}" for k, v in flow["steps"].items())
         lines.append(f"flow      {flow['test'].split('::')[-1]}: {steps}")
+    for user in run.get("users_left", []):
+        lines.append(f"left      {user['email']}: {user['reason']}")
     if "error" in health:
         lines.append(f"health    not checked: {health['error']}")
     else:
@@ -145,6 +149,9 @@ def markdown(report: JSON) -> str:
         for flow in run["flows"]:
             cells = " | ".join(_ms(flow["steps"].get(s)) for s in FLOW_STEPS)
             out.append(f"| {flow['test'].split('::')[-1]} | {cells} |")
+    if run.get("users_left"):
+        out += ["", "**Test users left in place:**"]
+        out += [f"- {user['email']}: {user['reason']}" for user in run["users_left"]]
     return "\n".join(out) + "\n"
 
 

@@ -93,6 +93,7 @@ class Run:
         self._cleanup: Cleanup | None = None
         self._users: dict[str, TestUser] = {}
         self.current: TestRecord | None = None
+        self.left: list[JSON] = []  # test users a sweep or the end of the run could not delete, and why
 
     # -- the target ---------------------------------------------------------------
 
@@ -162,25 +163,51 @@ class Run:
         return {**counts, "users_swept": len(swept)}
 
     def sweep(self) -> list[str]:
-        """Delete the test users of runs that are no longer alive and older than the threshold."""
-        cleanup = self.cleanup()
+        """Delete the test users of runs that are no longer alive and older than the threshold.
+
+        A user that cannot be deleted (a row of real data still refers to it)
+        stays, and why is kept in ``left`` for the report.
+        """
         now = datetime.now(UTC)
         swept = []
-        try:
-            users = cleanup.store.test_users()
-        except Unsupported:  # the api store cannot list users: nothing to sweep through it
-            return []
-        for user in users:
+        for user in self._test_users():
             meta = user.get("metadata") or {}
-            created = datetime.fromisoformat(str(user["created_at"]))
-            if meta.get("run") == self.run_id or now - created < timedelta(minutes=self.config.sweep_minutes):
+            age = _age(user, now)
+            if meta.get("run") == self.run_id:
                 continue
-            if _run_alive(meta, age=now - created):
+            if age is not None and age < timedelta(minutes=self.config.sweep_minutes):
                 continue
-            with contextlib.suppress(PitstopError):  # a user still tied to real data stays
-                cleanup.store.delete_test_user(UUID(str(user["id"])))
+            if _run_alive(meta, age=age):
+                continue
+            if self._delete_user(user):
                 swept.append(str(user["email"]))
         return swept
+
+    def release_users(self) -> list[JSON]:
+        """At the end of a run, on the controller: delete every test user this run made.
+
+        Workers delete their own as they close; this takes what they could not
+        (or a crashed worker left). Returns what stays, with the reason.
+        """
+        for user in self._test_users():
+            if (user.get("metadata") or {}).get("run") == self.run_id:
+                self._delete_user(user)
+        self._users.clear()
+        return self.left
+
+    def _test_users(self) -> list[JSON]:
+        try:
+            return self.cleanup().store.test_users()
+        except Unsupported:  # the api store cannot list users: nothing to sweep through it
+            return []
+
+    def _delete_user(self, user: JSON) -> bool:
+        try:
+            self.cleanup().store.delete_test_user(UUID(str(user["id"])))
+        except PitstopError as exc:
+            self.left.append({"email": str(user["email"]), "reason": exc.message, "fix": exc.fix})
+            return False
+        return True
 
     def user(self, label: str) -> TestUser:
         """This worker's test user for ``label``, created on first use."""
@@ -298,10 +325,26 @@ class Run:
         )
 
 
-def _run_alive(meta: dict[str, Any], *, age: timedelta) -> bool:
-    """Whether the run that made a user may still be using it."""
+def _age(user: JSON, now: datetime) -> timedelta | None:
+    """How old a test user is: its row's ``created_at``, else its own tag; None when neither says."""
+    meta = user.get("metadata") or {}
+    for stamp in (user.get("created_at"), meta.get("created_at")):
+        try:
+            created = datetime.fromisoformat(str(stamp))
+        except ValueError:
+            continue
+        return now - (created if created.tzinfo else created.replace(tzinfo=UTC))
+    return None
+
+
+def _run_alive(meta: dict[str, Any], *, age: timedelta | None) -> bool:
+    """Whether the run that made a user may still be using it (judged by its tags).
+
+    A run on another machine cannot be asked: its users stay until they are
+    old enough, and forever when nothing tells their age.
+    """
     if meta.get("host") != socket.gethostname():
-        return age < FOREIGN_RUN_TTL
+        return age is None or age < FOREIGN_RUN_TTL
     try:
         pid = int(meta.get("pid", 0))
     except (TypeError, ValueError):

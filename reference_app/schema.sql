@@ -1,16 +1,6 @@
--- The reference app's schema, Supabase-compatible: on a Supabase project the
--- auth schema and auth.users already exist and are left as they are.
+-- The reference app's schema, as a Supabase app's migration: it expects the
+-- platform (Supabase's roles and Supabase Auth's auth.users) to be there.
 -- Idempotent: safe to apply to a database that already has it.
-
-create schema if not exists auth;
-
-create table if not exists auth.users (
-    id uuid primary key default gen_random_uuid(),
-    email text unique not null,
-    encrypted_password text,
-    raw_user_meta_data jsonb not null default '{}',
-    created_at timestamptz not null default now()
-);
 
 create table if not exists public.profiles (
     id uuid primary key references auth.users on delete cascade,

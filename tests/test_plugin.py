@@ -142,8 +142,8 @@ def test_strict_health_fails_a_green_run_with_problems(pytester: pytest.Pytester
     example(pytester, "test_seed_then_clean.py")
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         stranger = conn.execute(
-            "insert into auth.users (email)"
-            " values ('strict-' || gen_random_uuid() || '@example.com') returning id"
+            "insert into auth.users (id, email)"
+            " values (gen_random_uuid(), 'strict-' || gen_random_uuid() || '@example.com') returning id"
         ).fetchone()
         assert stranger is not None
         conn.execute(
@@ -202,8 +202,8 @@ def test_a_dead_runs_users_are_swept_and_a_live_runs_are_not(
         ids = {}
         for run_id, pid in (("deadrun", dead_pid), ("liverun", os.getpid())):
             row = conn.execute(
-                "insert into auth.users (email, raw_user_meta_data, created_at)"
-                " values (%s, %s, %s) returning id",
+                "insert into auth.users (id, email, raw_user_meta_data, created_at)"
+                " values (gen_random_uuid(), %s, %s, %s) returning id",
                 (
                     f"customer-gw0-{run_id}@pitstop.test",
                     Jsonb({"pitstop": True, "run": run_id, "host": socket.gethostname(), "pid": pid}),

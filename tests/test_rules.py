@@ -405,11 +405,6 @@ def test_the_installed_test_domain_decides(store: PostgresStore, seed: Seeder) -
         store.purge_user(user)
 
 
-def test_install_on_a_database_without_the_app_tables_says_so(postgres_db_url: str) -> None:
-    with PostgresStore(database_url=postgres_db_url) as blank, pytest.raises(BadInput, match="missing"):
-        blank.install(test_domain="pitstop.test")
-
-
 def test_only_the_owner_and_service_role_may_run_the_rules(store: PostgresStore, seed: Seeder) -> None:
     conn = store.connection
     user = seed.user()

@@ -1,29 +1,53 @@
-"""The SQL that pitstop installs: the cleanup rules and, for blank databases, the app schema."""
+"""The SQL that pitstop installs: the rules and, for blank databases, the platform and the app schema."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
 from psycopg import sql
 
+from harness import __version__
 from harness.config import check_test_domain
 from harness.errors import BadInput
 
 
+def rules() -> str:
+    """The pitstop schema and functions (the cleanup rules), as installed."""
+    return files(__package__).joinpath("pitstop.sql").read_text(encoding="utf-8")
+
+
+def rules_hash() -> str:
+    """What ``install`` records and ``doctor`` compares: a digest of the rules' SQL."""
+    return hashlib.sha256(rules().encode()).hexdigest()
+
+
 def migration(test_domain: str) -> str:
-    """The pitstop schema and functions, ending with the test domain they enforce."""
-    rules = files(__package__).joinpath("pitstop.sql").read_text(encoding="utf-8")
+    """The rules, then the settings they read: the test domain, pitstop's version and the rules' hash."""
+    settings = {
+        "test_domain": check_test_domain(test_domain),
+        "version": __version__,
+        "sql_hash": rules_hash(),
+    }
+    rows = sql.SQL(", ").join(
+        sql.SQL("({}, {})").format(sql.Literal(key), sql.Literal(value)) for key, value in settings.items()
+    )
     setting = sql.SQL(
-        "insert into pitstop.settings (key, value) values ('test_domain', {})\n"
+        "insert into pitstop.settings (key, value) values {}\n"
         "on conflict (key) do update set value = excluded.value;\n"
-    ).format(sql.Literal(check_test_domain(test_domain)))
-    return rules + "\n" + setting.as_string(None)
+    ).format(rows)
+    return rules() + "\n" + setting.as_string(None)
+
+
+def platform() -> str:
+    """What a Supabase project has before any app migration (roles, auth schema); only what is missing."""
+    return files(__package__).joinpath("supabase.sql").read_text(encoding="utf-8")
 
 
 def app_schema() -> str:
-    """The reference app's tables (idempotent; leaves an existing auth.users alone)."""
+    """The reference app's tables (idempotent; they need the platform)."""
     return files("reference_app").joinpath("schema.sql").read_text(encoding="utf-8")
 
 

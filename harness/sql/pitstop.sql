@@ -373,8 +373,6 @@ begin
 end;
 $$;
 
--- Removes a test user entirely: its session state (as purge_user), its
--- profile and its auth row. Raises, changing nothing, for a non-test user.
 -- Purges a test user's session state and makes sure nothing else still refers
 -- to it (a session of a real customer it served, a message it wrote there):
 -- deleting the user then cascades nowhere. Raises, changing nothing, if not.
@@ -400,16 +398,55 @@ begin
 end;
 $$;
 
--- Removes a test user entirely: its session state, its profile and its auth row.
+-- Removes a test user entirely: its session state, its profile, what Supabase
+-- Auth's own delete removes with a user (identities, MFA factors, sign-in
+-- sessions and their refresh tokens; each only where the table is there) and
+-- its auth row. A row elsewhere that still refers to the user with no cascade
+-- (a Storage object it owns, say) stops it, changing nothing, and the error
+-- names the table and the column.
 create or replace function pitstop.delete_test_user(p_user_id uuid)
 returns jsonb
 language plpgsql volatile security definer set search_path = ''
 as $$
 declare
     v_counts jsonb := pitstop.release_test_user(p_user_id);
+    v_schema text;
+    v_table text;
+    v_constraint text;
+    v_column text;
 begin
-    delete from public.profiles where id = p_user_id;
-    delete from auth.users where id = p_user_id;
+    if to_regclass('auth.refresh_tokens') is not null then
+        delete from auth.refresh_tokens where user_id = p_user_id::text;
+    end if;
+    if to_regclass('auth.sessions') is not null then
+        delete from auth.sessions where user_id = p_user_id;
+    end if;
+    if to_regclass('auth.mfa_factors') is not null then
+        delete from auth.mfa_factors where user_id = p_user_id;
+    end if;
+    if to_regclass('auth.identities') is not null then
+        delete from auth.identities where user_id = p_user_id;
+    end if;
+    if to_regclass('public.profiles') is not null then
+        delete from public.profiles where id = p_user_id;
+    end if;
+    begin
+        delete from auth.users where id = p_user_id;
+    exception when foreign_key_violation then
+        get stacked diagnostics v_schema = schema_name, v_table = table_name, v_constraint = constraint_name;
+        select string_agg(a.attname, ', ') into v_column
+        from pg_constraint k
+        join pg_class c on c.oid = k.conrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        join pg_attribute a on a.attrelid = k.conrelid and a.attnum = any (k.conkey)
+        where k.conname = v_constraint and c.relname = v_table and n.nspname = v_schema;
+        raise exception using
+            errcode = 'PT409',
+            message = format('test user %s is still referenced from %I.%I (column %s, constraint %s); it was left in place',
+                             p_user_id, v_schema, v_table, v_column, v_constraint),
+            hint = format('delete those %I.%I rows first, or give the foreign key on delete cascade or set null',
+                          v_schema, v_table);
+    end;
     return v_counts || jsonb_build_object('users', 1);
 end;
 $$;
@@ -602,6 +639,12 @@ returns jsonb
 language sql volatile security definer set search_path = ''
 as $$ select pitstop.release_test_user(p_user_id); $$;
 
+-- What install recorded (test domain, pitstop's version, the rules' hash), for `pitstop doctor`.
+create or replace function public.pitstop_installed()
+returns jsonb
+language sql stable security definer set search_path = ''
+as $$ select coalesce(jsonb_object_agg(key, value), '{}') from pitstop.settings; $$;
+
 -- Only the owner and service_role may call the wrappers either. Supabase's
 -- default privileges grant every new function in public to anon and
 -- authenticated, so revoke by name.
@@ -620,7 +663,8 @@ begin
         'public.pitstop_find_user(text)',
         'public.pitstop_active_sessions(uuid[])',
         'public.pitstop_user_rows(uuid[])',
-        'public.pitstop_release_test_user(uuid)'
+        'public.pitstop_release_test_user(uuid)',
+        'public.pitstop_installed()'
     ] loop
         execute format('revoke all on function %s from public', v_function);
         foreach v_role in array array['anon', 'authenticated'] loop

@@ -9,11 +9,12 @@ from typing import Any, TypedDict, cast
 from uuid import UUID
 
 import psycopg
-from psycopg import errors, pq
+from psycopg import errors, pq, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from harness import sql
+from harness import auth_users
+from harness import sql as migrations
 from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.safety import Endpoint, is_loopback
@@ -81,6 +82,7 @@ class PostgresStore(Closing):
         self._endpoint = Endpoint(host=info.host, address=info.hostaddr or None)
         self._dbname = info.dbname
         self._port = info.port
+        self._user_sql: list[sql.SQL | sql.Composed] | None = None
 
     # -- the Store interface ------------------------------------------------
 
@@ -134,29 +136,40 @@ class PostgresStore(Closing):
         return None if row is None else UUID(str(row[0]))
 
     def create_test_user(self, user: NewUser) -> UUID:
-        # Upsert: a worker that restarts within one run gets its users back.
-        # On Supabase a trigger may already have made the profile.
-        with self._errors():
-            row = self._conn.execute(
-                """
-                with u as (
-                    insert into auth.users (email, encrypted_password, raw_user_meta_data)
-                    values (%(email)s, %(password_hash)s, %(metadata)s)
-                    on conflict (email) do update
-                    set encrypted_password = excluded.encrypted_password,
-                        raw_user_meta_data = excluded.raw_user_meta_data
-                    returning id
-                )
-                insert into public.profiles (id, role, full_name)
-                select id, %(role)s, %(full_name)s from u
-                on conflict (id) do update
-                set role = excluded.role, full_name = excluded.full_name
-                returning id
-                """,
-                {**user, "metadata": Jsonb(user["metadata"])},
-            ).fetchone()
-        assert row is not None
+        """Make (or refresh) a test user as Supabase Auth would, with its identity and profile.
+
+        Writes the columns the target's ``auth.users`` has (``harness.auth_users``).
+        On Supabase a trigger may already have made the profile: it is updated.
+        """
+        params = {**user, "metadata": Jsonb(user["metadata"])}
+        with self._errors(), self._conn.transaction():
+            statements = self._user_statements()
+            row = self._conn.execute(statements[0], params).fetchone()
+            assert row is not None
+            params["user_id"] = row[0]
+            for statement in statements[1:]:
+                self._conn.execute(statement, params)
         return UUID(str(row[0]))
+
+    def _user_statements(self) -> list[sql.SQL | sql.Composed]:
+        """The statements that make a test user on this target, built once from its catalog."""
+        if self._user_sql is None:
+            shape = auth_users.read_shape(self._conn)
+            identity = auth_users.create_identity_statement(shape)
+            self._user_sql = [
+                auth_users.create_user_statement(shape),
+                *([identity] if identity is not None else []),
+                sql.SQL(
+                    "insert into public.profiles (id, role, full_name)"
+                    " values (%(user_id)s, %(role)s, %(full_name)s)"
+                    " on conflict (id) do update set role = excluded.role, full_name = excluded.full_name"
+                ),
+            ]
+        return self._user_sql
+
+    def auth_shape(self) -> auth_users.AuthShape:
+        with self._errors():
+            return auth_users.read_shape(self._conn)
 
     def delete_test_user(self, user_id: UUID) -> JSON:
         return self._call("select pitstop.delete_test_user(%s)", (user_id,))
@@ -214,12 +227,19 @@ class PostgresStore(Closing):
         return {"session_id": str(row[0]), "request_id": None if row[1] is None else str(row[1])}
 
     def install(self, *, test_domain: str, with_app_schema: bool = False) -> None:
-        """Apply the migration (and, for a blank database, the app schema) in one transaction."""
-        script = sql.migration(test_domain)
-        if with_app_schema:
-            script = sql.app_schema() + "\n" + script
+        """Apply the rules in one transaction, after checking that ``auth.users`` fits.
+
+        ``with_app_schema``: a blank database first gets the platform (Supabase's
+        roles and auth schema, where missing) and the reference app's tables.
+        Any refusal rolls everything back: nothing is written.
+        """
         with self._errors(), self._conn.transaction():
-            self._conn.execute(script.encode())
+            if with_app_schema:
+                self._conn.execute(migrations.platform().encode())
+            auth_users.read_shape(self._conn).check()
+            if with_app_schema:
+                self._conn.execute(migrations.app_schema().encode())
+            self._conn.execute(migrations.migration(test_domain).encode())
             missing = self._conn.execute(
                 "select t from unnest(%s::text[]) t where to_regclass(t) is null",
                 (list(REQUIRED_TABLES),),
@@ -230,6 +250,14 @@ class PostgresStore(Closing):
                     fix="apply your app's migrations first, or install with --with-app-schema "
                     "on a blank database",
                 )
+        self._user_sql = None  # the shape may have changed
+
+    def installed(self) -> dict[str, str]:
+        """What ``install`` recorded (test domain, version, hash); empty where pitstop is not installed."""
+        with self._errors():
+            if self._conn.execute("select to_regclass('pitstop.settings')").fetchone() == (None,):
+                return {}
+            return dict(self._conn.execute("select key, value from pitstop.settings").fetchall())
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
@@ -264,10 +292,7 @@ class PostgresStore(Closing):
         except PitstopError:
             raise
         except psycopg.Error as exc:
-            translated = translate(exc)
-            if translated is exc:
-                raise
-            raise translated from None
+            raise translate(exc) from None
 
 
 class SeedState(TypedDict):
@@ -321,8 +346,12 @@ REQUIRED_TABLES = (
 )
 
 
-def translate(exc: psycopg.Error) -> PitstopError | psycopg.Error:
-    """The pitstop error for a database error; unknown errors are returned as they are."""
+def translate(exc: psycopg.Error) -> PitstopError:
+    """pitstop's error for a database error: its SQLSTATE, the server's message and what to check.
+
+    Bad data or a schema that does not fit is bad input (exit 2); a lost
+    connection or a statement that ran out of time is unreachable (exit 4).
+    """
     diag = exc.diag
     message = diag.message_primary or _first_line(exc)
     hint = diag.message_hint
@@ -345,18 +374,33 @@ def translate(exc: psycopg.Error) -> PitstopError | psycopg.Error:
             f"the database did not finish in time: {message}",
             fix="another session may hold locks on the app's tables (see pg_stat_activity); run again",
         )
-    if isinstance(exc, psycopg.OperationalError):
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) and (
+        exc.sqlstate is None or exc.sqlstate.startswith("08") or exc.sqlstate in _SERVER_ENDED
+    ):
         if exc.sqlstate in _SERVER_ENDED:
             written = "the server ended the statement, so it was rolled back: nothing of it was written"
-        elif exc.sqlstate is None or exc.sqlstate.startswith("08"):
-            written = "the statement is one transaction: it was written in full or not at all"
         else:
-            return Unreachable(f"the database failed: {message}", fix="see the database server's log")
+            written = "the statement is one transaction: it was written in full or not at all"
         return Unreachable(
             f"lost the database connection: {message}; {written}",
             fix="check that the database server is running; pitstop reconnects on its next call",
         )
-    return exc
+    if exc.sqlstate and exc.sqlstate[:2] in ("53", "54", "55", "57", "58", "XX"):
+        return Unreachable(
+            f"the database failed [{exc.sqlstate}]: {message}", fix="see the database server's log"
+        )
+    if isinstance(exc, errors.InsufficientPrivilege):
+        return BadInput(
+            f"the database refused [{exc.sqlstate}]: {message}",
+            fix="connect as the database's owner (or a role with its rights), as `pitstop install` did",
+        )
+    detail = f" ({diag.message_detail})" if diag.message_detail else ""
+    return BadInput(
+        f"the database refused a statement [{exc.sqlstate or 'no SQLSTATE'}]: {message}{detail}",
+        fix=hint
+        or "the database's schema may not fit what pitstop expects: run `pitstop doctor`, "
+        "and `pitstop install` again after a migration",
+    )
 
 
 def _on_loopback(endpoint: Endpoint) -> bool:

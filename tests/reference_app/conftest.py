@@ -15,6 +15,7 @@ import pytest
 import stripe
 from psycopg.types.json import Jsonb
 
+from harness import auth_users
 from harness.store.postgres import PostgresStore
 from tests.reference_app.servers import AppServer, LocalStripe
 
@@ -94,7 +95,7 @@ class AppUser:
 
 
 class Users:
-    """Makes users straight in the tables, as Supabase Auth would have them."""
+    """Makes users straight in the tables, as Supabase Auth would have them (``harness.auth_users``)."""
 
     def __init__(self, store: PostgresStore) -> None:
         self.conn = store.connection
@@ -107,13 +108,15 @@ class Users:
         tag = secrets.token_hex(4)
         email = email or (f"{role}-{tag}@pitstop.test" if test else f"{role}-{tag}@example.com")
         full_name = name or f"{role.title()} {self.count} {tag}"
+        user_sql = auth_users.create_user_statement(auth_users.read_shape(self.conn))
+        metadata = Jsonb({"pitstop": True} if test else {})
         row = self.conn.execute(
-            "with u as (insert into auth.users (email, encrypted_password, raw_user_meta_data)"
-            " values (%s, %s, %s) returning id)"
-            " insert into public.profiles (id, role, full_name) select id, %s, %s from u returning id",
-            (email, PASSWORD_HASH, Jsonb({"pitstop": True} if test else {}), role, full_name),
+            user_sql, {"email": email, "password_hash": PASSWORD_HASH, "metadata": metadata}
         ).fetchone()
         assert row is not None
+        self.conn.execute(
+            "insert into public.profiles (id, role, full_name) values (%s, %s, %s)", (row[0], role, full_name)
+        )
         return AppUser(UUID(str(row[0])), email, role, full_name)
 
 
