@@ -19,8 +19,9 @@ import psycopg
 
 from benchmarks.figures import ANCHOR_RESET, Figure, Part, Target, percentile
 from benchmarks.target import Bench
-from harness.personas import TestUser
+from harness.personas import Personas, TestUser
 from harness.postgres_server import LocalPostgres
+from harness.store import NewUser
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 
@@ -187,6 +188,25 @@ def bench_template(
     return samples, created[warmup:]
 
 
+def bench_user_creation(store: PostgresStore, runs: int, warmup: int) -> tuple[list[int], list[int]]:
+    """Making one test user: the database's part (user, identity, profile: one transaction), and the
+    whole of it with the password's bcrypt hash (cost 10, as Supabase Auth's)."""
+    personas = Personas(run_id="bench", worker_id="gw0", test_domain=DOMAIN)
+    user, _ = personas.build("user", "customer")  # one hash, reused: the database part alone is timed
+    made = iter(NewUser(**{**user, "email": personas.email(f"user{i}")}) for i in range(runs + warmup))
+    database = measure(runs, warmup, lambda: None, lambda: store.create_test_user(next(made)))
+    labels = iter(range(runs + warmup))
+    whole = measure(
+        max(10, runs // 10), 2, lambda: None,
+        lambda: personas.create(store, f"whole{next(labels)}", "customer"),
+    )  # fmt: skip
+    with store.connection.transaction():
+        for user in store.test_users():
+            if user["metadata"].get("run") == "bench":
+                store.delete_test_user(UUID(str(user["id"])))
+    return database, whole
+
+
 def make_template(pg: LocalPostgres, admin: psycopg.Connection[Any], baseline: Rows) -> None:
     admin.execute(f"create database {TEMPLATE_DB}")
     with PostgresStore(database_url=pg.url(TEMPLATE_DB)) as store:
@@ -221,6 +241,7 @@ def local(part: Part, runs: int, warmup: int) -> None:
         purge = stats_ms(bench_purge(store, make_rows, testers, runs, warmup))
         truncate = stats_ms(bench_truncate(conn, baseline, make_rows, runs, warmup))
         clone, create_only = bench_template(pg, conn, baseline_counts, runs, warmup)
+        create_db, create_all = bench_user_creation(store, runs, warmup)
         knobs = ", ".join(
             f"{k}={conn.execute(f'show {k}').fetchone()[0]}"  # type: ignore[index]
             for k in ("server_version", "fsync", "synchronous_commit", "full_page_writes")
@@ -240,6 +261,10 @@ def local(part: Part, runs: int, warmup: int) -> None:
             "reset.speedup", "postgres store vs the faster of TRUNCATE / template (p50)", speedup, "x",
             Target(">=", TARGET_SPEEDUP, "x"),
         ),
+        Figure(
+            "reset.user_create_p50_ms", "make a test user (Supabase Auth's shape, with identity), p50",
+            stats_ms(create_db)["p50"], "ms",
+        ),
     ]  # fmt: skip
     part.extra |= {
         "truncate_p95_ms": truncate["p95"],
@@ -248,6 +273,8 @@ def local(part: Part, runs: int, warmup: int) -> None:
         "round_trip_p50_ms": stats_ms(rtt)["p50"],
         "speedup_truncate": truncate["p50"] / purge["p50"],
         "speedup_template": template["p50"] / purge["p50"],
+        "user_create_p95_ms": stats_ms(create_db)["p95"],
+        "user_create_with_hash_p50_ms": stats_ms(create_all)["p50"],
     }
     part.notes.append(
         f"postgres/TRUNCATE/template: one throwaway PostgreSQL ({knobs}); background "

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from harness.postgres_server import free_port
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from harness.store.postgres import PostgresStore
 
 WAIT_S = 60
 
@@ -370,3 +371,19 @@ def test_the_app_contract_comes_from_tool_pitstop_and_ini_keys(
     result = run(pytester, "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown keys in [[]tool.pitstop[]]*login_path*"])
+
+
+def test_a_schema_that_does_not_fit_is_a_message_not_a_traceback(
+    pytester: pytest.Pytester, stack: StackInfo, postgres_db_url: str
+) -> None:
+    """pitstop is installed, then the app's auth.users loses what the rules read."""
+    with PostgresStore(database_url=postgres_db_url) as store:
+        store.install(test_domain="pitstop.test", with_app_schema=True)
+        store.connection.execute("alter table auth.users drop column raw_user_meta_data")
+    example(pytester, "test_seed_then_clean.py")
+    args = target(stack, pytester.path / "r.json")
+    args[args.index("--pitstop-database-url") + 1] = postgres_db_url
+    result = run(pytester, *args)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*pitstop: *raw_user_meta_data*", "*fix: *"])
+    assert "Traceback" not in result.stdout.str() and "psycopg.errors" not in result.stdout.str()
