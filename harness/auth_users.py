@@ -132,6 +132,9 @@ def read_shape(conn: psycopg.Connection[Any]) -> AuthShape:
 def create_user_statement(shape: AuthShape) -> sql.Composed:
     """One statement: find the user by email (as Supabase Auth does) or make it; returns its id.
 
+    Parameters: ``email``, ``password_hash``, ``metadata`` (Jsonb) and ``id``
+    (the id of a new user; None for a new uuid, as Supabase Auth makes one).
+
     No ``on conflict``: Supabase's table has only a partial unique index on
     email, and a smaller one may have none. Each worker makes its own emails,
     so no two writers race for one.
@@ -139,7 +142,7 @@ def create_user_statement(shape: AuthShape) -> sql.Composed:
     shape.check()
     present = [c for c in _GOTRUE_VALUES if c in shape.columns]
     values: dict[str, sql.Composable] = {c: _GOTRUE_VALUES[c] for c in present}
-    values["id"] = sql.SQL("gen_random_uuid()")
+    values["id"] = sql.SQL("coalesce(%(id)s::uuid, gen_random_uuid())")
     values["email"] = sql.Placeholder("email")
     values["raw_user_meta_data"] = sql.Placeholder("metadata")
     if "encrypted_password" in shape.columns:

@@ -20,6 +20,7 @@ from harness.browsers import ensure_browser
 from harness.cleanup import Cleanup, parse_uuid
 from harness.config import STORES, Settings
 from harness.contract import load_contract
+from harness.doctor import diagnose
 from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
 from harness.personas import ROLES, Personas
@@ -152,6 +153,21 @@ def cmd_health(args: argparse.Namespace) -> int:
         for line in health.lines():
             print(f"  {line}")
     return ExitCode.PROBLEMS if args.strict and not health.ok else ExitCode.OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """A read-only check of the target: one line per check, a fix under each that fails."""
+    report = diagnose(_settings(args))  # opens with open_store: reads only, never installs
+    if report.unreachable is not None:  # said on stderr too, as every command says it
+        print(f"pitstop: error: {report.unreachable.message}", file=sys.stderr)
+        print(f"  fix: {report.unreachable.fix}", file=sys.stderr)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(f"pitstop doctor: {report.target}")
+        for line in report.lines():
+            print(line)
+    return report.exit_code
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -327,7 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     sub = command("sql", cmd_sql, "print the migration that installs the pitstop functions")
-    sub.add_argument("--with-app-schema", action="store_true", help="prepend the reference app's tables")
+    sub.add_argument(
+        "--with-app-schema",
+        action="store_true",
+        help="prepend the platform (Supabase's roles and auth schema, where missing) and the app's tables",
+    )
     sub.add_argument(
         "--supabase-migration",
         metavar="DIR",
@@ -335,7 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub = command("install", cmd_install, "apply the migration to the target database (idempotent)")
-    sub.add_argument("--with-app-schema", action="store_true", help="create the reference app's tables too")
+    sub.add_argument(
+        "--with-app-schema",
+        action="store_true",
+        help="on a blank database: also the platform (Supabase's roles, auth schema) and the app's tables",
+    )
 
     sub = command("reset", cmd_reset, "purge one test user's session state", as_json)
     sub.add_argument("--user", required=True, metavar="EMAIL_OR_UUID", help="the test user to purge")
@@ -379,6 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--strict", action="store_true", help="exit 1 when there are problems")
     sub.add_argument("--stale-minutes", type=_minutes, default=15, metavar="N", help="default 15")
     sub.add_argument("--very-stale-minutes", type=_minutes, default=60, metavar="N", help="default 60")
+
+    command(
+        "doctor",
+        cmd_doctor,
+        "check the target, read-only: reachable, pitstop installed and current, privileges",
+        as_json,
+    )
     return parser
 
 

@@ -72,3 +72,123 @@ create index if not exists session_requests_status_created_idx
 create index if not exists session_participants_user_idx on public.session_participants (user_id);
 create index if not exists session_files_session_idx on public.session_files (session_id);
 create index if not exists chat_messages_session_idx on public.chat_messages (session_id, created_at);
+-- The accepting mechanic, as the row-level security of session_requests reads it.
+create index if not exists session_requests_accepted_by_idx on public.session_requests (accepted_by);
+
+-- What the API roles may do: Supabase's default privileges grant everything in
+-- public to anon, authenticated and service_role; these grants make the file
+-- work on a database without them. Row-level security then decides which rows
+-- authenticated users reach; anon has no policy, so it reads and writes nothing.
+-- The app server (the tables' owner) and pitstop's SECURITY DEFINER functions
+-- are not subject to it, and service_role bypasses it.
+grant usage on schema public to authenticated, service_role;
+grant select on public.profiles, public.sessions, public.session_requests,
+    public.session_participants, public.session_files, public.chat_messages to authenticated;
+grant insert on public.session_files, public.chat_messages to authenticated;
+grant all on public.profiles, public.sessions, public.session_requests,
+    public.session_participants, public.session_files, public.chat_messages to service_role;
+-- A user may rename itself, never change its role (that would make it an admin).
+revoke update on public.profiles from authenticated;
+grant update (full_name) on public.profiles to authenticated;
+
+-- Row-level security on every app table; enabled only where it is off, so a
+-- second application takes no table lock.
+do $$
+declare
+    v_table regclass;
+begin
+    foreach v_table in array array[
+        'public.profiles', 'public.sessions', 'public.session_requests',
+        'public.session_participants', 'public.session_files', 'public.chat_messages'
+    ]::regclass[] loop
+        if not (select relrowsecurity from pg_class where oid = v_table) then
+            execute format('alter table %s enable row level security', v_table);
+        end if;
+    end loop;
+end;
+$$;
+
+-- The policies, each made when missing. (select auth.uid()) is evaluated once
+-- per statement, not once per row. A session's participants are its customer
+-- and its mechanic.
+do $$
+begin
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'profiles'
+                   and policyname = 'users read their own profile') then
+        create policy "users read their own profile" on public.profiles
+            for select to authenticated
+            using (id = (select auth.uid()));
+    end if;
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'profiles'
+                   and policyname = 'users update their own profile') then
+        create policy "users update their own profile" on public.profiles
+            for update to authenticated
+            using (id = (select auth.uid()))
+            with check (id = (select auth.uid()));
+    end if;
+
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'sessions'
+                   and policyname = 'participants read their sessions') then
+        create policy "participants read their sessions" on public.sessions
+            for select to authenticated
+            using ((select auth.uid()) in (customer_id, mechanic_id));
+    end if;
+
+    -- Mechanics see every pending request (to accept one) and those they accepted.
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'session_requests'
+                   and policyname = 'customers and mechanics read their requests') then
+        create policy "customers and mechanics read their requests" on public.session_requests
+            for select to authenticated
+            using (
+                customer_id = (select auth.uid())
+                or accepted_by = (select auth.uid())
+                or (status = 'pending'
+                    and (select p.role from public.profiles p where p.id = (select auth.uid())) = 'mechanic')
+            );
+    end if;
+
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'session_participants'
+                   and policyname = 'participants read their sessions'' participants') then
+        create policy "participants read their sessions' participants" on public.session_participants
+            for select to authenticated
+            using (session_id in (select s.id from public.sessions s
+                                  where (select auth.uid()) in (s.customer_id, s.mechanic_id)));
+    end if;
+
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'session_files'
+                   and policyname = 'participants read their sessions'' files') then
+        create policy "participants read their sessions' files" on public.session_files
+            for select to authenticated
+            using (session_id in (select s.id from public.sessions s
+                                  where (select auth.uid()) in (s.customer_id, s.mechanic_id)));
+    end if;
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'session_files'
+                   and policyname = 'participants upload files as themselves') then
+        create policy "participants upload files as themselves" on public.session_files
+            for insert to authenticated
+            with check (
+                uploaded_by = (select auth.uid())
+                and session_id in (select s.id from public.sessions s
+                                   where (select auth.uid()) in (s.customer_id, s.mechanic_id))
+            );
+    end if;
+
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'chat_messages'
+                   and policyname = 'participants read their sessions'' chat') then
+        create policy "participants read their sessions' chat" on public.chat_messages
+            for select to authenticated
+            using (session_id in (select s.id from public.sessions s
+                                  where (select auth.uid()) in (s.customer_id, s.mechanic_id)));
+    end if;
+    if not exists (select from pg_policies where schemaname = 'public' and tablename = 'chat_messages'
+                   and policyname = 'participants post as themselves') then
+        create policy "participants post as themselves" on public.chat_messages
+            for insert to authenticated
+            with check (
+                sender_id = (select auth.uid())
+                and session_id in (select s.id from public.sessions s
+                                   where (select auth.uid()) in (s.customer_id, s.mechanic_id))
+            );
+    end if;
+end;
+$$;

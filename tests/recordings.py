@@ -26,6 +26,9 @@ import httpx
 import respx
 from psycopg.types.json import Jsonb
 
+from harness import __version__
+from harness.sql import rules_hash
+
 HERE = Path(__file__).parent / "recorded"
 REF = "qwertyuiopasdfghjklz"
 URL = f"https://{REF}.supabase.co"
@@ -111,8 +114,17 @@ def seed_world(conn: Any) -> None:
     )
 
 
+# Placeholders a recording may hold for what this pitstop installs, so that a
+# change of the rules does not make the recording of an installed project stale.
+INSTALLED = {"<this version>": __version__, "<this rules hash>": rules_hash()}
+
+
 def load(name: str) -> list[dict[str, Any]]:
-    exchanges: list[dict[str, Any]] = json.loads((HERE / f"{name}.json").read_text())["exchanges"]
+    text = (HERE / f"{name}.json").read_text()
+    exchanges: list[dict[str, Any]] = json.loads(
+        text,
+        object_hook=lambda o: {k: INSTALLED.get(v, v) if isinstance(v, str) else v for k, v in o.items()},
+    )["exchanges"]
     return exchanges
 
 

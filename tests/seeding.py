@@ -11,8 +11,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from harness import auth_users
 from harness.store.postgres import REQUIRED_TABLES
 
 # Every table of the app contract (TRUNCATE … CASCADE takes them in any order).
@@ -52,6 +54,7 @@ class Seeder:
     def __init__(self, conn: psycopg.Connection[Any], domain: str = "pitstop.test") -> None:
         self.conn = conn
         self.domain = domain
+        self._user_sql: sql.Composed | None = None
 
     def user(
         self,
@@ -61,20 +64,22 @@ class Seeder:
         metadata: dict[str, Any] | None = None,
         role: str = "customer",
         password_hash: str | None = None,
-        user_id: UUID | None = None,
     ) -> UUID:
+        """A user as Supabase Auth writes one (``harness.auth_users``), with its profile."""
         tag = uuid4().hex[:10]
         if email is None:
             email = f"{role}-{tag}@{self.domain}" if test else f"{role}-{tag}@example.com"
         if metadata is None:
             metadata = {"pitstop": True} if test else {}
-        row = self.conn.execute(
-            "with u as (insert into auth.users (id, email, encrypted_password, raw_user_meta_data)"
-            " values (coalesce(%s, gen_random_uuid()), %s, %s, %s) returning id)"
-            " insert into public.profiles (id, role, full_name) select id, %s, %s from u returning id",
-            (user_id, email, password_hash, Jsonb(metadata), role, f"{role.title()} {tag}"),
-        ).fetchone()
+        if self._user_sql is None:
+            self._user_sql = auth_users.create_user_statement(auth_users.read_shape(self.conn))
+        params = {"email": email, "password_hash": password_hash, "metadata": Jsonb(metadata), "id": None}
+        row = self.conn.execute(self._user_sql, params).fetchone()
         assert row is not None
+        self.conn.execute(
+            "insert into public.profiles (id, role, full_name) values (%s, %s, %s)",
+            (row[0], role, f"{role.title()} {tag}"),
+        )
         return UUID(str(row[0]))
 
     def session(

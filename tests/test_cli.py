@@ -54,12 +54,12 @@ def test_install_into_a_blank_database(capsys: pytest.CaptureFixture[str], postg
     assert code == 0 and json.loads(out)["orphans"] == 0
 
 
-def test_install_without_the_app_tables_says_what_to_do(
+def test_install_on_a_blank_database_says_what_to_do(
     capsys: pytest.CaptureFixture[str], postgres_db_url: str
 ) -> None:
     code, _, err = run(capsys, "install", "--database-url", postgres_db_url)
     assert code == 2
-    assert "app's tables are missing" in err and "--with-app-schema" in err
+    assert "no auth.users table" in err and "--with-app-schema" in err
 
 
 def test_commands_on_a_database_without_pitstop_say_how_to_install(

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
+from harness import auth_users
 from harness.errors import PitstopError
 from harness.store import Store
 from harness.store.api import ApiStore
@@ -73,11 +74,16 @@ OPS: dict[str, st.SearchStrategy[Op]] = {
 def seed(conn: Any, world: World) -> None:
     """The world's rows with fixed ids, ages relative to the database clock."""
     truncate_all(conn)
+    make_user = auth_users.create_user_statement(auth_users.read_shape(conn))  # the api store signs in
     for i, kind in enumerate(world.users):
         conn.execute(
-            "insert into auth.users (id, email, encrypted_password, raw_user_meta_data)"
-            " values (%s, %s, %s, %s)",
-            (world.user_id(i), world.email(i), PASSWORD_HASH, Jsonb(METADATA[kind])),
+            make_user,
+            {
+                "id": world.user_id(i),
+                "email": world.email(i),
+                "password_hash": PASSWORD_HASH,
+                "metadata": Jsonb(METADATA[kind]),
+            },
         )
         conn.execute(
             "insert into public.profiles (id, role, full_name) values (%s, 'customer', %s)",

@@ -38,7 +38,7 @@ def test_users_carry_the_test_marks_and_run_tags() -> None:
 def test_run_ids_are_unique_and_short() -> None:
     ids = {new_run_id() for _ in range(50)}
     assert len(ids) == 50
-    assert all(len(i) <= 14 and i.isalnum() for i in ids)
+    assert all(len(i) <= 14 and i.isalnum() for i in ids)  # 8 hex digits of time, 6 of chance
 
 
 def test_created_users_are_test_users_and_creation_is_repeatable(store: PostgresStore, seed: Seeder) -> None:

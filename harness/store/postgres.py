@@ -141,7 +141,7 @@ class PostgresStore(Closing):
         Writes the columns the target's ``auth.users`` has (``harness.auth_users``).
         On Supabase a trigger may already have made the profile: it is updated.
         """
-        params = {**user, "metadata": Jsonb(user["metadata"])}
+        params = {**user, "metadata": Jsonb(user["metadata"]), "id": None}
         with self._errors(), self._conn.transaction():
             statements = self._user_statements()
             row = self._conn.execute(statements[0], params).fetchone()

@@ -182,6 +182,16 @@ class SupabaseStore(Closing):
     def user_rows(self, user_ids: list[UUID]) -> JSON:
         return self._rpc("pitstop_user_rows", {"p_user_ids": [str(u) for u in user_ids]})
 
+    def installed(self) -> dict[str, str]:
+        """What install recorded (``public.pitstop_installed``); empty where pitstop is not installed."""
+        try:
+            answer = self._rpc_value("pitstop_installed", {})
+        except BadInput as exc:
+            if exc.fix != INSTALL_FIX:  # a rejected key and the like
+                raise
+            return {}  # PGRST202: no such function (not installed, or older than it)
+        return {str(k): str(v) for k, v in answer.items()} if isinstance(answer, dict) else {}
+
     def close(self) -> None:
         self._http.close()
 

@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reference_app.auth import COOKIE_MAX_AGE_S, COOKIE_NAME, HOME_BY_ROLE, authenticate
+from reference_app.auth import COOKIE_MAX_AGE_S, COOKIE_NAME, HOME_BY_ROLE, Refusal, authenticate
 from reference_app.deps import OptionalUser, State
 from reference_app.routers.pages import render
 
 router = APIRouter()
 
-LOGIN_ERROR = "Invalid email or password."
 ROLES_BY_PATH = {"customer": "Customer", "mechanic": "Mechanic", "admin": "Admin"}
 
 
@@ -38,17 +37,17 @@ def _login_page(role: str):  # type: ignore[no-untyped-def]
         next: Annotated[str | None, Form()] = None,
     ) -> Response:
         async with state.pool.connection() as conn:
-            user = await authenticate(conn, email, password) if email and password else None
-        if user is None:
+            user = await authenticate(conn, email, password)
+        if isinstance(user, Refusal):
             return render(
                 state,
                 request,
                 "login.html",
                 None,
-                status_code=401,
+                status_code=user.status_code,
                 role=role,
                 next=_safe_next(next),
-                error=LOGIN_ERROR,
+                error=user.message,
                 email=email,
             )
         target = _safe_next(next) or HOME_BY_ROLE[user.role]

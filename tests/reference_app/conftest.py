@@ -111,7 +111,7 @@ class Users:
         user_sql = auth_users.create_user_statement(auth_users.read_shape(self.conn))
         metadata = Jsonb({"pitstop": True} if test else {})
         row = self.conn.execute(
-            user_sql, {"email": email, "password_hash": PASSWORD_HASH, "metadata": metadata}
+            user_sql, {"email": email, "password_hash": PASSWORD_HASH, "metadata": metadata, "id": None}
         ).fetchone()
         assert row is not None
         self.conn.execute(
