@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -73,6 +74,25 @@ def test_serve_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> Non
         assert _get(f"{info.app_url}/customer/login") == 200
         children = _children(serve.pid)
         assert children
+        # The printed users sign in with the printed passwords, through the app's Supabase Auth gates.
+        assert serve.stderr is not None
+        people = []
+        for line in serve.stderr:
+            if "Ctrl-C to stop" in line:
+                break
+            if "/login" in line:
+                people.append(line.split())
+        assert [p[0] for p in people] == ["customer", "mechanic", "admin"]
+        for role, email, password, login_url in people:
+            answer = httpx.post(login_url, data={"email": email, "password": password}, timeout=WAIT_S)
+            assert answer.status_code == 303, (role, answer.text[-300:])
+        with psycopg.connect(info.database_url) as conn:
+            identities = conn.execute(
+                "select count(*) from auth.identities i join auth.users u on u.id = i.user_id"
+                " where u.email = any(%s) and i.provider = 'email'",
+                ([p[1] for p in people],),
+            ).fetchone()
+        assert identities == (3,)
     finally:
         serve.send_signal(signal.SIGTERM)
         out, err = serve.communicate(timeout=WAIT_S)
