@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -23,11 +24,13 @@ from harness.contract import load_contract
 from harness.doctor import diagnose
 from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
+from harness.model import load_model
 from harness.personas import ROLES, Personas
 from harness.safety import check_stripe_key
 from harness.stack import EmbeddedStack, StackInfo
 from harness.store import JSON, Store, open_store
 from harness.store.postgres import PostgresStore
+from harness.tool_config import config_file, read_tables
 
 PURGE_TABLES = ("sessions", "session_requests", "session_participants", "session_files", "chat_messages")
 
@@ -59,7 +62,11 @@ def run() -> None:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    script = sql.migration(settings.test_domain)
+    catalog = None
+    if settings.database_url:  # the foreign keys a purge follows come from the app's own database
+        with PostgresStore(database_url=settings.database_url, model=settings.model) as store:
+            catalog = store.catalog()
+    script = sql.migration(settings.test_domain, settings.model, catalog)
     if args.with_app_schema:
         script = "\n".join((sql.platform(), sql.app_schema(), script))
     if args.supabase_migration is None:
@@ -255,6 +262,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _target_args(args: argparse.Namespace) -> list[str]:
     """The target options of the command line, as the plugin's options."""
     out = ["--pitstop-database-url", args.database_url] if args.database_url else []
+    out += ["--pitstop-config", args.config] if args.config else []
     for value, option in (
         (args.store, "--pitstop-store"),
         (args.supabase_url, "--pitstop-supabase-url"),
@@ -333,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--test-domain",
         metavar="DOMAIN",
         help="email domain of test users (default: $PITSTOP_TEST_DOMAIN or pitstop.test)",
+    )
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file with the [tool.pitstop] tables, e.g. the model "
+        "(default: $PITSTOP_CONFIG, else ./pyproject.toml)",
     )
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON object")
@@ -434,6 +448,7 @@ def _minutes(text: str) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    table = read_tables(config_file(getattr(args, "config", None), os.environ, Path.cwd()))
     return Settings.load(
         store=args.store,
         database_url=args.database_url,
@@ -444,7 +459,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         user_password=getattr(args, "password", None),
         allowed_hosts=args.allow_host,
         test_domain=args.test_domain,
-        login_path=load_contract(Path.cwd()).customer_login_path,
+        login_path=load_contract(table).customer_login_path,
+        model=load_model(table.get("model")),
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from harness.contract import AppContract
 from harness.errors import BadInput
+from harness.model.declaration import Model
 
 DEFAULT_TEST_DOMAIN = "pitstop.test"
 STORES = ("postgres", "supabase", "api")
@@ -40,6 +41,7 @@ class Settings:
     admin_token: str | None = field(default=None, repr=False)
     user_password: str | None = field(default=None, repr=False)  # the api store signs in with it
     login_path: str = "/customer/login"  # where the api store signs users in
+    model: Model = field(default_factory=Model)  # [tool.pitstop.model]: the app's tables
 
     @classmethod
     def load(
@@ -55,6 +57,7 @@ class Settings:
         admin_token: str | None = None,
         user_password: str | None = None,
         login_path: str | None = None,
+        model: Model | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if env is None else env
@@ -77,6 +80,7 @@ class Settings:
                 test_domain or env.get("PITSTOP_TEST_DOMAIN") or DEFAULT_TEST_DOMAIN
             ),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            model=model or Model(),
         )
 
 

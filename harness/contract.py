@@ -13,10 +13,8 @@ same names with a ``pitstop_`` prefix (ini wins):
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from harness.errors import BadInput
@@ -38,16 +36,20 @@ class AppContract:
 KEYS = tuple(f.name for f in dataclasses.fields(AppContract))
 
 
+# Parts of [tool.pitstop] that other modules read.
+SUBTABLES = ("model",)
+
+
 def load_contract(
-    root: Path, ini: Callable[[str], str | None] | None = None, *, filename: str = "pyproject.toml"
+    table: dict[str, Any], ini: Callable[[str], str | None] | None = None, *, source: str = "[tool.pitstop]"
 ) -> AppContract:
-    """The contract: ini keys (``pitstop_<key>``) over ``[tool.pitstop]`` in ``root/pyproject.toml``."""
-    values: dict[str, Any] = dict(_table(root / filename))
+    """The contract: ini keys (``pitstop_<key>``) over the keys of a ``[tool.pitstop]`` table."""
+    values: dict[str, Any] = {k: v for k, v in table.items() if k not in SUBTABLES}
     unknown = set(values) - set(KEYS)
     if unknown:
         raise BadInput(
-            f"unknown keys in [tool.pitstop] of {root / filename}: {', '.join(sorted(unknown))}",
-            fix=f"use only {', '.join(KEYS)}",
+            f"unknown keys in {source}: {', '.join(sorted(unknown))}",
+            fix=f"use only {', '.join(KEYS)} (and the tables {', '.join(SUBTABLES)})",
         )
     for key in KEYS:
         value = ini(f"pitstop_{key}") if ini else None
@@ -59,14 +61,3 @@ def load_contract(
         if key.endswith("_path") and not value.startswith("/"):
             raise BadInput(f"[tool.pitstop] {key} must start with /, not {value!r}", fix=f"/{value}")
     return AppContract(**values)
-
-
-def _table(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{path} is not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("pitstop", {})
-    return table if isinstance(table, dict) else {}

@@ -26,6 +26,10 @@ from psycopg.conninfo import conninfo_to_dict
 from harness import __version__
 from harness.config import Settings, store_kind
 from harness.errors import BadInput, ExitCode, PitstopError, Unreachable
+from harness.model import Model
+from harness.model.catalog import Catalog
+from harness.model.fit import misfits
+from harness.model.footprint import footprint
 from harness.sql import rules_hash
 from harness.store import JSON, Store, open_store
 
@@ -147,17 +151,19 @@ def _postgres_checks(store: PostgresStore, test_domain: str) -> Iterator[Check]:
     yield Check(REACHABLE, True, f"PostgreSQL {version} answers")
     shape = store.auth_shape()
     yield _auth_users(shape)
+    catalog = store.catalog()
+    yield _model(store.model, catalog)
     installed = store.installed()
     yield _functions(
         installed,
+        model=store.model,
+        rules=rules_hash(store.model, catalog),
         install="run `pitstop install` (on a blank database: `pitstop install --with-app-schema`)",
         again="run `pitstop install` again",
     )
     yield _test_domain(installed, test_domain, install=f"`pitstop install --test-domain {test_domain}`")
     yield _privileges(conn, supabase=shape.is_supabase)
-    yield _row_level_security(conn)
-    # Hook: "the declared model against the catalog" (a later issue) adds its check here,
-    # comparing the tables and columns the app declares with what this database has.
+    yield _row_level_security(conn, _app_tables(store.model, catalog))
 
 
 def _supabase_checks(store: SupabaseStore, test_domain: str) -> Iterator[Check]:
@@ -168,6 +174,8 @@ def _supabase_checks(store: SupabaseStore, test_domain: str) -> Iterator[Check]:
     migration = "pitstop sql --supabase-migration supabase/migrations"
     yield _functions(
         installed,
+        model=store.model,
+        rules=None,  # rendered for a catalog the API cannot show: the version and the model are compared
         install=INSTALL_FIX,
         again=f"write the migration again (`{migration}`) and `supabase db push`",
         absent=f" (PostgREST has no public.pitstop_installed: none, or older than pitstop {__version__})",
@@ -215,16 +223,39 @@ def _auth_users(shape: AuthShape) -> Check:
     )
 
 
-def _functions(installed: dict[str, str], *, install: str, again: str, absent: str = "") -> Check:
+def _model(model: Model, catalog: Catalog) -> Check:
+    found = misfits(model, catalog)
+    if found:
+        return Check(
+            "model",
+            False,
+            "[tool.pitstop.model] does not fit the database: " + "; ".join(str(f) for f in found),
+            "correct [tool.pitstop.model] (`pitstop inspect` proposes one from the database)",
+        )
+    tables = [t for t in (model.sessions.table, model.requests.table, model.mechanics.table) if t]
+    return Check("model", True, f"the model fits: {', '.join(tables)}")
+
+
+def _functions(
+    installed: dict[str, str], *, model: Model, rules: str | None, install: str, again: str, absent: str = ""
+) -> Check:
+    """``rules``: the hash of what this pitstop renders for the target (None: not comparable)."""
     if not installed:
         return Check("functions", False, f"pitstop's functions are not installed{absent}", install)
     version, digest = installed.get("version"), installed.get("sql_hash")
-    ours = f"pitstop {__version__} (sql {rules_hash()[:8]})"
     if version is None or digest is None:
-        return Check("functions", False, f"installed by a pitstop older than {ours}", again)
-    if version != __version__ or digest != rules_hash():
+        return Check("functions", False, f"installed by a pitstop older than {__version__}", again)
+    if version != __version__:
+        return Check("functions", False, f"installed by pitstop {version}, not pitstop {__version__}", again)
+    if installed.get("model_hash", Model().digest()) != model.digest():
+        return Check("functions", False, "installed for another [tool.pitstop.model] than this one", again)
+    if rules is not None and digest != rules:
         return Check(
-            "functions", False, f"installed by pitstop {version} (sql {digest[:8]}), not {ours}", again
+            "functions",
+            False,
+            f"installed rules (sql {digest[:8]}) differ from what pitstop {__version__} renders for this "
+            f"model and schema (sql {rules[:8]}): the schema's foreign keys changed since the install?",
+            again,
         )
     return Check("functions", True, f"pitstop {version} installed (sql {digest[:8]})")
 
@@ -295,10 +326,17 @@ GRANTED = f"""
 """
 
 
-def _row_level_security(conn: psycopg.Connection[Any]) -> Check:
-    from harness.store.postgres import REQUIRED_TABLES
+def _app_tables(model: Model, catalog: Catalog) -> list[str]:
+    """The model's tables and those of its footprint: what the API must not open to anon."""
+    declared = [t for t in (model.sessions.table, model.requests.table, model.mechanics.table) if t]
+    try:
+        steps = [step.table for step in footprint(catalog, model).steps]
+    except PitstopError:
+        steps = []
+    return list(dict.fromkeys(declared + steps))
 
-    tables = [t for t in REQUIRED_TABLES if t.startswith("public.")]
+
+def _row_level_security(conn: psycopg.Connection[Any], tables: list[str]) -> Check:
     rows = _rows(
         conn,
         "select t, c.relrowsecurity from unnest(%s::text[]) with ordinality as u(t, n)"

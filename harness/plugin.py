@@ -23,7 +23,9 @@ from harness.contract import KEYS as CONTRACT_KEYS
 from harness.contract import AppContract, load_contract
 from harness.errors import PitstopError
 from harness.health import Health
+from harness.model import load_model
 from harness.run import Run
+from harness.tool_config import config_file, read_tables
 
 RUN = pytest.StashKey[Run]()
 RECORDER = pytest.StashKey[report.Recorder]()
@@ -49,6 +51,11 @@ OPTIONS = (
         "pitstop-store", "PITSTOP_STORE", "how to reach the rules (default: by what is given)", None, STORES
     ),
     Option("pitstop-database-url", "DATABASE_URL", "the target's Postgres connection string"),
+    Option(
+        "pitstop-config",
+        "PITSTOP_CONFIG",
+        "a TOML file of [tool.pitstop] tables (default: pyproject.toml)",
+    ),
     Option("pitstop-supabase-url", "SUPABASE_URL", "the target's Supabase project URL"),
     Option("pitstop-supabase-key", "SUPABASE_SERVICE_ROLE_KEY", "the project's service-role key"),
     Option("pitstop-admin-token", "PITSTOP_ADMIN_TOKEN", "the app's debug API token (given targets)"),
@@ -111,7 +118,8 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
             value = option.default
         values[option.dest] = _convert(option, value)
     base_url = config.getoption("base_url", default=None) or config.getini("base_url") or None
-    contract = load_contract(config.rootpath, lambda key: str(config.getini(key) or "") or None)
+    table = read_tables(config_file(values["pitstop_config"], {}, config.rootpath))
+    contract = load_contract(table, lambda key: str(config.getini(key) or "") or None)
     settings = Settings.load(
         store=values["pitstop_store"],
         database_url=values["pitstop_database_url"],
@@ -122,6 +130,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         allowed_hosts=values["pitstop_allow_host"],
         test_domain=values["pitstop_test_domain"],
         login_path=contract.customer_login_path,
+        model=load_model(table.get("model")),
         env=env,
     )
     return RunConfig(

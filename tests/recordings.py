@@ -27,6 +27,7 @@ import respx
 from psycopg.types.json import Jsonb
 
 from harness import __version__
+from harness.model import Model
 from harness.sql import rules_hash
 
 HERE = Path(__file__).parent / "recorded"
@@ -116,7 +117,12 @@ def seed_world(conn: Any) -> None:
 
 # Placeholders a recording may hold for what this pitstop installs, so that a
 # change of the rules does not make the recording of an installed project stale.
-INSTALLED = {"<this version>": __version__, "<this rules hash>": rules_hash()}
+INSTALLED = {
+    "<this version>": __version__,
+    "<this rules hash>": rules_hash(),
+    "<the default model>": json.dumps(Model().to_json(), sort_keys=True),
+    "<the default model's hash>": Model().digest(),
+}
 
 
 def load(name: str) -> list[dict[str, Any]]:

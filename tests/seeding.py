@@ -15,10 +15,17 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from harness import auth_users
-from harness.store.postgres import REQUIRED_TABLES
 
-# Every table of the app contract (TRUNCATE … CASCADE takes them in any order).
-APP_TABLES = REQUIRED_TABLES
+# Every table of the reference app (TRUNCATE … CASCADE takes them in any order).
+APP_TABLES = (
+    "auth.users",
+    "public.profiles",
+    "public.sessions",
+    "public.session_requests",
+    "public.session_participants",
+    "public.session_files",
+    "public.chat_messages",
+)
 
 # Columns that identify a row and its state, per table, for snapshots.
 SNAPSHOT_COLUMNS = {

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from harness import __version__
+from harness.model import Model
 from harness.postgres_server import free_port
 from harness.sql import rules_hash
 from harness.stack import StackInfo
@@ -20,7 +21,15 @@ from tests.recordings import playing
 
 pytestmark = pytest.mark.usefixtures("no_target_environment")
 
-POSTGRES_CHECKS = ["reachable", "auth_users", "functions", "test_domain", "privileges", "row_level_security"]
+POSTGRES_CHECKS = [
+    "reachable", "auth_users", "model", "functions", "test_domain", "privileges", "row_level_security",
+]  # fmt: skip
+
+
+def installed_hash(database_url: str) -> str:
+    """The rules' hash that install recorded there (it depends on the database's foreign keys)."""
+    with PostgresStore(database_url=database_url) as store:
+        return rules_hash(Model(), store.catalog())
 
 
 def doctor(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
@@ -60,11 +69,12 @@ def test_an_installed_target_passes_every_check(
         assert check["ok"] is True and check["fix"] is None, check
         assert check["level"] in ("error", "warning")
     checks = {c["name"]: c["message"] for c in report["checks"]}
-    assert checks["functions"] == f"pitstop {__version__} installed (sql {rules_hash()[:8]})"
+    assert checks["functions"] == f"pitstop {__version__} installed (sql {installed_hash(database_url)[:8]})"
+    assert checks["model"] == "the model fits: public.sessions, public.session_requests"
     assert checks["auth_users"] == "Supabase Auth's auth.users, with auth.identities"
     assert checks["test_domain"].startswith("pitstop.test ")
     assert "anon and authenticated may not" in checks["privileges"]
-    assert checks["row_level_security"] == "on for the 6 app tables"
+    assert checks["row_level_security"] == "on for the 5 app tables"
 
 
 def test_the_text_names_the_target_then_one_line_per_check(
@@ -74,7 +84,7 @@ def test_the_text_names_the_target_then_one_line_per_check(
     lines = out.splitlines()
     assert code == 0 and lines[0].startswith("pitstop doctor: postgres 127.0.0.1:")
     assert [line.split()[:2] for line in lines[1:]] == [["ok", name] for name in POSTGRES_CHECKS]
-    assert f"pitstop {__version__} installed (sql {rules_hash()[:8]})" in lines[3]
+    assert f"pitstop {__version__} installed (sql {installed_hash(database_url)[:8]})" in lines[4]
 
 
 def test_a_bare_database_fails_naming_pitstop_install(
@@ -102,7 +112,8 @@ def test_doctor_writes_nothing(capsys: pytest.CaptureFixture[str], postgres_db_u
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "says"), [("version", "0.0.1", "pitstop 0.0.1"), ("sql_hash", "0" * 64, "sql 00000000")]
+    ("key", "value", "says"),
+    [("version", "0.0.1", "by pitstop 0.0.1, not"), ("sql_hash", "0" * 64, "(sql 00000000) differ from")],
 )
 def test_an_install_of_another_version_or_sql_fails_saying_install_again(
     capsys: pytest.CaptureFixture[str], installed_db: str, key: str, value: str, says: str
@@ -112,7 +123,7 @@ def test_an_install_of_another_version_or_sql_fails_saying_install_again(
     assert code == 1
     functions = checks["functions"]
     assert functions["ok"] is False and functions["level"] == "error"
-    assert says in functions["message"] and f"not pitstop {__version__}" in functions["message"]
+    assert says in functions["message"] and f"pitstop {__version__}" in functions["message"]
     assert functions["fix"] == "run `pitstop install` again"
     assert all(c["ok"] for name, c in checks.items() if name != "functions")
 

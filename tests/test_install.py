@@ -3,11 +3,14 @@ the shape checked before anything is written, and what it records for ``doctor``
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
 from harness import __version__, sql
 from harness.errors import BadInput
+from harness.model import Model
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
 
@@ -78,7 +81,14 @@ def test_the_platform_replaces_nothing_a_supabase_database_has(postgres_db_url: 
 def test_install_records_its_version_and_the_hash_of_its_rules(database_url: str) -> None:
     with PostgresStore(database_url=database_url) as store:
         installed = store.installed()
-    assert installed == {"test_domain": "pitstop.test", "version": __version__, "sql_hash": sql.rules_hash()}
+        rules = sql.rules_hash(Model(), store.catalog())
+    assert installed == {
+        "test_domain": "pitstop.test",
+        "version": __version__,
+        "sql_hash": rules,
+        "model": json.dumps(Model().to_json(), sort_keys=True),
+        "model_hash": Model().digest(),
+    }
     assert len(installed["sql_hash"]) == 64
 
 
@@ -94,7 +104,7 @@ def test_without_auth_users_install_refuses_and_writes_nothing(postgres_db_url: 
 def test_on_the_platform_without_the_app_tables_install_says_which_are_missing(postgres_db_url: str) -> None:
     with PostgresStore(database_url=postgres_db_url) as store:
         store.connection.execute(sql.platform().encode())
-        with pytest.raises(BadInput, match=r"the app's tables are missing: public\.profiles"):
+        with pytest.raises(BadInput, match=r"sessions\.table: there is no table public\.sessions"):
             store.install(test_domain="pitstop.test")
         assert not _has_schema(store, "pitstop")
 

@@ -37,6 +37,13 @@ def test_purge_deletes_a_customers_sessions_and_everything_in_them(
         "session_files": 2,
         "chat_messages": 3,
         "kept": 0,
+        "tables": {
+            "public.sessions": 2,
+            "public.session_requests": 3,
+            "public.session_participants": 3,
+            "public.session_files": 2,
+            "public.chat_messages": 3,
+        },
     }
     assert seed.count("public.sessions") == 0
     assert seed.count("public.session_requests") == 0

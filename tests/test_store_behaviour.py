@@ -68,6 +68,13 @@ def test_purge_deletes_a_test_users_session_state_and_counts_it(
         "session_files": 1,
         "chat_messages": 2,
         "kept": 0,
+        "tables": {
+            "public.sessions": 2,
+            "public.session_requests": 2,
+            "public.session_participants": 2,
+            "public.session_files": 1,
+            "public.chat_messages": 2,
+        },
     }
     assert stack_seed.count("public.sessions") == 0 and stack_seed.count("public.chat_messages") == 0
 

@@ -318,6 +318,8 @@ def test_recorded_rpc_answers_are_what_the_wrappers_answer(name: str, database_u
                 assert response["json"]["code"] == exc.sqlstate, f"{name}: recorded {response}"
                 continue
             assert value is not None and response["status"] == 200, f"{name}: the wrapper answered {value}"
+            if function == "pitstop_installed":  # the rules' hash depends on the database's foreign keys
+                value[0]["sql_hash"] = response["json"]["sql_hash"]
             assert _timeless(json.loads(json.dumps(value[0], default=str))) == _timeless(response["json"])
     assert RPC_RECORDINGS  # the filter above keeps the rule recordings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -12,24 +13,32 @@ from psycopg import sql
 from harness import __version__
 from harness.config import check_test_domain
 from harness.errors import BadInput
+from harness.model import Model
+from harness.model.catalog import Catalog
+from harness.model.render import render
 
 
-def rules() -> str:
-    """The pitstop schema and functions (the cleanup rules), as installed."""
-    return files(__package__).joinpath("pitstop.sql").read_text(encoding="utf-8")
+def rules(model: Model | None = None, catalog: Catalog | None = None) -> str:
+    """The pitstop schema and functions (the cleanup rules) for ``model``, over ``catalog``'s foreign keys."""
+    return render(model or Model(), catalog)
 
 
-def rules_hash() -> str:
+def rules_hash(model: Model | None = None, catalog: Catalog | None = None) -> str:
     """What ``install`` records and ``doctor`` compares: a digest of the rules' SQL."""
-    return hashlib.sha256(rules().encode()).hexdigest()
+    return hashlib.sha256(rules(model, catalog).encode()).hexdigest()
 
 
-def migration(test_domain: str) -> str:
-    """The rules, then the settings they read: the test domain, pitstop's version and the rules' hash."""
+def migration(test_domain: str, model: Model | None = None, catalog: Catalog | None = None) -> str:
+    """The rules, then the settings they read: the test domain, pitstop's version, the rules' hash
+    and the model they were rendered for."""
+    model = model or Model()
+    script = rules(model, catalog)
     settings = {
         "test_domain": check_test_domain(test_domain),
         "version": __version__,
-        "sql_hash": rules_hash(),
+        "sql_hash": hashlib.sha256(script.encode()).hexdigest(),
+        "model": json.dumps(model.to_json(), sort_keys=True),
+        "model_hash": model.digest(),
     }
     rows = sql.SQL(", ").join(
         sql.SQL("({}, {})").format(sql.Literal(key), sql.Literal(value)) for key, value in settings.items()
@@ -38,7 +47,7 @@ def migration(test_domain: str) -> str:
         "insert into pitstop.settings (key, value) values {}\n"
         "on conflict (key) do update set value = excluded.value;\n"
     ).format(rows)
-    return rules() + "\n" + setting.as_string(None)
+    return script + "\n" + setting.as_string(None)
 
 
 def platform() -> str:

@@ -80,7 +80,7 @@ def open_store(settings: Settings) -> Store:
             raise BadInput(
                 "the postgres store needs a database", fix="pass --database-url URL or set DATABASE_URL"
             )
-        return PostgresStore(database_url=settings.database_url)
+        return PostgresStore(database_url=settings.database_url, model=settings.model)
     if kind == "supabase":
         from harness.safety import check_supabase_key, url_host
         from harness.store.supabase import SupabaseStore
@@ -93,7 +93,10 @@ def open_store(settings: Settings) -> Store:
         url_host(settings.supabase_url, what="Supabase")  # a clear error for a malformed URL
         check_supabase_key(settings.supabase_key, settings.supabase_url)
         return SupabaseStore(
-            url=settings.supabase_url, key=settings.supabase_key, test_domain=settings.test_domain
+            url=settings.supabase_url,
+            key=settings.supabase_key,
+            test_domain=settings.test_domain,
+            model=settings.model,
         )
     from harness.store.api import ApiStore
 

@@ -263,10 +263,19 @@ class ApiStore(Closing):
         )
 
 
+# The tables the debug API's answer counts (the app contract's), in public.
+CONTRACT_TABLES = ("sessions", "session_requests", "session_participants", "session_files", "chat_messages")
+
+
 def _purge_counts(counts: JSON) -> JSON:
     """The app's purge answer in the shape of ``pitstop.purge_user``."""
-    keys = ("sessions", "session_requests", "session_participants", "session_files", "chat_messages", "kept")
-    return {"user_id": str(counts["user_id"]), **{k: int(counts.get(k, 0)) for k in keys}}
+    tables = {k: int(counts.get(k, 0)) for k in CONTRACT_TABLES}
+    return {
+        "user_id": str(counts["user_id"]),
+        **tables,
+        "kept": int(counts.get("kept", 0)),
+        "tables": {f"public.{k}": n for k, n in tables.items()},
+    }
 
 
 def _peer_address(response: httpx.Response) -> str | None:

@@ -17,6 +17,8 @@ from harness import auth_users
 from harness import sql as migrations
 from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
+from harness.model import Model, fit
+from harness.model.catalog import Catalog, read_catalog
 from harness.safety import Endpoint, is_loopback
 from harness.store import JSON, NewUser
 
@@ -55,6 +57,7 @@ class PostgresStore(Closing):
         self,
         *,
         database_url: str,
+        model: Model | None = None,
         connect_timeout: float = CONNECT_TIMEOUT_S,
         statement_timeout: float = STATEMENT_TIMEOUT_S,
         lock_timeout: float = LOCK_TIMEOUT_S,
@@ -83,6 +86,8 @@ class PostgresStore(Closing):
         self._dbname = info.dbname
         self._port = info.port
         self._user_sql: list[sql.SQL | sql.Composed] | None = None
+        self.model = model or Model()
+        self._model_checked = False
 
     # -- the Store interface ------------------------------------------------
 
@@ -101,6 +106,7 @@ class PostgresStore(Closing):
 
     def purge_users(self, user_ids: list[UUID]) -> list[JSON]:
         """Purge several test users in one round trip and one transaction."""
+        self._check_model()
         with self._errors():
             row = self._conn.execute(
                 "select coalesce(jsonb_agg(pitstop.purge_user(u) order by n), '[]')"
@@ -227,11 +233,13 @@ class PostgresStore(Closing):
         return {"session_id": str(row[0]), "request_id": None if row[1] is None else str(row[1])}
 
     def install(self, *, test_domain: str, with_app_schema: bool = False) -> None:
-        """Apply the rules in one transaction, after checking that ``auth.users`` fits.
+        """Apply the rules for this store's model in one transaction, after checking the database.
 
         ``with_app_schema``: a blank database first gets the platform (Supabase's
         roles and auth schema, where missing) and the reference app's tables.
-        Any refusal rolls everything back: nothing is written.
+        Then ``auth.users`` and the model are checked against the catalog, and
+        the rules are rendered for the model and the foreign keys found. Any
+        refusal rolls everything back: nothing is written.
         """
         with self._errors(), self._conn.transaction():
             if with_app_schema:
@@ -239,18 +247,16 @@ class PostgresStore(Closing):
             auth_users.read_shape(self._conn).check()
             if with_app_schema:
                 self._conn.execute(migrations.app_schema().encode())
-            self._conn.execute(migrations.migration(test_domain).encode())
-            missing = self._conn.execute(
-                "select t from unnest(%s::text[]) t where to_regclass(t) is null",
-                (list(REQUIRED_TABLES),),
-            ).fetchall()
-            if missing:
-                raise BadInput(
-                    "the app's tables are missing: " + ", ".join(r[0] for r in missing),
-                    fix="apply your app's migrations first, or install with --with-app-schema "
-                    "on a blank database",
-                )
+            found = read_catalog(self._conn)
+            fit.check(self.model, found)
+            self._conn.execute(migrations.migration(test_domain, self.model, found).encode())
         self._user_sql = None  # the shape may have changed
+        self._model_checked = True
+
+    def catalog(self) -> Catalog:
+        """What the database's catalog says now (tables, columns, status words, foreign keys)."""
+        with self._errors():
+            return read_catalog(self._conn)
 
     def installed(self) -> dict[str, str]:
         """What ``install`` recorded (test domain, version, hash); empty where pitstop is not installed."""
@@ -272,8 +278,23 @@ class PostgresStore(Closing):
     def _call_list(self, query: str, params: tuple[Any, ...]) -> list[JSON]:
         return cast(list[JSON], self._value(query, params))
 
+    def _check_model(self) -> None:
+        """Once per store: the rules in the database were rendered for this store's model."""
+        if self._model_checked:
+            return
+        installed = self.installed()
+        digest = installed.get("model_hash", Model().digest()) if installed else None
+        if digest is not None and digest != self.model.digest():
+            raise BadInput(
+                "the pitstop functions in this database were installed for another model of the app",
+                fix="run `pitstop install` again with this [tool.pitstop.model] (or point pitstop at "
+                "the configuration they were installed with: --config FILE)",
+            )
+        self._model_checked = True
+
     def _value(self, query: str, params: tuple[Any, ...], *, dry_run: bool = False) -> Any:
         """The one value of a one-row, one-column statement (a rule's JSON)."""
+        self._check_model()
         with self._errors():
             if dry_run:
                 with self._conn.transaction(force_rollback=True):
@@ -334,16 +355,6 @@ with guard as (
 )
 select (select id from s), (select id from r), (select count(*) from p)
 """
-
-REQUIRED_TABLES = (
-    "auth.users",
-    "public.profiles",
-    "public.sessions",
-    "public.session_requests",
-    "public.session_participants",
-    "public.session_files",
-    "public.chat_messages",
-)
 
 
 def translate(exc: psycopg.Error) -> PitstopError:

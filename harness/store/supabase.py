@@ -26,6 +26,7 @@ from supabase_auth.errors import AuthApiError, AuthError
 from harness.closing import Closing
 from harness.config import DEFAULT_TEST_DOMAIN
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
+from harness.model import Model
 from harness.safety import Endpoint, url_host
 from harness.store import JSON, NewUser
 
@@ -46,9 +47,14 @@ class SupabaseStore(Closing):
         url: str,
         key: str,
         test_domain: str = DEFAULT_TEST_DOMAIN,
+        model: Model | None = None,
         timeout: float = TIMEOUT_S,
     ) -> None:
         self.url = url.rstrip("/")
+        self.model = model or Model()
+        # A declared model is checked against the installed one on first use (one more
+        # request); the default model runs whatever rules the project has.
+        self._model_checked = self.model == Model()
         self._host = url_host(self.url, what="Supabase")
         self._test_domain = test_domain
         self._endpoint = Endpoint(host=self._host)
@@ -182,6 +188,17 @@ class SupabaseStore(Closing):
     def user_rows(self, user_ids: list[UUID]) -> JSON:
         return self._rpc("pitstop_user_rows", {"p_user_ids": [str(u) for u in user_ids]})
 
+    def _check_model(self) -> None:
+        """Once per store: the rules in the project were rendered for this store's model."""
+        installed = self.installed()
+        if installed and installed.get("model_hash", Model().digest()) != self.model.digest():
+            raise BadInput(
+                "the pitstop functions in this project were installed for another model of the app",
+                fix="write the migration again with this [tool.pitstop.model] "
+                "(`pitstop sql --supabase-migration supabase/migrations`) and `supabase db push`",
+            )
+        self._model_checked = True
+
     def installed(self) -> dict[str, str]:
         """What install recorded (``public.pitstop_installed``); empty where pitstop is not installed."""
         try:
@@ -202,6 +219,8 @@ class SupabaseStore(Closing):
 
     def _rpc_value(self, function: str, params: JSON) -> Any:
         """The one value a wrapper returns (PostgREST answers a scalar function with the bare value)."""
+        if not self._model_checked and function != "pitstop_installed":
+            self._check_model()
         with self._errors("PostgREST"):
             return self._client.rpc(function, params).execute().data
 

@@ -58,7 +58,8 @@ def test_the_reset_was_not_half_done(pitstop):
     assert before["counts"]["session_participants"] == 2
     after = pitstop.store.purge_user(UUID(before["customer"]), dry_run=True)
     if Path("outcome").exists():  # all of it
-        assert {k: v for k, v in after.items() if k != "user_id"} == dict.fromkeys(
+        assert set(after["tables"].values()) == {0}
+        assert {k: v for k, v in after.items() if k not in ("user_id", "tables")} == dict.fromkeys(
             (
                 "sessions",
                 "session_requests",
