@@ -32,7 +32,14 @@ PARTS: dict[str, Callable[[Bench], Part]] = {
 }
 # The JSON keys every consumer may rely on (more keys are added beside them).
 CONTRACT: dict[str, tuple[str, ...]] = {
-    "reset": ("postgres_p50_ms", "postgres_p95_ms", "api_p50_ms", "truncate_p50_ms", "template_p50_ms"),
+    "reset": (
+        "postgres_p50_ms",
+        "postgres_p95_ms",
+        "api_p50_ms",
+        "truncate_p50_ms",
+        "template_p50_ms",
+        "model_p50_ms",
+    ),
     "flow": ("ui_p50_s", "webhook_p50_s"),
     "chat": ("p50_ms", "p95_ms"),
     "parallel": ("speedup",),

@@ -91,8 +91,7 @@ def footprint(catalog: Catalog, model: Model) -> Footprint:
                 ignored.append(fk)
                 continue
             edges[table].append(Edge(fk.columns[0], fk.ref_table, fk.ref_columns[0], fk.on_delete))
-            if fk.on_delete != "set null":
-                keys[fk.ref_table].add(fk.ref_columns[0])
+            keys[fk.ref_table].add(fk.ref_columns[0])
         placed.add(table)
     for table in order:
         steps.append(Step(table, depth[table], tuple(edges[table]), tuple(sorted(keys[table]))))

@@ -157,7 +157,8 @@ def _plan(model: Model, plan: Footprint) -> dict[str, Any]:
                     f"{column} in (select p.{ident(edge.parent_column)} from {ident(edge.parent)} p"
                     f" where p.{ident(id_column)} = any ({variable}))"
                 )
-            return f"{column} in (select {ident(edge.parent_column)} from {ctes[edge.parent]})"
+            parent = ctes[edge.parent]  # qualified: a name it lacks is an error, never the outer row's
+            return f"{column} in (select {parent}.{ident(edge.parent_column)} from {parent})"
 
         deleted = [condition(e) for e in step.deleted_by]
         nulled = {e.column: condition(e) for e in step.nulled_by}
