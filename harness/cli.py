@@ -24,6 +24,7 @@ from harness.contract import load_contract
 from harness.doctor import diagnose
 from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
+from harness.mechanics import MechanicFactory, NewMechanic, default_factory, load_factory, make_mechanic
 from harness.model import load_model
 from harness.personas import ROLES, Personas
 from harness.safety import check_stripe_key
@@ -177,9 +178,46 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Read-only: the footprint of a purge, the model checked against the catalog, a proposed model."""
+    from harness.config import store_kind
+    from harness.inspection import inspect_database
+
+    settings = _settings(args)
+    path = config_file(args.config, os.environ, Path.cwd())
+    declared = "model" in read_tables(path)  # else the model is the reference app's, by default
+    if store_kind(settings) != "postgres" or not settings.database_url:
+        raise BadInput(
+            "inspect reads the database's catalog: it needs a direct database connection",
+            fix="pass --database-url URL (or set DATABASE_URL)",
+        )
+    with PostgresStore(database_url=settings.database_url, model=settings.model) as store:
+        report = inspect_database(
+            store,
+            declared=declared,
+            source=str(path) if path else None,
+            want_proposal=args.propose or not declared,
+        )
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(f"pitstop inspect: {report.target}")
+        for line in report.lines():
+            print(line)
+    return ExitCode.OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     check_stripe_key(settings.stripe_secret_key)
+    factory = None
+    if args.mechanic_factory:
+        if not settings.model.has_mechanics_table:
+            raise BadInput(
+                "--mechanic-factory makes mechanics of a table of their own, but the model has none",
+                fix="set [tool.pitstop.model.mechanics] table, or leave the option out",
+            )
+        factory = load_factory(args.mechanic_factory)
     ready_file = Path(args.ready_file) if args.ready_file else None
     if ready_file and not ready_file.parent.is_dir():
         raise BadInput(
@@ -196,7 +234,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         with stack as info:
-            people = _demo_users(info, settings)
+            people = _demo_users(
+                info, settings, factory, origin=f"--mechanic-factory {args.mechanic_factory}"
+            )
             if ready_file:
                 info.write(ready_file)
             print(info.to_json(), flush=True)
@@ -215,16 +255,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ready_file.unlink(missing_ok=True)
 
 
-def _demo_users(info: StackInfo, settings: Settings) -> list[str]:
-    """One test user per role, for a person who walks the flow by hand; their sign-in lines."""
+def _demo_users(
+    info: StackInfo, settings: Settings, factory: MechanicFactory | None = None, *, origin: str = ""
+) -> list[str]:
+    """One test user per role, for a person who walks the flow by hand; their sign-in lines.
+
+    With a mechanics table in the model the mechanic is a row of it, made by
+    ``factory`` (``--mechanic-factory``; default: pitstop's) and registered.
+    """
     personas = Personas(
         run_id="demo", worker_id="serve", test_domain=settings.test_domain, seed=secrets.token_hex(8)
     )
     lines = []
-    with PostgresStore(database_url=info.database_url) as store:
+    with PostgresStore(database_url=info.database_url, model=settings.model) as store:
         for role in ROLES:
             user, password = personas.build(role, role)
-            store.create_test_user(user)
+            if role == "mechanic" and settings.model.has_mechanics_table:
+                user_id = store.create_test_user(user) if settings.model.mechanics.user else None
+                mechanic = NewMechanic(
+                    email=user["email"],
+                    name=user["full_name"],
+                    password=password,
+                    label=role,
+                    run=personas.run_id,
+                    worker=personas.worker_id,
+                    user_id=user_id,
+                )
+                make_mechanic(
+                    store,
+                    factory or default_factory(settings.model),
+                    mechanic,
+                    host=user["metadata"]["host"],
+                    pid=user["metadata"]["pid"],
+                    origin=origin if factory else "pitstop's default mechanic factory",
+                )
+            else:
+                store.create_test_user(user)
             lines.append(f"{role:<9} {user['email']:<40} {password}  {info.app_url}/{role}/login")
     return lines
 
@@ -399,6 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--ready-file", metavar="PATH", help="write the stack's addresses here as JSON once it is up"
     )
     sub.add_argument("--port", type=_port, metavar="N", help="the app's port (default: a free one)")
+    sub.add_argument(
+        "--mechanic-factory",
+        metavar="MODULE:FUNCTION",
+        help="with a mechanics table in the model: the function (conn, mechanic) -> id that inserts "
+        "the demo mechanic's row (default: pitstop's, which inserts id and email)",
+    )
 
     sub = command("demo", cmd_demo, "run the shipped scenarios against the embedded stack, with the report")
     sub.add_argument(
@@ -423,6 +495,18 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_doctor,
         "check the target, read-only: reachable, pitstop installed and current, privileges",
         as_json,
+    )
+
+    sub = command(
+        "inspect",
+        cmd_inspect,
+        "read-only: the tables a purge follows, whether the model fits, a proposed model",
+        as_json,
+    )
+    sub.add_argument(
+        "--propose",
+        action="store_true",
+        help="propose a [tool.pitstop.model] from the database even when one is configured",
     )
     return parser
 

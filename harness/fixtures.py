@@ -2,7 +2,9 @@
 
 Public: ``pitstop`` (the handle), ``customer``, ``mechanic``, ``second_mechanic``
 (test users), ``customer_page``, ``mechanic_page``, ``second_mechanic_page``
-(signed-in pages). They extend pytest-playwright's ``base_url``,
+(signed-in pages), ``pitstop_make_mechanic`` (an override point: how a test
+mechanic is made when the model keeps mechanics in a table of their own). They
+extend pytest-playwright's ``base_url``,
 ``browser_type_launch_args`` and ``connect_options``. Internal fixtures start
 with ``_``.
 """
@@ -20,6 +22,7 @@ import pytest
 from harness.browsers import find_chromium, launch_args
 from harness.errors import PitstopError
 from harness.handle import Pitstop
+from harness.mechanics import MechanicFactory, default_factory
 from harness.personas import TestUser
 from harness.run import PERSONAS, Run
 
@@ -51,6 +54,36 @@ def pitstop(pytestconfig: pytest.Config) -> Pitstop:
     except PitstopError as exc:
         error = exc
     _fail(error)
+
+
+@pytest.fixture(scope="session")
+def pitstop_make_mechanic(pitstop: Pitstop) -> MechanicFactory:
+    """How a test mechanic is made when the model has ``[tool.pitstop.model.mechanics] table``.
+
+    Override it in your conftest.py (any scope) to return a function
+    ``(conn, mechanic) -> id`` that inserts your app's row and returns its id:
+    ``conn`` is pitstop's psycopg connection, in a transaction that pitstop
+    commits after registering the row; ``mechanic`` is a
+    ``harness.mechanics.NewMechanic`` (``email``, which the row must carry,
+    ``name``, ``password``, ``label``, ``run``, ``worker``, and ``user_id``: the
+    test user made for ``mechanics.user``, when the model links one). pitstop
+    registers the row with the run's tags and deletes it at the end of the run.
+
+    The default inserts ``(id, email)`` (and ``user`` when the model links one);
+    it fails naming this fixture when the table requires more. Unused when
+    mechanics are test users (no mechanics table).
+    """
+    return default_factory(pitstop.run.config.settings.model)
+
+
+def _use_mechanic_factory(request: pytest.FixtureRequest, run: Run, labels: list[str]) -> None:
+    """Hand the ``pitstop_make_mechanic`` fixture's factory to the run before it makes a mechanic."""
+    if (
+        run.mechanic_factory is None
+        and run.config.settings.model.has_mechanics_table
+        and any(PERSONAS[label] == "mechanic" for label in labels)
+    ):
+        run.mechanic_factory = request.getfixturevalue("pitstop_make_mechanic")
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +150,7 @@ def _pitstop_test(request: pytest.FixtureRequest) -> Iterator[None]:
 
     handle: Pitstop = request.getfixturevalue("pitstop")
     run = handle.run
+    _use_mechanic_factory(request, run, labels)
     error: PitstopError | None = None
     try:
         record = run.begin_test(labels)
@@ -161,12 +195,32 @@ def _keep_evidence(request: pytest.FixtureRequest, run: Run, labels: list[str], 
     (folder / "pitstop-bundle.json").write_text(json.dumps(bundle, indent=2, default=str), encoding="utf-8")
 
 
+MECHANIC_DOC = """
+
+    When the model keeps mechanics in a table of their own, it is a row of that
+    table made by ``pitstop_make_mechanic`` and registered by pitstop: ``id`` is
+    the row's id, ``email`` (in the test domain), ``password`` and ``name`` are
+    what the factory was given. Signing it in then needs the app's own way (a
+    ``Flows`` override, not yet there) unless the row links to a test user
+    (``mechanics.user``), who signs in through Supabase Auth with that email
+    and password.
+"""
+
+
 def _user(label: str) -> Callable[..., TestUser]:
-    def fixture(pitstop: Pitstop) -> TestUser:
-        return pitstop.run.user(label)
+    def fixture(pitstop: Pitstop, request: pytest.FixtureRequest) -> TestUser:
+        error: PitstopError | None = None
+        try:
+            _use_mechanic_factory(request, pitstop.run, [label])
+            return pitstop.run.user(label)
+        except PitstopError as exc:
+            error = exc
+        _fail(error)
 
     fixture.__name__ = label
     fixture.__doc__ = f"This worker's {label.replace('_', ' ')} (a test user), purged before the test."
+    if PERSONAS[label] == "mechanic":
+        fixture.__doc__ += MECHANIC_DOC
     return pytest.fixture(fixture)
 
 

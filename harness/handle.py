@@ -12,6 +12,7 @@ from harness.cleanup import Cleanup
 from harness.data import load
 from harness.errors import BadInput, PitstopError
 from harness.health import Health
+from harness.model import Model
 from harness.payments import REQUEST_TIMEOUT_S, Payments
 from harness.personas import TestUser
 from harness.run import Run, Target
@@ -22,6 +23,49 @@ from harness.store.postgres import PostgresStore, SeedState
 SIGN_IN_TIMEOUT_MS = 15_000
 WAIT_S = 15.0
 POLL_S = 0.05
+
+
+# states.json names roles, not words: how each becomes the model's word.
+#   session "pending"   -> sessions.open[0]   (the first open word; default "pending")
+#           "waiting"   -> sessions.open[-1]  (the last open word; default "waiting")
+#           "live"      -> sessions.live[0]   (default "live")
+#           "completed" -> sessions.done[0]   (default "completed")
+#           "cancelled" -> sessions.cancelled (default "cancelled")
+#   request "pending", "accepted", "expired", "cancelled" -> requests.<role> (the same by default)
+SESSION_ROLES = ("pending", "waiting", "live", "completed", "cancelled")
+REQUEST_ROLES = ("pending", "accepted", "expired", "cancelled")
+
+
+def state_words(model: Model, state: str, spec: JSON) -> tuple[str, str | None]:
+    """The model's (session status, request status) for a state of states.json.
+
+    A state the model cannot hold is bad input naming the key it needs.
+    """
+    s, r = model.sessions, model.requests
+
+    def needs(key: str, why: str) -> BadInput:
+        return BadInput(
+            f"state {state} needs {key} in [tool.pitstop.model], which this model leaves empty ({why})",
+            fix=f"declare {key} if your app has it, or seed this state in a fixture of your own",
+        )
+
+    role = spec["session"]
+    if role not in SESSION_ROLES:
+        raise BadInput(f"state {state} names the session role {role!r}", fix=f"use one of {SESSION_ROLES}")
+    if role == "live" and not s.live:
+        raise needs("sessions.live", "its session is live")
+    if spec.get("mechanic") and not s.mechanic:
+        raise needs("sessions.mechanic", "a mechanic serves its session")
+    words = {"pending": s.open[0], "waiting": s.open[-1], "completed": s.done[0], "cancelled": s.cancelled}
+    status = s.live[0] if role == "live" else words[role]
+    request: str | None = spec.get("request")
+    if request is None:
+        return status, None
+    if request not in REQUEST_ROLES:
+        raise BadInput(f"state {state} names the request role {request!r}", fix=f"use one of {REQUEST_ROLES}")
+    if not model.has_requests:
+        raise needs("requests.table", "it has a request")
+    return status, str(getattr(r, request))
 
 
 class Pitstop:
@@ -54,6 +98,11 @@ class Pitstop:
 
         Parameters: ``age_minutes`` (default 0), ``plan`` (default "Quick Chat"),
         ``mechanic`` (a TestUser; required by states that have one).
+
+        The state is written through the model (``[tool.pitstop.model]``), in
+        its words (``state_words``); a state that needs a key the model leaves
+        empty says which. Nothing is written unless every user named is a test
+        user (or a test mechanic, with a mechanics table).
         """
         states: dict[str, JSON] = load("states")
         if state not in states:
@@ -70,12 +119,13 @@ class Pitstop:
         store = self.store
         if not isinstance(store, PostgresStore):
             raise BadInput("seeding states needs a database connection", fix="give --pitstop-database-url")
+        status, request = state_words(store.model, state, spec)
         seeded = store.seed_session(
             SeedState(
                 customer=user.id,
                 mechanic=mechanic.id if mechanic else None,
-                status=spec["session"],
-                request=spec["request"],
+                status=status,
+                request=request,
                 plan=params.get("plan", "Quick Chat"),
                 age_s=float(params.get("age_minutes", 0)) * 60,
                 vehicle=load("vehicles")[0],

@@ -49,16 +49,24 @@ class Health:
         """The contract's JSON, keys in the documented order (jsonb sorts them by length)."""
         return {
             "checked_at": self.data["checked_at"],
-            "sessions": {s: _ordered(self.sessions(s)) for s in SESSION_STATUSES},
-            "requests": {s: _ordered(self.requests(s)) for s in REQUEST_STATUSES},
+            "sessions": {
+                s: _ordered(self.sessions(s)) for s in _words(self.data["sessions"], SESSION_STATUSES)
+            },
+            "requests": {
+                s: _ordered(self.requests(s)) for s in _words(self.data["requests"], REQUEST_STATUSES)
+            },
             "orphans": self.data["orphans"],
             "problems": [{"code": p.code, "count": p.count, "message": p.message} for p in self.problems],
         }
 
     def lines(self) -> list[str]:
         """A few lines for a terminal."""
-        sessions = "  ".join(_status(s, _ordered(self.sessions(s))) for s in SESSION_STATUSES)
-        requests = "  ".join(_status(s, _ordered(self.requests(s))) for s in REQUEST_STATUSES)
+        sessions = "  ".join(
+            _status(s, _ordered(self.sessions(s))) for s in _words(self.data["sessions"], SESSION_STATUSES)
+        )
+        requests = "  ".join(
+            _status(s, _ordered(self.requests(s))) for s in _words(self.data["requests"], REQUEST_STATUSES)
+        )
         out = [
             f"checked at {self.data['checked_at']}",
             f"sessions  {sessions}",
@@ -71,6 +79,11 @@ class Health:
             out.append(f"problems  {len(self.problems)}")
             out.extend(f"  - {p.code} ({p.count}): {p.message}" for p in self.problems)
         return out
+
+
+def _words(counts: JSON, default: tuple[str, ...]) -> list[str]:
+    """The status words reported: the default model's in their documented order, then the model's own."""
+    return [w for w in default if w in counts] + [w for w in counts if w not in default]
 
 
 def _ordered(counts: dict[str, int]) -> dict[str, int]:

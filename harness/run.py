@@ -24,10 +24,12 @@ from uuid import UUID
 
 from harness.cleanup import Cleanup
 from harness.config import RunConfig
-from harness.errors import PitstopError, Unsupported
+from harness.errors import BadInput, PitstopError, Unsupported
+from harness.mechanics import MechanicFactory, NewMechanic, default_factory, make_mechanic
 from harness.personas import Personas, Role, TestUser, new_run_id
 from harness.stack import EmbeddedStack, StackInfo
-from harness.store import JSON
+from harness.store import JSON, NewUser
+from harness.store.postgres import PostgresStore
 
 # The test users a test can ask for, by fixture name.
 PERSONAS: dict[str, Role] = {"customer": "customer", "mechanic": "mechanic", "second_mechanic": "mechanic"}
@@ -92,6 +94,12 @@ class Run:
         self._stack: EmbeddedStack | None = None
         self._cleanup: Cleanup | None = None
         self._users: dict[str, TestUser] = {}
+        # With a mechanics table: the rows made for mechanic labels, and the test users they link to.
+        self._mechanics: dict[str, UUID] = {}
+        self._linked: dict[str, UUID] = {}
+        # How a mechanic is made when the model has a mechanics table (the plugin sets the
+        # pitstop_make_mechanic fixture's); None: pitstop's default (harness.mechanics).
+        self.mechanic_factory: MechanicFactory | None = None
         self.current: TestRecord | None = None
         self.left: list[JSON] = []  # test users a sweep or the end of the run could not delete, and why
 
@@ -163,37 +171,73 @@ class Run:
         return {**counts, "users_swept": len(swept)}
 
     def sweep(self) -> list[str]:
-        """Delete the test users of runs that are no longer alive and older than the threshold.
+        """Delete the test users (and test mechanics) of runs that are no longer alive and older
+        than the threshold; mechanics first, since they may link to test users.
 
-        A user that cannot be deleted (a row of real data still refers to it)
+        One that cannot be deleted (a row of real data still refers to it)
         stays, and why is kept in ``left`` for the report.
         """
         now = datetime.now(UTC)
         swept = []
+        for mechanic in self._test_mechanics():
+            tags = {key: mechanic.get(key) for key in ("run", "worker", "host", "pid")}
+            age = _age({"created_at": mechanic.get("created_at")}, now)
+            if self._dead(tags, age) and self._delete_mechanic(mechanic):
+                swept.append(str(mechanic.get("email") or mechanic["id"]))
         for user in self._test_users():
-            meta = user.get("metadata") or {}
-            age = _age(user, now)
-            if meta.get("run") == self.run_id:
-                continue
-            if age is not None and age < timedelta(minutes=self.config.sweep_minutes):
-                continue
-            if _run_alive(meta, age=age):
-                continue
-            if self._delete_user(user):
+            if self._dead(user.get("metadata") or {}, _age(user, now)) and self._delete_user(user):
                 swept.append(str(user["email"]))
         return swept
 
+    def _dead(self, tags: dict[str, Any], age: timedelta | None) -> bool:
+        """Whether what another run made (judged by its tags and age) may be swept."""
+        if tags.get("run") == self.run_id:
+            return False
+        if age is not None and age < timedelta(minutes=self.config.sweep_minutes):
+            return False
+        return not _run_alive(tags, age=age)
+
     def release_users(self) -> list[JSON]:
-        """At the end of a run, on the controller: delete every test user this run made.
+        """At the end of a run, on the controller: delete every test user (and test mechanic) this run made.
 
         Workers delete their own as they close; this takes what they could not
         (or a crashed worker left). Returns what stays, with the reason.
         """
+        for mechanic in self._test_mechanics():
+            if mechanic.get("run") == self.run_id:
+                self._delete_mechanic(mechanic)
         for user in self._test_users():
             if (user.get("metadata") or {}).get("run") == self.run_id:
                 self._delete_user(user)
         self._users.clear()
+        self._mechanics.clear()
+        self._linked.clear()
         return self.left
+
+    def _test_mechanics(self) -> list[JSON]:
+        """The registered test mechanics (a model with a mechanics table, over a database connection)."""
+        store = self.cleanup().store
+        if not isinstance(store, PostgresStore) or not store.model.has_mechanics_table:
+            return []
+        return store.test_mechanics()
+
+    def _delete_mechanic(self, mechanic: JSON) -> bool:
+        store = self.cleanup().store
+        assert isinstance(store, PostgresStore)
+        try:
+            store.delete_test_mechanic(UUID(str(mechanic["id"])))
+        except (PitstopError, ValueError) as exc:
+            reason, fix = (exc.message, exc.fix) if isinstance(exc, PitstopError) else (str(exc), None)
+            self.left.append(
+                {
+                    "email": str(mechanic.get("email") or mechanic["id"]),
+                    "mechanic": str(mechanic["id"]),
+                    "reason": reason,
+                    "fix": fix,
+                }
+            )
+            return False
+        return True
 
     def _test_users(self) -> list[JSON]:
         try:
@@ -220,11 +264,47 @@ class Run:
             )
             user, password = personas.build(label.replace("_", "-"), PERSONAS[label])
             user["metadata"]["pid"] = self.run_pid  # the run's liveness, not this worker's
-            user_id = self.cleanup().store.create_test_user(user)
-            self._users[label] = TestUser(
-                user_id, user["email"], password, user["full_name"], PERSONAS[label]
-            )
+            if PERSONAS[label] == "mechanic" and self.config.settings.model.has_mechanics_table:
+                self._users[label] = self._new_mechanic(label, user, password)
+            else:
+                user_id = self.cleanup().store.create_test_user(user)
+                self._users[label] = TestUser(
+                    user_id, user["email"], password, user["full_name"], PERSONAS[label]
+                )
         return self._users[label]
+
+    def _new_mechanic(self, label: str, user: NewUser, password: str) -> TestUser:
+        """A test mechanic as a row of the model's mechanics table, made by the mechanic factory
+        and registered with this run's tags; its id is the row's."""
+        store = self.cleanup().store
+        if not isinstance(store, PostgresStore):
+            raise BadInput(
+                "test mechanics in a table of their own are made over a database connection",
+                fix="pass --pitstop-database-url (or DATABASE_URL) with the model's mechanics table",
+            )
+        user_id = None
+        if store.model.mechanics.user:  # the row links to a test user, made first
+            user_id = self._linked[label] = store.create_test_user(user)
+        mechanic = NewMechanic(
+            email=user["email"],
+            name=user["full_name"],
+            password=password,
+            label=label,
+            run=self.run_id,
+            worker=self.worker_id,
+            user_id=user_id,
+        )
+        factory = self.mechanic_factory or default_factory(store.model)
+        mechanic_id = make_mechanic(
+            store,
+            factory,
+            mechanic,
+            host=socket.gethostname(),
+            pid=self.run_pid,
+            origin="the pitstop_make_mechanic fixture's factory",
+        )
+        self._mechanics[label] = mechanic_id
+        return TestUser(mechanic_id, user["email"], password, user["full_name"], "mechanic")
 
     def begin_test(self, labels: list[str]) -> TestRecord:
         """Before a test: purge its users' session state (one round trip), start its record."""
@@ -294,9 +374,15 @@ class Run:
         """Remove this worker's users (unless told not to), disconnect, stop an embedded stack."""
         try:
             if delete_users and self._cleanup is not None:
-                for user in self._users.values():
+                store = self._cleanup.store
+                if self._mechanics and isinstance(store, PostgresStore):  # before the users they link to
+                    for mechanic_id in self._mechanics.values():
+                        with contextlib.suppress(PitstopError):
+                            store.delete_test_mechanic(mechanic_id)
+                users = [u.id for label, u in self._users.items() if label not in self._mechanics]
+                for user_id in [*users, *self._linked.values()]:
                     with contextlib.suppress(PitstopError):
-                        self._cleanup.store.delete_test_user(user.id)
+                        store.delete_test_user(user_id)
         finally:
             if self._cleanup is not None:
                 self._cleanup.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypedDict, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 from psycopg import errors, pq, sql
@@ -18,7 +18,7 @@ from harness import sql as migrations
 from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.model import Model, fit
-from harness.model.catalog import Catalog, read_catalog
+from harness.model.catalog import Catalog, Column, read_catalog
 from harness.safety import Endpoint, is_loopback
 from harness.store import JSON, NewUser
 
@@ -86,6 +86,7 @@ class PostgresStore(Closing):
         self._dbname = info.dbname
         self._port = info.port
         self._user_sql: list[sql.SQL | sql.Composed] | None = None
+        self._seed_catalog: Catalog | None = None  # the tables seeding writes, read on first use
         self.model = model or Model()
         self._model_checked = False
 
@@ -221,16 +222,59 @@ class PostgresStore(Closing):
     # -- postgres only ------------------------------------------------------
 
     def seed_session(self, state: SeedState) -> JSON | None:
-        """Insert one named state (a session, its request and participants) for test users.
+        """Insert one named state (a session, its request, participants) for test users, in one statement.
 
-        Returns the ids, or None when the customer or mechanic is not a test user
-        (nothing is written then).
+        ``state`` carries the model's words; the statement is rendered for the
+        model (``seed_statement``). Returns the ids, or None when the customer
+        or mechanic is not a test user (nothing is written then).
         """
+        self._check_model()
         with self._errors():
-            row = self._conn.execute(SEED_SESSION, {**state, "vehicle": Jsonb(state["vehicle"])}).fetchone()
+            if self._seed_catalog is None:
+                self._seed_catalog = read_catalog(self._conn)
+            statement, params = seed_statement(self.model, self._seed_catalog, state)
+            try:
+                row = self._conn.execute(statement, params).fetchone()
+            except errors.NotNullViolation as exc:
+                table = f"{exc.diag.schema_name}.{exc.diag.table_name}"
+                raise BadInput(
+                    f"cannot seed into {table}: its column {exc.diag.column_name} is required "
+                    "and the model names no value for it",
+                    fix="give that column a default, or make this state in a fixture of your own",
+                ) from None
         if row is None or row[0] is None:
             return None
         return {"session_id": str(row[0]), "request_id": None if row[1] is None else str(row[1])}
+
+    def register_mechanic(
+        self, mechanic_id: UUID, *, run: str, worker: str, host: str | None = None, pid: int | None = None
+    ) -> JSON:
+        """Register a mechanic pitstop just made (a row of the model's mechanics table) with the run's tags.
+
+        The registry entry is its second test mark, beside an email in the test domain.
+        """
+        self._need_mechanics_table()
+        return self._call(
+            "select pitstop.register_mechanic(%s, %s, %s, %s, %s)", (mechanic_id, run, worker, host, pid)
+        )
+
+    def delete_test_mechanic(self, mechanic_id: UUID) -> JSON:
+        """Remove a registered test mechanic: its session state, its row and its registry entry."""
+        self._need_mechanics_table()
+        return self._call("select pitstop.delete_test_mechanic(%s)", (mechanic_id,))
+
+    def test_mechanics(self) -> list[JSON]:
+        """The registered test mechanics with their run tags; none when the model has no mechanics table."""
+        if not self.model.has_mechanics_table:
+            return []
+        return self._call_list("select pitstop.test_mechanics()", ())
+
+    def _need_mechanics_table(self) -> None:
+        if not self.model.has_mechanics_table:
+            raise BadInput(
+                "the model has no mechanics table: its mechanics are test users",
+                fix="set [tool.pitstop.model.mechanics] table, if your app keeps mechanics in a table",
+            )
 
     def install(self, *, test_domain: str, with_app_schema: bool = False) -> None:
         """Apply the rules for this store's model in one transaction, after checking the database.
@@ -251,6 +295,7 @@ class PostgresStore(Closing):
             fit.check(self.model, found)
             self._conn.execute(migrations.migration(test_domain, self.model, found).encode())
         self._user_sql = None  # the shape may have changed
+        self._seed_catalog = None
         self._model_checked = True
 
     def catalog(self) -> Catalog:
@@ -317,44 +362,165 @@ class PostgresStore(Closing):
 
 
 class SeedState(TypedDict):
+    """One named state to write, in the model's words (``harness.handle`` maps states.json's roles)."""
+
     customer: UUID
-    mechanic: UUID | None
-    status: str
-    request: str | None
+    mechanic: UUID | None  # a test user, or a test mechanic when the model has a mechanics table
+    status: str  # a word of sessions.status
+    request: str | None  # a word of requests.status; None: no request
     plan: str
     age_s: float
     vehicle: JSON
 
 
-# One statement: nothing is written unless every user named is a test user.
-SEED_SESSION = """
-with guard as (
-    select pitstop.is_test_user(%(customer)s)
-       and (%(mechanic)s::uuid is null or pitstop.is_test_user(%(mechanic)s::uuid)) as ok
-), s as (
-    insert into public.sessions (customer_id, mechanic_id, plan, status, created_at, started_at, ended_at)
-    select %(customer)s, %(mechanic)s::uuid, %(plan)s, %(status)s, now() - make_interval(secs => %(age_s)s),
-           case when %(status)s in ('live', 'completed') then now() - make_interval(secs => %(age_s)s) end,
-           case when %(status)s in ('completed', 'cancelled') then now() end
-    from guard where ok
-    returning id, created_at
-), r as (
-    insert into public.session_requests
-        (session_id, customer_id, plan, status, vehicle, created_at, accepted_by, accepted_at)
-    select s.id, %(customer)s, %(plan)s, %(request)s::text, %(vehicle)s, s.created_at,
-           case when %(request)s::text = 'accepted' then %(mechanic)s::uuid end,
-           case when %(request)s::text = 'accepted' then now() end
-    from s where %(request)s::text is not null
-    returning id
-), p as (
-    insert into public.session_participants (session_id, user_id, role)
-    select s.id, u.id, u.role
-    from s, (values (%(customer)s::uuid, 'customer'), (%(mechanic)s::uuid, 'mechanic')) as u(id, role)
-    where u.id is not null and %(status)s in ('live', 'completed')
-    returning 1
-)
-select (select id from s), (select id from r), (select count(*) from p)
-"""
+# Columns the reference app has beyond the model, written when a table has them (with a fitting type).
+_SESSION_EXTRAS = ("plan", "started_at")
+_REQUEST_EXTRAS = ("plan", "vehicle", "accepted_at")
+# The reference app's participants table: written for live and ended sessions where it is there.
+PARTICIPANTS = "public.session_participants"
+
+
+def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sql.Composed, dict[str, Any]]:
+    """One statement that writes ``state`` through ``model``, and its parameters.
+
+    Names are identifiers and status words literals, never pasted text.
+
+    Nothing is written unless every user named is a test user: every insert
+    hangs off the guard. Ids are made here, so that a session and its request
+    can name each other whichever way the model links them.
+    """
+    s, r = model.sessions, model.requests
+    if state["request"] is not None and not model.has_requests:
+        raise BadInput(
+            "this state has a request, but the model has no requests table", fix="set requests.table"
+        )
+    mechanic = state["mechanic"] if s.mechanic else None
+    status, request = state["status"], state["request"]
+    served = status in s.live or status in s.done
+    ended = status in s.done or status == s.cancelled
+    params: dict[str, Any] = {
+        "session_id": uuid4(),
+        "request_id": uuid4() if request is not None else None,
+        "customer": state["customer"],
+        "mechanic": mechanic,
+        "plan": state["plan"],
+        "age_s": state["age_s"],
+        "vehicle": Jsonb(state["vehicle"]),
+    }
+    created = sql.SQL("now() - make_interval(secs => %(age_s)s)")
+    now = sql.SQL("now()")
+    is_test_mechanic = "is_test_mechanic" if model.has_mechanics_table else "is_test_user"
+
+    session: dict[str, sql.Composable] = {
+        s.id: sql.SQL("%(session_id)s"),
+        s.customer: sql.SQL("%(customer)s"),
+        s.status: sql.Literal(status),
+        s.created_at: created,
+    }
+    if mechanic is not None:
+        session[s.mechanic] = sql.SQL("%(mechanic)s")
+    if s.ended_at and ended:
+        session[s.ended_at] = now
+    if s.updated_at:
+        session[s.updated_at] = now
+    if s.request and request is not None:
+        session[s.request] = sql.SQL("%(request_id)s")
+    extras = {"plan": sql.SQL("%(plan)s"), "started_at": created if served else None}
+    _extras(session, catalog, s.table, _SESSION_EXTRAS, extras)
+    ctes = [
+        sql.SQL(
+            "guard as (select pitstop.is_test_user(%(customer)s::uuid)"
+            " and (%(mechanic)s::uuid is null or pitstop.{}(%(mechanic)s::uuid)) as ok)"
+        ).format(sql.Identifier(is_test_mechanic)),
+        sql.SQL("s as (insert into {} ({}) select {} from guard where ok returning {})").format(
+            _table(s.table), *_columns_values(session), sql.Identifier(s.id)
+        ),
+    ]
+    if request is not None:
+        accepted = request == r.accepted
+        row: dict[str, sql.Composable] = {
+            r.id: sql.SQL("%(request_id)s"),
+            r.customer: sql.SQL("%(customer)s"),
+            r.status: sql.Literal(request),
+            r.created_at: created,
+        }
+        if r.session:
+            row[r.session] = sql.SQL("%(session_id)s")
+        if r.mechanic and accepted and mechanic is not None:
+            row[r.mechanic] = sql.SQL("%(mechanic)s")
+        extras = {
+            "plan": sql.SQL("%(plan)s"),
+            "vehicle": sql.SQL("%(vehicle)s"),
+            "accepted_at": now if accepted else None,
+        }
+        _extras(row, catalog, r.table, _REQUEST_EXTRAS, extras)
+        ctes.append(
+            sql.SQL("r as (insert into {} ({}) select {} from s returning {})").format(
+                _table(r.table), *_columns_values(row), sql.Identifier(r.id)
+            )
+        )
+    if served and _has_participants(model, catalog):
+        people = [sql.SQL("(%(customer)s::uuid, 'customer')")]
+        if mechanic is not None and not model.has_mechanics_table:  # there, a mechanic is no user
+            people.append(sql.SQL("(%(mechanic)s::uuid, 'mechanic')"))
+        ctes.append(
+            sql.SQL(
+                "p as (insert into {} (session_id, user_id, role) select s.{}, u.id, u.role"
+                " from s, (values {}) as u(id, role) returning 1)"
+            ).format(_table(PARTICIPANTS), sql.Identifier(s.id), sql.SQL(", ").join(people))
+        )
+    request_id = (
+        sql.SQL("(select {} from r)").format(sql.Identifier(r.id)) if request is not None else sql.NULL
+    )
+    statement = sql.SQL("with {} select (select {} from s), {}::uuid").format(
+        sql.SQL(", ").join(ctes), sql.Identifier(s.id), request_id
+    )
+    return statement, params
+
+
+def _table(name: str) -> sql.Identifier:
+    return sql.Identifier(*name.split(".", 1))
+
+
+def _columns_values(row: dict[str, sql.Composable]) -> tuple[sql.Composed, sql.Composed]:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in row), sql.SQL(", ").join(row.values())
+
+
+_EXTRA_FITS: dict[str, Callable[[Column], bool]] = {
+    "plan": lambda c: c.is_text,
+    "vehicle": lambda c: c.type in ("json", "jsonb"),
+    "started_at": lambda c: c.is_timestamptz,
+    "accepted_at": lambda c: c.is_timestamptz,
+}
+
+
+def _extras(
+    row: dict[str, sql.Composable],
+    catalog: Catalog,
+    table: str,
+    names: tuple[str, ...],
+    values: Mapping[str, sql.Composable | None],
+) -> None:
+    """Add the reference app's extra columns that ``table`` has with a fitting type (not the model's own)."""
+    for name in names:
+        column = catalog.column(table, name)
+        value = values[name]
+        if column is not None and value is not None and name not in row and _EXTRA_FITS[name](column):
+            row[name] = value
+
+
+def _has_participants(model: Model, catalog: Catalog) -> bool:
+    """Whether the reference app's participants table is there, as its schema makes it, for these sessions."""
+    columns = catalog.tables.get(PARTICIPANTS, {})
+    shaped = (
+        {"session_id", "user_id", "role"} <= set(columns)
+        and columns["session_id"].is_uuid
+        and columns["user_id"].is_uuid
+        and columns["role"].is_text
+    )
+    return shaped and any(
+        fk.ref_table == model.sessions.table for fk in catalog.references(PARTICIPANTS, "session_id")
+    )
 
 
 def translate(exc: psycopg.Error) -> PitstopError:
