@@ -96,23 +96,31 @@ class EmbeddedStack:
         assert self._dir is not None
         stripe_port, app_port = free_port(), self._app_port or free_port()
         stripe_base = f"http://127.0.0.1:{stripe_port}"
+        localstripe_port = free_port()  # internal: localstripe is reached through the front at stripe_base
+        localstripe_base = f"http://127.0.0.1:{localstripe_port}"
         app_url = f"http://127.0.0.1:{app_port}"
         admin_token = "pitstop_" + secrets.token_urlsafe(24)  # never starts with "-", as a flag would
         webhook_secret = self.webhook_secret = "whsec_" + secrets.token_hex(16)
 
-        # localstripe starts while PostgreSQL does; both are waited for below.
+        # localstripe, and the front serving Checkout Sessions beside it at stripe_base
+        # (harness.stripe_front), start while PostgreSQL does; all are waited for below.
         self._spawn(
-            "stripe",
+            "localstripe",
             [
                 sys.executable,
                 "-m",
                 "harness.loopback",
                 "localstripe",
                 "--port",
-                str(stripe_port),
+                str(localstripe_port),
                 "--from-scratch",
             ],
         )
+        self._spawn(
+            "stripe",
+            [sys.executable, "-m", "harness.stripe_front",
+             "--port", str(stripe_port), "--localstripe", localstripe_base],
+        )  # fmt: skip
         database_url = self._database()
         self._spawn(
             "app",
@@ -132,6 +140,7 @@ class EmbeddedStack:
                 "TEST_DOMAIN": self._test_domain,
             },
         )  # fmt: skip
+        self._wait_for("localstripe", f"{localstripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
         self._wait_for("stripe", f"{stripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
         _post_json(
             f"{stripe_base}/_config/webhooks/pitstop",
@@ -147,7 +156,7 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         """Stop every part this stack started (by pid) and remove its files. Safe to repeat."""
-        for name in ("app", "stripe"):
+        for name in ("app", "stripe", "localstripe"):
             process = self._processes.pop(name, None)
             if process is not None:
                 _terminate(process)

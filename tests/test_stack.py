@@ -46,7 +46,7 @@ def test_the_stack_starts_every_part_on_loopback_and_stops_them_all() -> None:
         with psycopg.connect(info.database_url) as conn:
             assert conn.execute("select pitstop.health() ->> 'orphans'").fetchone() == ("0",)
         pids = stack.pids
-        assert set(pids) == {"app", "stripe", "postgres"}
+        assert set(pids) == {"app", "stripe", "localstripe", "postgres"}
         for url in (info.app_url, info.stripe_api_base):
             port = int(url.rsplit(":", 1)[1])
             assert _listening_addresses(port) <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, url
