@@ -26,6 +26,7 @@ from harness.errors import BadInput, ExitCode, PitstopError
 from harness.health import Health
 from harness.mechanics import MechanicFactory, NewMechanic, default_factory, load_factory, make_mechanic
 from harness.model import load_model
+from harness.model.render import answer_name
 from harness.personas import ROLES, Personas
 from harness.safety import check_stripe_key
 from harness.stack import EmbeddedStack, StackInfo
@@ -100,7 +101,13 @@ def cmd_reset(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**counts, "dry_run": args.dry_run})
         return ExitCode.OK
-    done = ", ".join(f"{t} {counts[t]}" for t in PURGE_TABLES)
+    if all(t in counts for t in PURGE_TABLES):  # the reference app's tables, in their usual order
+        done = ", ".join(f"{t} {counts[t]}" for t in PURGE_TABLES)
+    else:  # another model's: its sessions and requests first, then every table the purge touched
+        tables: dict[str, int] = counts["tables"]
+        roots = [t for t in (settings.model.sessions.table, settings.model.requests.table) if t in tables]
+        order = [*roots, *(t for t in tables if t not in roots)]
+        done = ", ".join(f"{answer_name(t)} {tables[t]}" for t in order)
     verb = "would purge" if args.dry_run else "purged"
     print(f"{verb} test user {args.user} ({user_id}): {done}")
     if counts["kept"]:
