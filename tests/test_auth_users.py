@@ -303,3 +303,12 @@ def test_install_refuses_an_auth_users_that_lacks_what_pitstop_needs_and_writes_
         assert store.connection.execute("select to_regnamespace('pitstop')").fetchone() == (None,)
         assert store.connection.execute("select to_regclass('public.sessions')").fetchone() == (None,)
         assert read_shape(store.connection).columns == {"id", "email"}
+
+
+def test_an_app_without_the_reference_apps_profiles_gets_users_all_the_same(supabase: PostgresStore) -> None:
+    supabase.connection.execute("drop table public.profiles cascade")
+    supabase.connection.execute("create table public.profiles (user_id uuid primary key, handle text)")
+    with PostgresStore(database_url=supabase.connection.info.dsn) as store:  # reads the catalog anew
+        user = _make(store)
+        assert _row(store, user.id)["email"] == user.email
+        assert store.connection.execute("select count(*) from public.profiles").fetchone() == (0,)

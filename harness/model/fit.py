@@ -108,7 +108,7 @@ def _words(part: str, table: str, name: str, words: tuple[str, ...], catalog: Ca
     how = "its enum" if column.enum else "its check constraint"
     return [
         Misfit(
-            f"{part}.{name}",
+            f"{part}.status",  # the words declared for the status column
             f"{table}.{name} does not allow {', '.join(repr(w) for w in unknown)} ({how})",
             f"use the words it allows: {', '.join(repr(w) for w in column.allowed)}",
         )

@@ -166,13 +166,18 @@ class PostgresStore(Closing):
             self._user_sql = [
                 auth_users.create_user_statement(shape),
                 *([identity] if identity is not None else []),
-                sql.SQL(
-                    "insert into public.profiles (id, role, full_name)"
-                    " values (%(user_id)s, %(role)s, %(full_name)s)"
-                    " on conflict (id) do update set role = excluded.role, full_name = excluded.full_name"
-                ),
+                *([PROFILE] if self._has_profiles() else []),
             ]
         return self._user_sql
+
+    def _has_profiles(self) -> bool:
+        """Whether the app keeps profiles as the reference app does (role and name by user id).
+
+        Supabase apps often have a ``public.profiles`` table made by a trigger on
+        ``auth.users``; one of another shape is left to the app (or its trigger).
+        """
+        profiles = read_catalog(self._conn, schemas=("public",)).tables.get("public.profiles", {})
+        return {"id", "role", "full_name"} <= set(profiles)
 
     def auth_shape(self) -> auth_users.AuthShape:
         with self._errors():
@@ -359,6 +364,13 @@ class PostgresStore(Closing):
             raise
         except psycopg.Error as exc:
             raise translate(exc) from None
+
+
+# The reference app's profile of a test user; a trigger may have made it already.
+PROFILE = sql.SQL(
+    "insert into public.profiles (id, role, full_name) values (%(user_id)s, %(role)s, %(full_name)s)"
+    " on conflict (id) do update set role = excluded.role, full_name = excluded.full_name"
+)
 
 
 class SeedState(TypedDict):
