@@ -71,6 +71,7 @@ def test_cleanup_user_data_checks_then_purges_the_signed_in_test_user(
     other = seed.session(users("customer").id)
     client = login(customer)
     expected = store.purge_user(customer.id, dry_run=True)
+    del expected["tables"]  # pitstop's addition: the app's answer has the contract's keys
 
     check = client.get("/api/debug/cleanup-user-data", headers=AUTH)
     assert check.status_code == 200 and check.json() == expected
