@@ -47,7 +47,7 @@ def browser(bench: Bench, part: Part, messages: int) -> None:
     part.extra["max_ms"] = max(latencies)
     part.notes.append(
         f"browser: {len(latencies)} messages in one live session, alternating sender, between two "
-        "signed-in pages of one Chromium (scenarios.flows.say: from the send button's click to the "
+        "signed-in pages of one Chromium (scenarios.flows.delivery_ms: from the send button's click to the "
         "message appearing in the other page's DOM, both on the browser's clock, 1 ms resolution)."
     )
 

@@ -12,13 +12,11 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
 
 import scenarios.test_full_flow as full_flow
 from harness.handle import Pitstop
 from harness.personas import TestUser
-from scenarios.flows import accept, pay, say
-from scenarios.pages import ChatPage, CustomerDashboard
+from scenarios.flows import Flows, Session, plan
 
 REPEAT = int(os.environ.get("PITSTOP_BENCH_REPEAT", "1"))
 MESSAGES = int(os.environ.get("PITSTOP_BENCH_MESSAGES", "100"))
@@ -26,67 +24,63 @@ repeated = pytest.mark.parametrize("run", range(REPEAT))
 
 
 @repeated
+@pytest.mark.usefixtures("customer_page", "mechanic_page")
 def test_ui_flow(
-    run: int,
-    pitstop: Pitstop,
-    customer: TestUser,
-    mechanic: TestUser,
-    customer_page: Page,
-    mechanic_page: Page,
+    run: int, pitstop: Pitstop, pitstop_flows: Flows, customer: TestUser, mechanic: TestUser
 ) -> None:
     """The shipped full-flow scenario, as it is: pay by card in the UI, accept, chat, end."""
     full_flow.test_customer_pays_mechanic_accepts_they_chat_and_the_mechanic_ends_it(
-        pitstop, customer, mechanic, customer_page, mechanic_page
+        pitstop, pitstop_flows, customer, mechanic
     )
 
 
 def _into_chat(
-    pitstop: Pitstop, customer: TestUser, mechanic_page: Page, customer_page: Page, session: dict[str, str]
-) -> tuple[ChatPage, ChatPage]:
+    pitstop: Pitstop, flows: Flows, customer: TestUser, mechanic: TestUser, session: Session
+) -> None:
     """The mechanic accepts, the customer joins from the dashboard; both subscribed."""
-    mechanic_chat = accept(pitstop, mechanic_page, session, customer=customer, plan_name="Quick Chat")
-    CustomerDashboard(customer_page).open().join_session()
-    customer_chat = ChatPage(customer_page)
-    customer_chat.wait_until_subscribed()
-    mechanic_chat.wait_until_subscribed()
-    return customer_chat, mechanic_chat
+    with pitstop.step("accept"):
+        flows.open_requests(mechanic)
+        flows.expect_request(mechanic, session, customer=customer, plan=plan("Quick Chat"))
+        flows.accept(mechanic, session)
+    flows.open_dashboard(customer)
+    flows.join(customer)
+    flows.open_chat(mechanic, session)
 
 
-def _end(pitstop: Pitstop, customer_chat: ChatPage, mechanic_chat: ChatPage) -> None:
+def _end(pitstop: Pitstop, flows: Flows, customer: TestUser, mechanic: TestUser) -> None:
     with pitstop.step("end"):
-        mechanic_chat.end_session()
-        mechanic_chat.expect_ended()
-        customer_chat.expect_ended()
+        flows.end(mechanic)
+        flows.expect_ended(mechanic)
+        flows.expect_ended(customer)
 
 
 @repeated
+@pytest.mark.usefixtures("customer_page", "mechanic_page")
 def test_webhook_flow(
-    run: int,
-    pitstop: Pitstop,
-    customer: TestUser,
-    mechanic: TestUser,
-    customer_page: Page,
-    mechanic_page: Page,
+    run: int, pitstop: Pitstop, pitstop_flows: Flows, customer: TestUser, mechanic: TestUser
 ) -> None:
     """The same flow, paid through the Stripe API (the app learns it by webhook)."""
-    session = pay(pitstop, customer, customer_page, via="webhook")
-    customer_chat, mechanic_chat = _into_chat(pitstop, customer, mechanic_page, customer_page, session)
-    latency = say(customer_chat, mechanic_chat, "Hello, I need help with my car")
-    latency = max(latency, say(mechanic_chat, customer_chat, "Hi! What seems to be the problem?"))
+    flows = pitstop_flows
+    session = flows.paid_session(customer, via="webhook")
+    _into_chat(pitstop, flows, customer, mechanic, session)
+    latency = flows.say(customer, mechanic, "Hello, I need help with my car")
+    latency = max(latency, flows.say(mechanic, customer, "Hi! What seems to be the problem?"))
     pitstop.record("chat_latency_ms", latency)
-    _end(pitstop, customer_chat, mechanic_chat)
+    _end(pitstop, flows, customer, mechanic)
 
 
+@pytest.mark.usefixtures("customer_page", "mechanic_page")
 def test_chat_messages(
-    pitstop: Pitstop, customer: TestUser, customer_page: Page, mechanic_page: Page
+    pitstop: Pitstop, pitstop_flows: Flows, customer: TestUser, mechanic: TestUser
 ) -> None:
     """``$PITSTOP_BENCH_MESSAGES`` messages, alternating sides; latencies to ``$PITSTOP_BENCH_OUT``."""
-    session = pay(pitstop, customer, customer_page, via="webhook")
-    customer_chat, mechanic_chat = _into_chat(pitstop, customer, mechanic_page, customer_page, session)
-    pairs = [(customer_chat, mechanic_chat), (mechanic_chat, customer_chat)]
-    latencies = [say(*pairs[i % 2], f"message {i}") for i in range(MESSAGES)]
+    flows = pitstop_flows
+    session = flows.paid_session(customer, via="webhook")
+    _into_chat(pitstop, flows, customer, mechanic, session)
+    pairs = [(customer, mechanic), (mechanic, customer)]
+    latencies = [flows.say(*pairs[i % 2], f"message {i}") for i in range(MESSAGES)]
     Path(os.environ["PITSTOP_BENCH_OUT"], "chat.json").write_text(json.dumps(latencies))
-    _end(pitstop, customer_chat, mechanic_chat)
+    _end(pitstop, flows, customer, mechanic)
 
 
 @repeated

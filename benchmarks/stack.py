@@ -15,7 +15,7 @@ from harness.browsers import find_chromium, launch_args
 from harness.personas import Personas, TestUser, new_run_id
 from harness.stack import EmbeddedStack
 from harness.store.postgres import PostgresStore
-from scenarios.flows import say
+from scenarios.flows import ChatProbe, delivery_ms
 from scenarios.pages import ChatPage
 
 MESSAGES = 20
@@ -119,5 +119,8 @@ def _chat(browser: Browser, app_url: str, customer: TestUser, mechanic: TestUser
         chats.append(ChatPage(page).open(session_id))
     for chat in chats:
         chat.wait_until_subscribed()
+    probe = ChatProbe(send='[data-testid="chat-send"]', messages='[data-testid="chat-messages"]',
+                      body='[data-testid="message-body"]')  # fmt: skip
     for i in range(MESSAGES):
-        say(chats[i % 2], chats[(i + 1) % 2], f"message {i}")
+        sender, receiver, text = chats[i % 2], chats[(i + 1) % 2], f"message {i}"
+        delivery_ms(sender.page, receiver.page, text, lambda: sender.send(text), probe)  # noqa: B023

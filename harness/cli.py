@@ -27,6 +27,7 @@ from harness.health import Health
 from harness.mechanics import MechanicFactory, NewMechanic, default_factory, load_factory, make_mechanic
 from harness.model import load_model
 from harness.model.render import answer_name
+from harness.payment_config import load_payments
 from harness.personas import ROLES, Personas
 from harness.safety import check_stripe_key
 from harness.stack import EmbeddedStack, StackInfo
@@ -40,9 +41,14 @@ PURGE_TABLES = ("sessions", "session_requests", "session_participants", "session
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # `pitstop run` hands what it does not know to pytest (`pitstop run -k full_flow --headed`).
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and not hasattr(args, "pytest_args"):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exit_:  # argparse has printed the usage error
         return int(exit_.code or 0)
+    if unknown:
+        args.pytest_args = unknown
     try:
         command: Callable[[argparse.Namespace], int] = args.command
         return command(args)
@@ -238,6 +244,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app_port=args.port,
         test_domain=settings.test_domain,
         settings=settings,
+        payment_kind=settings.payments.kind,  # [tool.pitstop.payments] kind
     )
     try:
         with stack as info:
@@ -323,28 +330,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The shipped scenarios against a given app (or the embedded stack when none is given)."""
+    """The shipped scenarios against a given app (or the embedded stack when none is given).
+
+    Run as if they lived in the folder ``pitstop run`` starts from: it is
+    pytest's rootdir (its ``pyproject.toml`` holds ``[tool.pitstop]``), and its
+    ``conftest.py``, if any, applies to them as a conftest at the rootdir does
+    (``--pitstop-conftest``): that is where a ``pitstop_flows_class`` override
+    lives. Every argument pitstop does not know goes to pytest, in order; after
+    ``--``, every argument does.
+    """
     extra = list(args.pytest_args)
-    if extra[:1] == ["--"]:
-        extra = extra[1:]
+    if "--" in extra:
+        extra.remove("--")
     url = args.base_url or args.app_url
     base_url = ["--base-url", url] if url else []
-    return _pytest_scenarios(_target_args(args) + base_url + extra)
+    here = Path.cwd()
+    local = ["--rootdir", str(here)]
+    if (here / "conftest.py").is_file():
+        local += ["--pitstop-conftest", str(here / "conftest.py")]
+    return _pytest_scenarios(_target_args(args) + base_url + local + extra)
 
 
 def _target_args(args: argparse.Namespace) -> list[str]:
-    """The target options of the command line, as the plugin's options."""
-    out = ["--pitstop-database-url", args.database_url] if args.database_url else []
-    out += ["--pitstop-config", args.config] if args.config else []
-    for value, option in (
-        (args.store, "--pitstop-store"),
-        (args.supabase_url, "--pitstop-supabase-url"),
-        (args.supabase_key, "--pitstop-supabase-key"),
-        (args.admin_token, "--pitstop-admin-token"),
-    ):
-        out += [option, value] if value else []
-    out += [a for host in args.allow_host or [] for a in ("--pitstop-allow-host", host)]
-    return out + (["--pitstop-test-domain", args.test_domain] if args.test_domain else [])
+    """The target options of the command line, as the plugin's options (``--name=value``: a
+    value that starts with "-", as a token may, is never read as an option)."""
+    given = [
+        ("--pitstop-database-url", args.database_url),
+        ("--pitstop-config", args.config),
+        ("--pitstop-store", args.store),
+        ("--pitstop-supabase-url", args.supabase_url),
+        ("--pitstop-supabase-key", args.supabase_key),
+        ("--pitstop-admin-token", args.admin_token),
+        *(("--pitstop-allow-host", host) for host in args.allow_host or []),
+        ("--pitstop-test-domain", args.test_domain),
+    ]
+    return [f"{option}={value}" for option, value in given if value]
 
 
 def _pytest_scenarios(pytest_args: list[str]) -> int:
@@ -424,8 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, *parents: Any) -> Any:
-        sub = commands.add_parser(name, help=help, description=help, parents=[target, *parents])
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help: str, *parents: Any, **options: Any
+    ) -> Any:
+        sub = commands.add_parser(name, help=help, description=help, parents=[target, *parents], **options)
         sub.set_defaults(command=func)
         return sub
 
@@ -486,9 +508,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--headed", action="store_true", help="show the browsers")
     sub.add_argument("-n", dest="workers", type=_port, metavar="N", help="run on N workers (pytest-xdist)")
 
-    sub = command("run", cmd_run, "run the shipped scenarios against an app (pytest arguments follow)")
+    sub = command(
+        "run",
+        cmd_run,
+        "run the shipped scenarios against an app, with ./conftest.py applied "
+        "(any other argument goes to pytest)",
+        allow_abbrev=False,  # pytest's --co is not an abbreviation of --config
+        usage="pitstop run [-h] [target options] [--base-url URL] [PYTEST_ARGS ...]",
+        epilog="pytest arguments: any other, e.g. pitstop run -k full_flow --headed -n 2 "
+        "(after --, every argument goes to pytest)",
+    )
     sub.add_argument("--base-url", metavar="URL", help="the app under test (default: the embedded stack)")
-    sub.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_ARGS")
+    sub.set_defaults(pytest_args=[])
 
     command("browser", cmd_browser, "make sure a Chromium can be driven (downloads or installs one)")
 
@@ -552,6 +583,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         test_domain=args.test_domain,
         login_path=load_contract(table).customer_login_path,
         model=load_model(table.get("model")),
+        payments=load_payments(table.get("payments")),
     )
 
 

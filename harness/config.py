@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from harness.contract import AppContract
 from harness.errors import BadInput
 from harness.model.declaration import Model
+from harness.payment_config import PaymentConfig
 
 DEFAULT_TEST_DOMAIN = "pitstop.test"
 STORES = ("postgres", "supabase", "api")
@@ -42,6 +43,7 @@ class Settings:
     user_password: str | None = field(default=None, repr=False)  # the api store signs in with it
     login_path: str = "/customer/login"  # where the api store signs users in
     model: Model = field(default_factory=Model)  # [tool.pitstop.model]: the app's tables
+    payments: PaymentConfig = field(default_factory=PaymentConfig)  # [tool.pitstop.payments]
 
     @classmethod
     def load(
@@ -58,6 +60,7 @@ class Settings:
         user_password: str | None = None,
         login_path: str | None = None,
         model: Model | None = None,
+        payments: PaymentConfig | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if env is None else env
@@ -81,6 +84,7 @@ class Settings:
             ),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             model=model or Model(),
+            payments=payments or PaymentConfig(),
         )
 
 

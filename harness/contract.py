@@ -37,7 +37,7 @@ KEYS = tuple(f.name for f in dataclasses.fields(AppContract))
 
 
 # Parts of [tool.pitstop] that other modules read.
-SUBTABLES = ("model",)
+SUBTABLES = ("model", "payments")
 
 
 def load_contract(

@@ -7,8 +7,13 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+# The plans the scenarios buy are the reference app's own, read from the file the app ships
+# (``reference_app/plans.json``): one definition, so their prices cannot drift apart.
+SHIPPED_BY_THE_APP = {"plans": "reference_app"}
+
 
 @cache
 def load(name: str) -> Any:
     """One JSON file of the test data by name: ``plans``, ``vehicles``, ``cards`` or ``states``."""
-    return json.loads(files("harness.testdata").joinpath(f"{name}.json").read_text(encoding="utf-8"))
+    package = SHIPPED_BY_THE_APP.get(name, "harness.testdata")
+    return json.loads(files(package).joinpath(f"{name}.json").read_text(encoding="utf-8"))

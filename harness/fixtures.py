@@ -2,29 +2,34 @@
 
 Public: ``pitstop`` (the handle), ``customer``, ``mechanic``, ``second_mechanic``
 (test users), ``customer_page``, ``mechanic_page``, ``second_mechanic_page``
-(signed-in pages), ``pitstop_make_mechanic`` (an override point: how a test
-mechanic is made when the model keeps mechanics in a table of their own). They
-extend pytest-playwright's ``base_url``,
-``browser_type_launch_args`` and ``connect_options``. Internal fixtures start
-with ``_``.
+(signed-in pages), ``pitstop_flows`` (the steps the scenarios take in the app),
+and the override points ``pitstop_flows_class`` (which ``Flows`` drives the
+app's pages) and ``pitstop_make_mechanic`` (how a test mechanic is made when the
+model keeps mechanics in a table of their own). They extend pytest-playwright's
+``base_url``, ``browser_type_launch_args`` and ``connect_options``. Internal
+fixtures start with ``_``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from harness.browsers import find_chromium, launch_args
-from harness.errors import PitstopError
+from harness.errors import BadInput, PitstopError
 from harness.handle import Pitstop
 from harness.mechanics import MechanicFactory, default_factory
 from harness.personas import TestUser
 from harness.run import PERSONAS, Run
+
+if TYPE_CHECKING:  # installed as harness.scenarios; checked as the scenarios package
+    from scenarios.flows import Flows
 
 PAGE_SUFFIX = "_page"
 
@@ -84,6 +89,59 @@ def _use_mechanic_factory(request: pytest.FixtureRequest, run: Run, labels: list
         and any(PERSONAS[label] == "mechanic" for label in labels)
     ):
         run.mechanic_factory = request.getfixturevalue("pitstop_make_mechanic")
+
+
+@pytest.fixture(scope="session")
+def pitstop_flows_class() -> type[Flows]:
+    """The class of ``pitstop_flows``: how the scenarios act in the app. An override point.
+
+    The default, ``harness.scenarios.Flows``, drives the reference app's
+    pages. Override it in your conftest.py (any scope) with a subclass that
+    drives yours; ``pitstop run`` applies the conftest.py of the folder it is
+    started from to the shipped scenarios::
+
+        from harness.scenarios import Flows
+
+        class OurFlows(Flows):
+            def sign_in(self, page, user): ...
+
+        @pytest.fixture(scope="session")
+        def pitstop_flows_class():
+            return OurFlows
+    """
+    # The shipped scenarios' package, as installed (mypy checks it as ``scenarios``).
+    default: type[Flows] = importlib.import_module("harness.scenarios").Flows
+    return default
+
+
+@pytest.fixture
+def pitstop_flows(
+    pitstop_flows_class: type[Flows], pitstop: Pitstop, request: pytest.FixtureRequest
+) -> Flows:
+    """The steps of this test in the app: ``pitstop_flows_class`` built with the handle,
+    the test's pages and the app contract (``[tool.pitstop]``).
+
+    A step names a test user; its page is that user's page fixture
+    (``customer`` → ``customer_page``), made on first use. The user must be
+    one the test asked for (``customer``, ``mechanic``, ``second_mechanic`` or
+    their pages), so that pitstop purges it before the test and checks it after.
+    """
+    labels = [
+        label
+        for label in PERSONAS
+        if label in request.fixturenames or label + PAGE_SUFFIX in request.fixturenames
+    ]
+
+    def page_of(user: TestUser) -> Any:
+        for label in labels:
+            if request.getfixturevalue(label) == user:
+                return request.getfixturevalue(label + PAGE_SUFFIX)
+        raise BadInput(
+            f"{user.email} is none of this test's users ({', '.join(labels) or 'it has none'})",
+            fix="ask for the user's fixture (customer, mechanic or second_mechanic) in the test",
+        )
+
+    return pitstop_flows_class(pitstop=pitstop, pages=page_of, contract=pitstop.run.config.contract)
 
 
 @pytest.fixture(scope="session")
@@ -200,10 +258,10 @@ MECHANIC_DOC = """
     When the model keeps mechanics in a table of their own, it is a row of that
     table made by ``pitstop_make_mechanic`` and registered by pitstop: ``id`` is
     the row's id, ``email`` (in the test domain), ``password`` and ``name`` are
-    what the factory was given. Signing it in then needs the app's own way (a
-    ``Flows`` override, not yet there) unless the row links to a test user
-    (``mechanics.user``), who signs in through Supabase Auth with that email
-    and password.
+    what the factory was given. Signing it in then needs the app's own way (an
+    override of ``Flows.sign_in``, see ``pitstop_flows_class``) unless the row
+    links to a test user (``mechanics.user``), who signs in through Supabase
+    Auth with that email and password.
 """
 
 
@@ -226,14 +284,21 @@ def _user(label: str) -> Callable[..., TestUser]:
 
 def _page(label: str) -> Callable[..., Any]:
     def fixture(
-        pitstop: Pitstop, new_context: Callable[..., Any], browser: Any, request: pytest.FixtureRequest
+        pitstop: Pitstop,
+        pitstop_flows: Flows,
+        new_context: Callable[..., Any],
+        browser: Any,
+        request: pytest.FixtureRequest,
     ) -> Any:
         user: TestUser = request.getfixturevalue(label)
-        state = pitstop.storage_state(user, browser)
+        state = pitstop.storage_state(user, browser, pitstop_flows.sign_in)
         return new_context(storage_state=state).new_page()
 
     fixture.__name__ = label + PAGE_SUFFIX
-    fixture.__doc__ = f"A page signed in as the {label.replace('_', ' ')}, in its own browser context."
+    fixture.__doc__ = (
+        f"A page signed in as the {label.replace('_', ' ')}, in its own browser context "
+        "(signed in by ``pitstop_flows.sign_in``, once per worker)."
+    )
     return pytest.fixture(fixture)
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+import urllib.error
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from harness.cleanup import Cleanup
 from harness.data import load
-from harness.errors import BadInput, PitstopError
+from harness.errors import BadInput, PitstopError, Unreachable
 from harness.health import Health
 from harness.model import Model
-from harness.payments import REQUEST_TIMEOUT_S, Payments
+from harness.payment_config import PaymentValues
+from harness.payments import REQUEST_TIMEOUT_S, Payments, checkout_completed_event, deliver
 from harness.personas import TestUser
 from harness.run import Run, Target
 from harness.stack import STRIPE_SECRET_KEY
@@ -158,15 +160,76 @@ class Pitstop:
         vehicle: JSON,
         card: JSON,
         timeout_s: float = REQUEST_TIMEOUT_S,
+        intake_id: str | None = None,
     ) -> JSON:
         """Pay through the Stripe API (the app learns it by webhook) and wait for the session.
 
+        Paid as the app's ``[tool.pitstop.payments] kind`` says, with its metadata templates
+        filled in (``harness.payment_config``; ``intake_id`` fills ``{intake_id}``):
+
+        - ``payment_intent``: a PaymentIntent, created and confirmed; Stripe (localstripe,
+          embedded) sends ``payment_intent.succeeded``;
+        - ``checkout_session``: a Checkout Session, paid on its hosted page's form over HTTP
+          (the embedded Stripe only); pitstop then posts the signed
+          ``checkout.session.completed`` to the app's ``webhook_path`` itself (when it knows the
+          app's webhook secret), so the app's own retrieval finds the session complete.
+
         Each Stripe call gives up after ``timeout_s``; the session is awaited for ``WAIT_S``.
+        The answer carries ``payment_intent_id`` (and ``checkout_session_id``).
         """
-        intent_id = self.payments(timeout_s=timeout_s).pay(
-            customer_id=str(customer.id), plan=plan["slug"], amount=plan["amount"], vehicle=vehicle, card=card
+        config = self.run.config.settings.payments
+        values = PaymentValues.of(
+            plan=plan, customer_id=str(customer.id), customer_email=customer.email, vehicle=vehicle,
+            intake_id=intake_id,
+        )  # fmt: skip
+        metadata = config.render(values)
+        payments = self.payments(timeout_s=timeout_s)
+        if config.kind == "checkout_session":
+            target = self.target
+            session = payments.pay_checkout_session(
+                product=str(plan["name"]),
+                amount=int(plan["amount"]),
+                currency=str(plan.get("currency", "usd")),
+                metadata=metadata,
+                customer_email=customer.email,
+                client_reference_id=str(customer.id),
+                card=card,
+                name=customer.name,
+                return_url=target.app_url + "/",
+            )
+            if target.stripe_webhook_secret:
+                self._deliver(checkout_completed_event(session), config.webhook_path, timeout_s)
+            found = self.active_session(customer)
+            return {
+                **found,
+                "payment_intent_id": session["payment_intent"],
+                "checkout_session_id": session["id"],
+            }
+        intent_id = payments.pay(
+            customer_id=str(customer.id),
+            plan=plan["slug"],
+            amount=plan["amount"],
+            currency=str(plan.get("currency", "usd")),
+            vehicle=vehicle,
+            card=card,
+            metadata=metadata,
         )
         return {**self.active_session(customer), "payment_intent_id": intent_id}
+
+    def _deliver(self, event: JSON, path: str, timeout_s: float) -> None:
+        """Post a signed event to the app's webhook, as Stripe would; an answer other than 2xx is an error."""
+        target = self.target
+        url = target.app_url + path
+        try:
+            deliver(event, url=url, secret=target.stripe_webhook_secret or "", timeout_s=timeout_s)
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode(errors="replace")[:300]
+            raise PitstopError(
+                f"the app's webhook at {url} answered {exc.code} to {event['type']}: {body}",
+                fix="check [tool.pitstop.payments] webhook_path and the app's STRIPE_WEBHOOK_SECRET",
+            ) from None
+        except OSError as exc:
+            raise Unreachable(f"the app's webhook at {url} did not answer: {exc}") from None
 
     def payments(self, *, timeout_s: float = REQUEST_TIMEOUT_S) -> Payments:
         """Stripe test-mode calls against the target's Stripe (localstripe, embedded)."""
@@ -183,19 +246,16 @@ class Pitstop:
     def record(self, name: str, value: float) -> None:
         self.run.record(name, value)
 
-    def storage_state(self, user: TestUser, browser: Any) -> Any:
-        """The user's signed-in browser state: signed in through the login form once per worker."""
+    def storage_state(self, user: TestUser, browser: Any, sign_in: Callable[[Any, TestUser], None]) -> Any:
+        """The user's signed-in browser state: ``sign_in(page, user)`` once per worker, on a fresh page.
+
+        The page fixtures pass ``Flows.sign_in`` (``pitstop_flows``), which drives the app's login form.
+        """
         if user.email not in self._storage:
             context = browser.new_context(base_url=self.target.app_url)
             context.set_default_timeout(SIGN_IN_TIMEOUT_MS)  # every step of the sign-in, not only the last
             try:
-                page = context.new_page()
-                login_path = self.run.config.contract.login_path(user.role)  # [tool.pitstop]
-                page.goto(login_path)
-                page.get_by_test_id("login-email").fill(user.email)
-                page.get_by_test_id("login-password").fill(user.password)
-                page.get_by_test_id("login-submit").click()
-                page.wait_for_url(lambda url: login_path not in url, timeout=SIGN_IN_TIMEOUT_MS)
+                sign_in(context.new_page(), user)
                 self._storage[user.email] = context.storage_state()
             finally:
                 context.close()

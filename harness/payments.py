@@ -1,24 +1,38 @@
-"""Paying without the card form: a real PaymentIntent, confirmed through the Stripe API.
+"""Paying without the card form: a real PaymentIntent or Checkout Session, through the Stripe API.
 
 The way ``stripe trigger`` works: the harness creates and confirms a
 PaymentIntent with the metadata the app's checkout would set, and Stripe (or
 localstripe, embedded) sends the app its signed ``payment_intent.succeeded``
 webhook. Only test keys are accepted.
+
+For an app that pays through Stripe Checkout (``[tool.pitstop.payments] kind =
+"checkout_session"``), ``pay_checkout_session`` creates a real Checkout Session
+with the app's metadata and completes it by posting the hosted page's form
+over HTTP (the fields the embedded Stripe's page has, ``harness.stripe_front``),
+with no browser; the caller then delivers the signed
+``checkout.session.completed`` itself (``deliver``), so nothing waits on a
+webhook delay. Stripe's real hosted page takes a browser: this works against
+the embedded Stripe only, whose page is on loopback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
+import re
+import secrets
 import time
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import stripe
 
-from harness.errors import PitstopError, Unreachable
-from harness.safety import check_stripe_key
+from harness.errors import PitstopError, Unreachable, Unsupported
+from harness.safety import check_stripe_key, is_loopback
 
 # Each call to the Stripe API (or a webhook endpoint) gives up after this long.
 REQUEST_TIMEOUT_S = 10.0
@@ -54,10 +68,22 @@ class Payments:
         vehicle: dict[str, Any],
         card: dict[str, str],
         currency: str = "usd",
+        metadata: dict[str, str] | None = None,
     ) -> str:
-        """Create and confirm a PaymentIntent for ``plan``; returns its id."""
+        """Create and confirm a PaymentIntent for ``plan``; returns its id.
+
+        ``metadata``: what the app expects on it (``PaymentConfig.render``); by default the
+        reference app's (customer id, plan slug, vehicle JSON, description).
+        """
         card_params: Any = {"card": {k: card[k] for k in ("number", "exp_month", "exp_year", "cvc")}}
         details = {k: vehicle[k] for k in ("year", "make", "model", "mileage")}
+        if metadata is None:
+            metadata = {
+                "customer_id": customer_id,
+                "plan": plan,
+                "vehicle": json.dumps(details, separators=(",", ":")),
+                "description": vehicle["description"],
+            }
         try:
             token = self._client.v1.tokens.create(params=card_params)
             buyer = self._client.v1.customers.create(params={"source": token.id})
@@ -67,12 +93,7 @@ class Payments:
                     "currency": currency,
                     "customer": buyer.id,
                     "payment_method": buyer.to_dict()["default_source"],
-                    "metadata": {
-                        "customer_id": customer_id,
-                        "plan": plan,
-                        "vehicle": json.dumps(details, separators=(",", ":")),
-                        "description": vehicle["description"],
-                    },
+                    "metadata": metadata,
                 }
             )
             intent = self._client.v1.payment_intents.confirm(intent.id)
@@ -88,6 +109,104 @@ class Payments:
             raise PitstopError(f"the payment {intent.id} ended {intent.status}, not succeeded")
         return str(intent.id)
 
+    def pay_checkout_session(
+        self,
+        *,
+        product: str,
+        amount: int,
+        currency: str,
+        metadata: dict[str, str],
+        customer_email: str,
+        client_reference_id: str,
+        card: dict[str, str],
+        name: str,
+        return_url: str,
+    ) -> dict[str, Any]:
+        """Create a Checkout Session as the app's route would, pay it on its hosted page's form over
+        HTTP, and return the session as Stripe has it then (``complete``, ``paid``).
+
+        The embedded Stripe only (its hosted page is on loopback): Stripe's own page takes a browser.
+        ``return_url`` is the success and cancel URL; nothing follows it.
+        """
+        host = urlsplit(self._where).hostname or ""
+        if not is_loopback(host):
+            raise Unsupported(
+                f"paying a Checkout Session by webhook needs the embedded Stripe, not {self._where}: "
+                "Stripe's hosted Checkout page can only be paid in a browser",
+                fix="use --pitstop-payment=ui, or give the app pitstop's embedded Stripe (STRIPE_API_BASE)",
+            )
+        try:
+            session = self._client.v1.checkout.sessions.create(
+                params={
+                    "mode": "payment",
+                    "line_items": [
+                        {
+                            "price_data": {
+                                "currency": currency,
+                                "unit_amount": amount,
+                                "product_data": {"name": product},
+                            },
+                            "quantity": 1,
+                        }
+                    ],
+                    "metadata": metadata,
+                    "client_reference_id": client_reference_id,
+                    "customer_email": customer_email,
+                    "success_url": f"{return_url}?session_id={{CHECKOUT_SESSION_ID}}",
+                    "cancel_url": return_url,
+                }
+            )
+            url = session.url or ""
+            if not is_loopback(urlsplit(url).hostname or ""):  # card fields go to loopback only
+                raise PitstopError(
+                    f"the Checkout Session's page {url or '(none)'} is not the embedded Stripe's"
+                )
+            self._post_hosted_form(session.id, url, card, customer_email, name)
+            paid = self._client.v1.checkout.sessions.retrieve(session.id).to_dict()
+        except stripe.APIConnectionError as exc:
+            raise Unreachable(
+                f"the Stripe API at {self._where} did not answer within {self._timeout_s:g} s: "
+                f"{exc.user_message or exc}",
+                fix="check that the Stripe API (localstripe, embedded) is running",
+            ) from None
+        except stripe.StripeError as exc:
+            raise PitstopError(
+                f"the Stripe API refused the Checkout Session: {exc.user_message or exc}"
+            ) from None
+        if (paid.get("status"), paid.get("payment_status")) != ("complete", "paid"):
+            raise PitstopError(
+                f"the Checkout Session {session.id} is {paid.get('status')} and "
+                f"{paid.get('payment_status')} after paying, not complete and paid"
+            )
+        return paid
+
+    def _post_hosted_form(
+        self, session_id: str, url: str, card: dict[str, str], email: str, name: str
+    ) -> None:
+        """The hosted page's form, as a browser posts it (``harness.stripe_front``'s field names)."""
+        form = {
+            "email": email,
+            "cardNumber": card["number"],
+            "cardExpiry": f"{int(card['exp_month']):02d} / {str(card['exp_year'])[-2:]}",
+            "cardCvc": card["cvc"],
+            "billingName": name,
+            "billingPostalCode": card.get("postal_code") or "94107",
+        }
+        try:
+            answer = httpx.post(url, data=form, timeout=self._timeout_s, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            raise Unreachable(
+                f"the hosted page {url} did not answer within {self._timeout_s:g} s: "
+                f"{exc or type(exc).__name__}",
+                fix="check that the Stripe API (embedded) is running",
+            ) from None
+        if answer.status_code != 303:  # 303: paid, on to the success URL
+            shown = re.search(r'data-testid="payment-error">(.*?)</p>', answer.text, re.S)
+            why = html.unescape(shown[1]) if shown else answer.text[:300]
+            raise PitstopError(
+                f"the hosted page of {session_id} refused the payment ({answer.status_code}): {why}"
+            )
+
     def event_for(self, intent_id: str, event_type: str = "payment_intent.succeeded") -> dict[str, Any]:
         """The event Stripe made for a PaymentIntent, as it was sent."""
         for event in self._client.v1.events.list(params={"limit": 100}).auto_paging_iter():
@@ -95,6 +214,21 @@ class Payments:
             if data["type"] == event_type and data["data"]["object"]["id"] == intent_id:
                 return data
         raise PitstopError(f"no {event_type} event for {intent_id}")
+
+
+def checkout_completed_event(session: dict[str, Any]) -> dict[str, Any]:
+    """A ``checkout.session.completed`` event for ``session``, in the shape Stripe sends it."""
+    return {
+        "id": "evt_pitstop_" + secrets.token_hex(12),
+        "object": "event",
+        "api_version": stripe.api_version,
+        "created": int(time.time()),
+        "data": {"object": session},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": "checkout.session.completed",
+    }
 
 
 def signature_header(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:
@@ -108,7 +242,7 @@ def signature_header(payload: bytes, secret: str, *, timestamp: int | None = Non
     return f"t={t},v1={signature}"
 
 
-def deliver(event: dict[str, Any], *, url: str, secret: str) -> int:
+def deliver(event: dict[str, Any], *, url: str, secret: str, timeout_s: float = REQUEST_TIMEOUT_S) -> int:
     """Send ``event`` to a webhook endpoint signed as Stripe signs (``t=…,v1=HMAC-SHA256``); the status."""
     payload = json.dumps(event).encode()
     request = urllib.request.Request(
@@ -117,6 +251,6 @@ def deliver(event: dict[str, Any], *, url: str, secret: str) -> int:
         method="POST",
         headers={"Content-Type": "application/json", "Stripe-Signature": signature_header(payload, secret)},
     )
-    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
         status: int = response.status
         return status

@@ -23,7 +23,9 @@ from harness.contract import KEYS as CONTRACT_KEYS
 from harness.contract import AppContract, load_contract
 from harness.errors import PitstopError
 from harness.health import Health
+from harness.local_conftest import load_conftest
 from harness.model import load_model
+from harness.payment_config import load_payments
 from harness.run import Run
 from harness.tool_config import config_file, read_tables
 
@@ -97,10 +99,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(option.dest, help_text, type="bool")
         else:
             parser.addini(option.dest, help_text, type="string")
+    group.addoption(
+        "--pitstop-conftest",
+        dest="pitstop_conftest",
+        metavar="PATH",
+        help="a conftest.py to apply as if it were at the rootdir, to tests not under it "
+        "(pitstop run passes ./conftest.py; command line only)",
+    )
     defaults = AppContract()
     for key in CONTRACT_KEYS:
         help_text = f"the app contract's {key} (also [tool.pitstop] {key}; default: {getattr(defaults, key)})"
         parser.addini(f"pitstop_{key}", help_text, type="string")
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Register ``--pitstop-conftest`` before pytest loads the conftests it finds itself."""
+    path = getattr(early_config.known_args_namespace, "pitstop_conftest", None)
+    if path:
+        load_conftest(early_config.pluginmanager, Path(path))
 
 
 def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> RunConfig:
@@ -131,6 +147,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         test_domain=values["pitstop_test_domain"],
         login_path=contract.customer_login_path,
         model=load_model(table.get("model")),
+        payments=load_payments(table.get("payments")),
         env=env,
     )
     return RunConfig(

@@ -121,7 +121,10 @@ class Run:
         settings = self.config.settings
         if self.config.embedded:
             self._stack = EmbeddedStack(
-                database_url=settings.database_url, test_domain=settings.test_domain, settings=settings
+                database_url=settings.database_url,
+                test_domain=settings.test_domain,
+                settings=settings,
+                payment_kind=settings.payments.kind,  # the app pays as [tool.pitstop.payments] says
             )
             info: StackInfo = self._stack.start()
             return Target(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from harness.cleanup import Cleanup
 from harness.config import DEFAULT_TEST_DOMAIN, Settings
-from harness.errors import PitstopError, Unreachable
+from harness.errors import BadInput, PitstopError, Unreachable
 from harness.postgres_server import LocalPostgres, free_port
 from harness.safety import check_database_url
 from harness.store.postgres import PostgresStore
@@ -36,6 +36,11 @@ STOP_TIMEOUT_S = 10
 STRIPE_SECRET_KEY = "sk_test_pitstop_embedded"
 STRIPE_PUBLISHABLE_KEY = "pk_test_pitstop_embedded"
 WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
+# The app's events by its payment kind ([tool.pitstop.payments] kind, the app's PAYMENT_KIND).
+WEBHOOK_EVENTS_BY_KIND = {
+    "payment_intent": WEBHOOK_EVENTS,
+    "checkout_session": ("checkout.session.completed",),
+}
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,20 @@ class EmbeddedStack:
         app_port: int | None = None,
         test_domain: str = DEFAULT_TEST_DOMAIN,
         settings: Settings | None = None,
+        payment_kind: str | None = None,
     ) -> None:
+        """``payment_kind``: how the reference app takes payments (``PAYMENT_KIND``); default: the
+        settings' ``[tool.pitstop.payments] kind``."""
         self._database_url = database_url
         self._app_port = app_port
         self._test_domain = test_domain
         self._settings = settings or Settings.load(database_url=database_url)
+        self.payment_kind = payment_kind or self._settings.payments.kind
+        if self.payment_kind not in WEBHOOK_EVENTS_BY_KIND:
+            raise BadInput(
+                f"unknown payment kind {self.payment_kind!r}",
+                fix=f"use one of {', '.join(WEBHOOK_EVENTS_BY_KIND)}",
+            )
         self._dir: Path | None = None
         self._postgres: LocalPostgres | None = None
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -138,6 +152,7 @@ class EmbeddedStack:
                 "SESSION_SECRET": secrets.token_hex(32),
                 "DATA_DIR": str(self._dir / "app-data"),
                 "TEST_DOMAIN": self._test_domain,
+                "PAYMENT_KIND": self.payment_kind,
             },
         )  # fmt: skip
         self._wait_for("localstripe", f"{localstripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
@@ -147,7 +162,7 @@ class EmbeddedStack:
             {
                 "url": f"{app_url}/api/stripe/webhook",
                 "secret": webhook_secret,
-                "events": list(WEBHOOK_EVENTS),
+                "events": list(WEBHOOK_EVENTS_BY_KIND[self.payment_kind]),
             },
         )
         self._wait_for("app", f"{app_url}/healthz")  # up, with its chat listener subscribed

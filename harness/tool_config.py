@@ -4,7 +4,8 @@ The file is the one named (``--config FILE``, the ini key ``pitstop_config``,
 or ``PITSTOP_CONFIG``), else ``pyproject.toml`` in the folder pitstop starts
 from (pytest's rootdir, or the current folder for the CLI), else none: every
 table then has its defaults. Each part is read by its own module:
-``harness.contract`` (the app's pages), ``harness.model`` (its tables).
+``harness.contract`` (the app's pages), ``harness.model`` (its tables),
+``harness.payment_config`` (how it takes payments).
 """
 
 from __future__ import annotations

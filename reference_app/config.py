@@ -11,6 +11,9 @@ from pathlib import Path
 
 DEFAULT_STRIPE_JS_URL = "https://js.stripe.com/v3/"
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+# How the customer pays: a PaymentIntent on the app's own card page, or Stripe Checkout's
+# hosted page (a Checkout Session), as most Next.js apps do.
+PAYMENT_KINDS = ("payment_intent", "checkout_session")
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,11 @@ class Config:
     test_mode: bool = False
     test_domain: str = "pitstop.test"
     currency: str = "usd"
+    payment_kind: str = "payment_intent"  # one of PAYMENT_KINDS
 
     def __post_init__(self) -> None:
+        if self.payment_kind not in PAYMENT_KINDS:
+            raise ConfigError(f"PAYMENT_KIND is {self.payment_kind!r}: use one of {', '.join(PAYMENT_KINDS)}")
         key = self.stripe_secret_key or ""
         if self.test_mode and key.startswith(LIVE_KEY_PREFIXES):
             raise ConfigError(
@@ -79,4 +85,5 @@ class Config:
             admin_token=_optional(env, "ADMIN_TOKEN"),
             test_mode=_flag(env.get("TEST_MODE")),
             test_domain=(_optional(env, "TEST_DOMAIN") or "pitstop.test").lower().lstrip("@"),
+            payment_kind=(_optional(env, "PAYMENT_KIND") or "payment_intent").lower(),
         )

@@ -4,6 +4,11 @@ Called by the webhook and by the success page, possibly at the same moment:
 a transaction-scoped advisory lock per customer serializes them, the
 ``payment_intent_id`` unique constraint backs it up, and a second call finds
 the session the first one made.
+
+A Checkout Session (``PAYMENT_KIND=checkout_session``) is fulfilled the same
+way, keyed by the PaymentIntent it paid with: Stripe makes exactly one per
+session, set once it is paid, so one Checkout Session makes at most one
+session; its refund and its "fulfilled" mark are on that PaymentIntent too.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from psycopg.types.json import Jsonb
 
 from reference_app import cleanup
 from reference_app.db import Pool, fetch_one
-from reference_app.payments import Intent, PaymentError, Payments
-from reference_app.plans import BY_SLUG
+from reference_app.payments import CheckoutSession, Intent, PaymentError, Payments
+from reference_app.plans import Plan, find_plan
 
 ACTIVE_SESSION_MESSAGE = "Customer already has an active session"
 FULFILLED_KEY = "fulfilled_session"  # PaymentIntent metadata, set once a session was made
@@ -45,9 +50,9 @@ class Outcome:
         }
 
 
-def _customer(intent: Intent) -> UUID | None:
+def _customer(value: str | None) -> UUID | None:
     try:
-        return UUID(intent.customer_id or "")
+        return UUID(value or "")
     except ValueError:
         return None
 
@@ -57,12 +62,39 @@ async def fulfill_checkout(pool: Pool, payments: Payments, intent: Intent) -> Ou
         return Outcome("processing", message="Your payment is being processed")
     if intent.status != "succeeded":
         return Outcome("failed", message=intent.error or "The payment did not go through")
-    customer_id = _customer(intent)
-    plan = BY_SLUG.get(intent.plan or "")
+    customer_id = _customer(intent.customer_id)
+    plan = find_plan(intent.plan)
     if customer_id is None or plan is None:
         log.warning("payment %s carries no customer or plan in its metadata; not fulfilled", intent.id)
         return Outcome("failed", message="This payment does not belong to a checkout")
+    return await _fulfill(pool, payments, intent, customer_id, plan, intent.vehicle())
 
+
+async def fulfill_checkout_session(pool: Pool, payments: Payments, checkout: CheckoutSession) -> Outcome:
+    """A paid Checkout Session becomes a waiting session, once (keyed by its PaymentIntent)."""
+    if checkout.status == "expired":
+        return Outcome("failed", message="This checkout expired before it was paid")
+    if checkout.status == "open":
+        return Outcome("failed", message="This checkout has not been paid")
+    if checkout.payment_status != "paid" or checkout.payment_intent is None:
+        return Outcome("processing", message="Your payment is being processed")
+    customer_id = _customer(checkout.customer_id)
+    plan = find_plan(checkout.plan)
+    if customer_id is None or plan is None:
+        log.warning("checkout %s carries no customer or plan in its metadata; not fulfilled", checkout.id)
+        return Outcome("failed", message="This payment does not belong to a checkout")
+    intent = await payments.retrieve(checkout.payment_intent)
+    if intent is None:
+        return Outcome("failed", message="The payment of this checkout does not exist")
+    if intent.status != "succeeded":
+        return Outcome("failed", message=intent.error or "The payment did not go through")
+    return await _fulfill(pool, payments, intent, customer_id, plan, checkout.vehicle())
+
+
+async def _fulfill(
+    pool: Pool, payments: Payments, intent: Intent, customer_id: UUID, plan: Plan, vehicle: dict[str, Any]
+) -> Outcome:
+    """The paid ``intent`` becomes ``customer_id``'s waiting session, exactly once."""
     async with pool.connection() as conn, conn.transaction():
         await conn.execute(
             b"select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"fulfill:{customer_id}",)
@@ -110,7 +142,7 @@ async def fulfill_checkout(pool: Pool, payments: Payments, intent: Intent) -> Ou
                     b"insert into public.session_requests"
                     b" (session_id, customer_id, plan, status, vehicle)"
                     b" values (%s, %s, %s, 'pending', %s)",
-                    (row["id"], customer_id, plan.name, Jsonb(intent.vehicle())),
+                    (row["id"], customer_id, plan.name, Jsonb(vehicle)),
                 )
         except psycopg.errors.ForeignKeyViolation:
             return Outcome("failed", message="The customer of this payment no longer exists")

@@ -15,6 +15,7 @@ from reference_app.plans import Plan
 # Stripe's ids: a prefix and letters and digits. Anything else is no PaymentIntent, and must
 # not reach Stripe's URL paths.
 INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,255}")
+CHECKOUT_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,255}")
 
 
 class PaymentError(Exception):
@@ -60,14 +61,64 @@ class Intent:
 
     def vehicle(self) -> dict[str, Any]:
         """The intake as stored on the request: the vehicle plus the problem description."""
-        try:
-            vehicle = json.loads(self.metadata.get("vehicle", "{}"))
-        except ValueError:
-            vehicle = {}
-        if not isinstance(vehicle, dict):
-            vehicle = {}
-        vehicle["description"] = self.metadata.get("description", "")
-        return vehicle
+        return _vehicle(self.metadata)
+
+
+def _vehicle(metadata: dict[str, str]) -> dict[str, Any]:
+    """The intake as stored on the request: the vehicle (JSON in the metadata) plus the description."""
+    try:
+        vehicle = json.loads(metadata.get("vehicle", "{}"))
+    except ValueError:
+        vehicle = {}
+    if not isinstance(vehicle, dict):
+        vehicle = {}
+    vehicle["description"] = metadata.get("description", "")
+    return vehicle
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """The parts of a Checkout Session the app uses (``checkout_session`` payments).
+
+    Its metadata is what the app set when it made it: ``plan`` (the slug),
+    ``supabase_user_id``, ``intake_id``, and the intake itself (``vehicle``,
+    ``description``), since the app keeps no intakes table.
+    """
+
+    id: str
+    status: str  # open | complete | expired
+    payment_status: str  # paid | unpaid | no_payment_required
+    payment_intent: str | None
+    amount: int  # amount_total
+    currency: str
+    url: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.metadata.get("supabase_user_id")
+
+    @property
+    def plan(self) -> str | None:
+        return self.metadata.get("plan")
+
+    def vehicle(self) -> dict[str, Any]:
+        return _vehicle(self.metadata)
+
+
+def _checkout_session(resource: stripe.StripeObject) -> CheckoutSession:
+    obj = resource.to_dict()
+    intent = obj.get("payment_intent")  # expanded: a dict; otherwise an id (None until paid)
+    return CheckoutSession(
+        id=obj["id"],
+        status=obj.get("status") or "open",
+        payment_status=obj.get("payment_status") or "unpaid",
+        payment_intent=intent.get("id") if isinstance(intent, dict) else intent,
+        amount=int(obj.get("amount_total") or 0),
+        currency=obj.get("currency") or "usd",
+        url=obj.get("url"),
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+    )
 
 
 def _intent(resource: stripe.StripeObject) -> Intent:
@@ -123,6 +174,64 @@ class Payments:
         except stripe.StripeError as exc:
             raise PaymentError(exc.user_message or "The payment could not be started") from exc
         return _intent(obj)
+
+    async def create_checkout_session(
+        self,
+        plan: Plan,
+        *,
+        customer_id: str,
+        customer_email: str,
+        intake: Intake,
+        intake_id: str,
+        success_url: str,
+        cancel_url: str,
+    ) -> CheckoutSession:
+        """A Checkout Session for ``plan`` on Stripe's hosted page, as a Next.js route makes one.
+
+        ``success_url`` carries ``{CHECKOUT_SESSION_ID}``, which Stripe fills in on the redirect.
+        """
+        try:
+            obj = await self.client.v1.checkout.sessions.create_async(
+                params={
+                    "mode": "payment",
+                    "line_items": [
+                        {
+                            "price_data": {
+                                "currency": plan.currency,
+                                "unit_amount": plan.amount,
+                                "product_data": {"name": plan.name},
+                            },
+                            "quantity": 1,
+                        }
+                    ],
+                    "metadata": {
+                        "plan": plan.slug,
+                        "supabase_user_id": customer_id,
+                        "intake_id": intake_id,
+                        "vehicle": json.dumps(intake.vehicle(), separators=(",", ":")),
+                        "description": intake.description,
+                    },
+                    "client_reference_id": customer_id,
+                    "customer_email": customer_email,
+                    "success_url": success_url,
+                    "cancel_url": cancel_url,
+                }
+            )
+        except stripe.StripeError as exc:
+            raise PaymentError(exc.user_message or "The payment could not be started") from exc
+        return _checkout_session(obj)
+
+    async def retrieve_checkout_session(self, session_id: str) -> CheckoutSession | None:
+        """The Checkout Session, or None for an id that is not one (nothing is asked of Stripe then)."""
+        if not CHECKOUT_SESSION_ID.fullmatch(session_id):
+            return None
+        try:
+            obj = await self.client.v1.checkout.sessions.retrieve_async(session_id)
+        except stripe.StripeError as exc:
+            if exc.http_status == 404:
+                return None
+            raise PaymentError(exc.user_message or "The payment could not be read") from exc
+        return _checkout_session(obj)
 
     async def retrieve(self, intent_id: str) -> Intent | None:
         """The PaymentIntent, or None for an id that is not one (nothing is asked of Stripe then)."""

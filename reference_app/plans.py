@@ -1,8 +1,21 @@
-"""The three plans a customer can buy. Prices in cents."""
+"""The three plans a customer can buy. Prices in cents.
+
+One definition: ``plans.json`` beside this module. The app ships it and reads
+it here; pitstop's test data (``harness.data.load("plans")``, what the shipped
+scenarios buy) reads the same file from this package, as ``harness.sql`` reads
+``schema.sql``. So the scenarios' prices are the app's by construction, and the
+app still imports nothing from ``harness``. (Not the other way round, the app
+reading ``fixtures/``: that folder installs as ``harness.testdata``, part of the
+harness.)
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+PLANS_FILE = Path(__file__).with_name("plans.json")
 
 
 @dataclass(frozen=True)
@@ -11,15 +24,21 @@ class Plan:
     name: str
     amount: int  # cents
     summary: str
+    currency: str = "usd"
 
     @property
     def price(self) -> str:
         return f"${self.amount / 100:.2f}"
 
 
-PLANS: tuple[Plan, ...] = (
-    Plan("quick-chat", "Quick Chat", 1900, "15 minutes of text chat with a mechanic"),
-    Plan("standard-video", "Standard Video", 3900, "30 minutes of chat with photos"),
-    Plan("full-diagnostic", "Full Diagnostic", 6900, "60 minutes, a full walk through the problem"),
+PLANS: tuple[Plan, ...] = tuple(
+    Plan(p["slug"], p["name"], int(p["amount"]), p["summary"], p.get("currency", "usd"))
+    for p in json.loads(PLANS_FILE.read_text(encoding="utf-8"))
 )
 BY_SLUG = {plan.slug: plan for plan in PLANS}
+BY_NAME = {plan.name: plan for plan in PLANS}
+
+
+def find_plan(value: str | None) -> Plan | None:
+    """The plan a payment's metadata names: by slug (as this app writes it) or by name."""
+    return BY_SLUG.get(value or "") or BY_NAME.get(value or "")

@@ -5,15 +5,13 @@ from __future__ import annotations
 import concurrent.futures
 
 import pytest
-from playwright.sync_api import Page
 
 from harness.data import load
 from harness.handle import Pitstop
 from harness.payments import deliver
 from harness.personas import TestUser
 
-from .flows import buy_through_checkout, card, pay, vehicle
-from .pages import CheckoutPage, CustomerDashboard, SuccessPage
+from .flows import Flows, card, plan, vehicle
 
 
 def sessions_of(pitstop: Pitstop, user: TestUser) -> list[dict[str, object]]:
@@ -21,25 +19,25 @@ def sessions_of(pitstop: Pitstop, user: TestUser) -> list[dict[str, object]]:
     return rows
 
 
+@pytest.mark.usefixtures("customer_page")
 def test_a_declined_card_shows_the_error_and_creates_no_session(
-    pitstop: Pitstop, customer: TestUser, customer_page: Page
+    pitstop: Pitstop, pitstop_flows: Flows, customer: TestUser
 ) -> None:
-    buy_through_checkout(
-        customer_page, plan_slug="quick-chat", details=vehicle(), payment_card=card("declined")
-    )
-    CheckoutPage(customer_page).expect_declined(load("cards")["declined"]["message"])
+    pitstop_flows.pay(customer, plan=plan("Quick Chat"), vehicle=vehicle(), card=card("declined"))
+    pitstop_flows.expect_declined(customer, load("cards")["declined"]["message"])
     assert sessions_of(pitstop, customer) == []
 
 
+@pytest.mark.usefixtures("customer_page")
 def test_a_stale_waiting_session_does_not_block_a_new_payment(
-    pitstop: Pitstop, customer: TestUser, customer_page: Page
+    pitstop: Pitstop, pitstop_flows: Flows, customer: TestUser
 ) -> None:
     # Step 1 - a waiting session left 20 minutes ago, past the 15-minute threshold
     stale = pitstop.seed("waiting_session", customer, age_minutes=20)
 
     # Step 2 - the customer pays again, through the card form
-    buy_through_checkout(customer_page, plan_slug="quick-chat", details=vehicle(1), payment_card=card())
-    SuccessPage(customer_page).expect_session("waiting")
+    pitstop_flows.pay(customer, plan=plan("Quick Chat"), vehicle=vehicle(1), card=card())
+    pitstop_flows.expect_waiting(customer)
 
     # Step 3 - the old one was cancelled on the way, the new one waits
     statuses = {str(s["id"]): s["status"] for s in sessions_of(pitstop, customer)}
@@ -48,31 +46,35 @@ def test_a_stale_waiting_session_does_not_block_a_new_payment(
     pitstop.cleanup.force_cancel(pitstop.active_session(customer)["id"])
 
 
+@pytest.mark.usefixtures("customer_page")
 def test_an_active_session_blocks_a_second_payment(
-    pitstop: Pitstop, customer: TestUser, customer_page: Page
+    pitstop: Pitstop, pitstop_flows: Flows, customer: TestUser
 ) -> None:
+    flows = pitstop_flows
     active = pitstop.seed("waiting_session", customer, age_minutes=2)
-    buy_through_checkout(customer_page, plan_slug="quick-chat", details=vehicle(), payment_card=card())
-    SuccessPage(customer_page).expect_blocked()
+    flows.pay(customer, plan=plan("Quick Chat"), vehicle=vehicle(), card=card())
+    flows.expect_blocked(customer)
     assert [s["id"] for s in sessions_of(pitstop, customer)] == [active["session_id"]]
-    CustomerDashboard(customer_page).open().expect_next_session("waiting")
+    flows.open_dashboard(customer)
+    flows.expect_next_session(customer, flows.WAITING)
     pitstop.cleanup.force_cancel(active["session_id"])
 
 
+@pytest.mark.usefixtures("customer_page")
 def test_the_webhook_path_fulfills_exactly_once_when_the_event_arrives_twice(
-    pitstop: Pitstop, customer: TestUser, customer_page: Page
+    pitstop: Pitstop, pitstop_flows: Flows, customer: TestUser
 ) -> None:
     target = pitstop.target
     if not target.stripe_webhook_secret:
         pytest.skip("re-sending the event needs the app's webhook secret: set STRIPE_WEBHOOK_SECRET")
 
     # Step 1 - pay through the Stripe API; Stripe tells the app by webhook
-    session = pay(pitstop, customer, customer_page, via="webhook")
+    session = pitstop_flows.paid_session(customer, via="webhook")
 
     # Step 2 - the same signed event arrives twice more, at once
     payments = pitstop.payments()
     event = payments.event_for(session["payment_intent_id"])
-    url = f"{target.app_url}/api/stripe/webhook"
+    url = target.app_url + pitstop.run.config.settings.payments.webhook_path  # [tool.pitstop.payments]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         statuses = list(
             pool.map(lambda _: deliver(event, url=url, secret=target.stripe_webhook_secret or ""), [1, 2])
@@ -80,7 +82,7 @@ def test_the_webhook_path_fulfills_exactly_once_when_the_event_arrives_twice(
     assert statuses == [200, 200]
 
     # Step 3 - and the success page too: still exactly one session
-    customer_page.goto(f"/checkout/success?payment_intent={session['payment_intent_id']}")
-    SuccessPage(customer_page).expect_session("waiting")
+    pitstop_flows.revisit_payment(customer, session)
+    pitstop_flows.expect_waiting(customer)
     assert [s["id"] for s in sessions_of(pitstop, customer)] == [session["id"]]
     pitstop.cleanup.force_cancel(session["id"])

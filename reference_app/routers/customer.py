@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from uuid import UUID
 
@@ -11,10 +12,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from reference_app.auth import User
 from reference_app.db import Conn, fetch_all, fetch_one
 from reference_app.deps import AppState, Customer, State
-from reference_app.fulfillment import Outcome, fulfill_checkout
+from reference_app.fulfillment import Outcome, fulfill_checkout, fulfill_checkout_session
 from reference_app.intake import parse_intake
-from reference_app.payments import Intent, PaymentError
-from reference_app.plans import BY_SLUG, PLANS
+from reference_app.payments import CheckoutSession, Intake, Intent, PaymentError
+from reference_app.plans import BY_SLUG, PLANS, Plan, find_plan
 from reference_app.routers.pages import render
 
 router = APIRouter()
@@ -95,6 +96,10 @@ async def intake_submit(request: Request, state: State, user: Customer) -> Respo
             state, request, "intake.html", user, status_code=422, plan=plan, values=values, errors=errors
         )
     try:
+        if state.config.payment_kind == "checkout_session":
+            checkout = await _create_checkout_session(request, state, user, plan, intake)
+            # Stripe's hosted page; it comes back to /checkout/success?session_id=...
+            return RedirectResponse(checkout.url or "/onboarding/pricing", status_code=303)
         intent = await state.payments.create_intent(plan, str(user.id), intake)
     except PaymentError as exc:
         return render(
@@ -111,6 +116,35 @@ async def intake_submit(request: Request, state: State, user: Customer) -> Respo
     return RedirectResponse(f"/checkout/{intent.id}", status_code=303)
 
 
+async def _create_checkout_session(
+    request: Request, state: AppState, user: User, plan: Plan, intake: Intake
+) -> CheckoutSession:
+    """The server route's work in a Next.js app: a Checkout Session for the plan and the intake."""
+    base = str(request.base_url).rstrip("/")
+    return await state.payments.create_checkout_session(
+        plan,
+        customer_id=str(user.id),
+        customer_email=user.email,
+        intake=intake,
+        intake_id=str(uuid.uuid4()),
+        success_url=f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{base}/onboarding/intake?plan={plan.slug}",
+    )
+
+
+async def _own_checkout_session(state: AppState, user: User, session_id: str) -> CheckoutSession:
+    """The customer's own Checkout Session; someone else's is as unknown as a missing one."""
+    if not session_id.startswith("cs_") or len(session_id) > 255:
+        raise HTTPException(404, "unknown payment")
+    try:
+        checkout = await state.payments.retrieve_checkout_session(session_id)
+    except PaymentError as exc:
+        raise HTTPException(502, str(exc)) from exc
+    if checkout is None or checkout.customer_id != str(user.id):
+        raise HTTPException(404, "unknown payment")
+    return checkout
+
+
 async def _own_intent(state: AppState, user: User, intent_id: str) -> Intent:
     """The customer's own PaymentIntent; someone else's is as unknown as a missing one."""
     if not intent_id.startswith("pi_") or len(intent_id) > 255:
@@ -125,10 +159,24 @@ async def _own_intent(state: AppState, user: User, intent_id: str) -> Intent:
 
 
 @router.get("/checkout/success", response_class=HTMLResponse)
-async def success(request: Request, state: State, user: Customer, payment_intent: str = "") -> Response:
-    intent = await _own_intent(state, user, payment_intent)
-    outcome = await fulfill_checkout(state.pool, state.payments, intent)
-    plan = BY_SLUG.get(intent.plan or "")
+async def success(
+    request: Request, state: State, user: Customer, payment_intent: str = "", session_id: str = ""
+) -> Response:
+    """After paying: ``?payment_intent=pi_...`` (the card page) or ``?session_id=cs_...`` (Checkout).
+
+    A Checkout Session is retrieved from Stripe and fulfilled here if the
+    webhook has not done it yet (whichever comes first makes the session).
+    """
+    paid: Intent | CheckoutSession
+    if session_id:
+        paid = await _own_checkout_session(state, user, session_id)
+        outcome = await fulfill_checkout_session(state.pool, state.payments, paid)
+        status_url = f"/api/checkout/session/{paid.id}"
+    else:
+        paid = await _own_intent(state, user, payment_intent)
+        outcome = await fulfill_checkout(state.pool, state.payments, paid)
+        status_url = f"/api/checkout/{paid.id}"
+    plan = find_plan(paid.plan)
     status_code = 409 if outcome.state == "blocked" else 200
     return render(
         state,
@@ -136,9 +184,10 @@ async def success(request: Request, state: State, user: Customer, payment_intent
         "success.html",
         user,
         status_code=status_code,
-        intent=intent,
+        intent=paid,
         outcome=outcome,
         plan=plan,
+        status_url=status_url,
     )
 
 
@@ -147,7 +196,7 @@ async def checkout(request: Request, state: State, user: Customer, intent_id: st
     intent = await _own_intent(state, user, intent_id)
     if intent.status == "succeeded":
         return RedirectResponse(f"/checkout/success?payment_intent={intent.id}", status_code=303)
-    plan = BY_SLUG.get(intent.plan or "")
+    plan = find_plan(intent.plan)
     return render(state, request, "checkout.html", user, intent=intent, plan=plan)
 
 
@@ -176,3 +225,11 @@ async def checkout_status(state: State, user: Customer, intent_id: str) -> dict[
     intent = await _own_intent(state, user, intent_id)
     outcome: Outcome = await fulfill_checkout(state.pool, state.payments, intent)
     return {"payment_status": intent.status, **outcome.as_json()}
+
+
+@router.get("/api/checkout/session/{session_id}")
+async def checkout_session_status(state: State, user: Customer, session_id: str) -> dict[str, Any]:
+    """The success page polls this (Checkout) until the payment has become a session."""
+    checkout = await _own_checkout_session(state, user, session_id)
+    outcome: Outcome = await fulfill_checkout_session(state.pool, state.payments, checkout)
+    return {"payment_status": checkout.payment_status, **outcome.as_json()}

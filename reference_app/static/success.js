@@ -3,12 +3,13 @@
   const root = document.getElementById('success');
   const status = document.getElementById('session-status');
   if (!root || !status || status.dataset.sessionId) return;
-  const intentId = root.dataset.paymentIntent;
+  // The payment's status: /api/checkout/<pi> (card page) or /api/checkout/session/<cs> (Checkout).
+  const statusUrl = root.dataset.statusUrl || `/api/checkout/${encodeURIComponent(root.dataset.paymentIntent)}`;
   let tries = 0;
   async function poll() {
     tries += 1;
     try {
-      const res = await fetch(`/api/checkout/${encodeURIComponent(intentId)}`, {headers: {Accept: 'application/json'}});
+      const res = await fetch(statusUrl, {headers: {Accept: 'application/json'}});
       const body = await res.json();
       if (body.state === 'fulfilled') {
         status.textContent = body.session_status;

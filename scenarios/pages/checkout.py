@@ -4,6 +4,8 @@ from typing import TypedDict
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
+from .contract import Field, TestId
+
 
 class Card(TypedDict):
     number: str
@@ -14,21 +16,34 @@ class Card(TypedDict):
 
 
 class CheckoutPage:
-    """The checkout: a Stripe card element and the pay button.
+    """The app's own card form (PaymentIntents): a Stripe card element and the pay button.
 
     The card element is either Stripe's (an iframe) or localstripe's stand-in
     (five plain inputs with placeholders ``number``, ``exp_month``,
     ``exp_year``, ``cvc``, ``postal_code``); ``pay_with_card`` fills either.
     """
 
+    CARD_ELEMENT = TestId("card-element", "where Stripe.js mounts the card element")
+    PAY = TestId("pay-button", "pays with the card entered")
+    ERROR = TestId("payment-error", "why the card was declined (Stripe's message)")
+    PLAN = TestId("checkout-plan", "the plan being paid for")
+    STAND_IN = Field(
+        "number, exp_month, exp_year, cvc, postal_code",
+        "localstripe's stand-in for the card element: five inputs, by placeholder",
+    )
+    STRIPE_INPUTS = Field(
+        "cardnumber, exp-date, cvc, postal", "Stripe's card element: the iframe's inputs, by name"
+    )
+
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.card_element = page.get_by_test_id("card-element")
-        self.pay_button = page.get_by_test_id("pay-button")
-        self.error = page.get_by_test_id("payment-error")
-        self.plan = page.get_by_test_id("checkout-plan")
+        self.card_element = page.get_by_test_id(self.CARD_ELEMENT)
+        self.pay_button = page.get_by_test_id(self.PAY)
+        self.error = page.get_by_test_id(self.ERROR)
+        self.plan = page.get_by_test_id(self.PLAN)
 
-    def pay_with_card(self, card: Card) -> None:
+    def pay_with_card(self, card: Card, *, email: str = "", name: str = "") -> None:
+        """Fill the card element and pay (the email and name are the app's to know: unused here)."""
         stand_in = self.card_element.get_by_placeholder("number")
         iframe = self.card_element.locator("iframe")
         expect(stand_in.or_(iframe).first).to_be_visible()

@@ -4,17 +4,30 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from .contract import TestId
+
+SIGN_IN_TIMEOUT_MS = 15_000
+
 
 class LoginPage:
-    """``/customer/login`` and ``/mechanic/login``."""
+    """The login form of a role: ``[tool.pitstop]`` ``customer_login_path`` or ``mechanic_login_path``.
 
-    def __init__(self, page: Page, role: str = "customer") -> None:
+    The defaults are ``/customer/login`` and ``/mechanic/login``; a signed-in
+    user is sent somewhere else (any page but the login form).
+    """
+
+    EMAIL = TestId("login-email", "the email input")
+    PASSWORD = TestId("login-password", "the password input")
+    SUBMIT = TestId("login-submit", "the sign-in button")
+    ERROR = TestId("login-error", "why a sign-in was refused")
+
+    def __init__(self, page: Page, path: str = "/customer/login") -> None:
         self.page = page
-        self.path = f"/{role}/login"
-        self.email = page.get_by_test_id("login-email")
-        self.password = page.get_by_test_id("login-password")
-        self.submit = page.get_by_test_id("login-submit")
-        self.error = page.get_by_test_id("login-error")
+        self.path = path
+        self.email = page.get_by_test_id(self.EMAIL)
+        self.password = page.get_by_test_id(self.PASSWORD)
+        self.submit = page.get_by_test_id(self.SUBMIT)
+        self.error = page.get_by_test_id(self.ERROR)
 
     def open(self) -> LoginPage:
         self.page.goto(self.path)
@@ -24,6 +37,10 @@ class LoginPage:
         self.email.fill(email)
         self.password.fill(password)
         self.submit.click()
+
+    def expect_signed_in(self, *, timeout_ms: float = SIGN_IN_TIMEOUT_MS) -> None:
+        """The app let the user in: the browser left the login form."""
+        self.page.wait_for_url(lambda url: self.path not in url, timeout=timeout_ms)
 
     def expect_refused(self) -> None:
         expect(self.error).to_be_visible()

@@ -2,36 +2,51 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
+from .contract import Route, TestId, Wording
+
 
 class MechanicDashboard:
-    """``/mechanic/dashboard``: the pending requests every mechanic sees, each with Accept.
+    """The pending requests every mechanic sees, each with Accept.
 
     Always address a request by its own id: other customers' requests share the list.
     """
 
-    path = "/mechanic/dashboard"
+    ROUTE = Route("/mechanic/dashboard", "the mechanic's home: the pending requests")
+    REQUEST = TestId("request-{request_id}", "one pending request's row, by the request's id")
+    REQUEST_CUSTOMER = TestId("request-customer", "in a row: the customer's name")
+    REQUEST_PLAN = TestId("request-plan", "in a row: the plan's name")
+    ACCEPT = TestId("accept-{request_id}", "accepts the request; the mechanic lands in its chat")
+    ACCEPT_ERROR = TestId("accept-error", "why an accept was refused")
+    TAKEN = Wording("already accepted", "the refusal when another mechanic was first")
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.accept_error = page.get_by_test_id("accept-error")
+        self.accept_error = page.get_by_test_id(self.ACCEPT_ERROR)
 
     def open(self) -> MechanicDashboard:
-        self.page.goto(self.path)
+        self.page.goto(self.ROUTE)
         return self
 
     def request(self, request_id: str) -> Locator:
-        return self.page.get_by_test_id(f"request-{request_id}")
+        return self.page.get_by_test_id(self.REQUEST.format(request_id=request_id))
+
+    def accept_button(self, request_id: str) -> Locator:
+        return self.page.get_by_test_id(self.ACCEPT.format(request_id=request_id))
 
     def expect_request(self, request_id: str, *, customer: str, plan: str) -> None:
         row = self.request(request_id)
-        expect(row.get_by_test_id("request-customer")).to_have_text(customer)
-        expect(row.get_by_test_id("request-plan")).to_have_text(plan)
+        expect(row.get_by_test_id(self.REQUEST_CUSTOMER)).to_have_text(customer)
+        expect(row.get_by_test_id(self.REQUEST_PLAN)).to_have_text(plan)
 
     def expect_no_request(self, request_id: str) -> None:
         expect(self.request(request_id)).to_have_count(0)
 
     def accept(self, request_id: str) -> None:
-        self.page.get_by_test_id(f"accept-{request_id}").click()
+        self.accept_button(request_id).click()
+
+    def press_accept(self, request_id: str) -> None:
+        """Click Accept without waiting for anything (for mechanics who press it at once)."""
+        self.accept_button(request_id).evaluate("button => button.click()")
 
     def expect_taken(self) -> None:
-        expect(self.accept_error).to_contain_text("already accepted")
+        expect(self.accept_error).to_contain_text(self.TAKEN)

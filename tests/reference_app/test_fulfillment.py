@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import stripe
 
@@ -111,7 +112,10 @@ def test_a_fulfillment_that_read_the_payment_before_its_refund_does_not_fulfill_
         amount_refunded=0,
     )
 
-    outcome = asyncio.run(_fulfill(stack.env, read_before_the_refund))
+    # In a thread of its own: a Playwright page earlier in this process leaves its event loop
+    # running in this thread, where asyncio.run would refuse.
+    with ThreadPoolExecutor(1) as thread:
+        outcome = thread.submit(asyncio.run, _fulfill(stack.env, read_before_the_refund)).result()
 
     assert outcome.state == "blocked"
     assert rows(store, "select count(*) from public.sessions where payment_intent_id = %s", (intent_id,)) == [

@@ -35,8 +35,8 @@ from harness.scenarios.test_full_flow import (
 
 
 @pytest.mark.parametrize("round_", range({rounds}))
-def test_full_flow(round_, pitstop, customer, mechanic, customer_page, mechanic_page):
-    full_flow(pitstop, customer, mechanic, customer_page, mechanic_page)
+def test_full_flow(round_, pitstop, pitstop_flows, customer, mechanic, customer_page, mechanic_page):
+    full_flow(pitstop, pitstop_flows, customer, mechanic)
 """
 
 

@@ -1,0 +1,195 @@
+"""The scenarios act in the app only through ``Flows``: its fixtures are the override points,
+``pitstop run`` applies the folder's conftest.py, and ``pay`` handles a hosted Checkout page.
+
+Against a real app (one embedded stack for this module) and Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+from playwright.sync_api import Browser, Page
+
+from harness import cli
+from harness.contract import AppContract
+from harness.data import load
+from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from scenarios.flows import Flows
+from scenarios.pages import EmbeddedCheckoutPage, payment_form
+
+WAIT_S = 60
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[StackInfo]:
+    with EmbeddedStack() as info:
+        yield info
+
+
+def target(stack: StackInfo, report: Path) -> list[str]:
+    return [
+        "--base-url", stack.app_url,
+        "--pitstop-database-url", stack.database_url,
+        f"--pitstop-health={report}",
+        "-p", "no:cacheprovider",
+    ]  # fmt: skip
+
+
+# -- the fixtures are the override points --------------------------------------------------------------
+
+
+def test_the_scenarios_take_every_step_from_the_flows_class_a_conftest_gives(
+    pytester: pytest.Pytester, stack: StackInfo
+) -> None:
+    shutil.copy(EXAMPLES / "flows_conftest.py", pytester.path / "conftest.py")
+    shutil.copy(EXAMPLES / "test_flows_override.py", pytester.path / "test_flows_override.py")
+    result = pytester.runpytest_subprocess(*target(stack, pytester.path / "r.json"), timeout=WAIT_S * 3)
+    result.assert_outcomes(passed=1)
+    steps = [(name, depth) for name, depth in json.loads((pytester.path / "steps.json").read_text())]
+    asked = [name for name, depth in steps if depth == 0]
+    # The page fixtures signed both users in through the subclass, before the scenario began.
+    assert asked[:2] == ["sign_in", "sign_in"]
+    assert set(asked[2:]) == {
+        "paid_session", "open_dashboard", "expect_next_session", "open_requests", "expect_request",
+        "accept", "join", "open_chat", "say", "expect_message", "messages", "end", "expect_ended",
+        "expect_history", "expect_nothing_upcoming",
+    }  # fmt: skip
+    assert asked.count("say") == 2 and asked.count("expect_ended") == 2
+    # A step's own steps are the subclass's too: override one, and every step built on it follows.
+    assert {
+        ("pay", 1),
+        ("choose_plan", 2),
+        ("describe", 2),
+        ("pay_with_card", 2),
+        ("expect_waiting", 1),
+    } <= set(steps)
+    assert ("send", 1) in steps and ("chat_probe", 1) in steps
+
+
+# -- pitstop run ---------------------------------------------------------------------------------------
+
+
+def test_pitstop_run_applies_the_conftest_of_the_folder_it_starts_from(
+    stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(EXAMPLES / "flows_conftest.py", tmp_path / "conftest.py")
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(
+        [
+            "run",
+            "--base-url",
+            stack.app_url,
+            "--database-url",
+            stack.database_url,
+            "-k",
+            "lists_neither",
+            "-q",
+        ]
+    )
+    out = capfd.readouterr().out
+    assert code == 0, out[-3000:]
+    assert "1 passed, 7 deselected" in out
+    steps = json.loads((tmp_path / "steps.json").read_text())
+    assert [name for name, depth in steps if depth == 0] == [
+        "sign_in", "open_requests", "expect_request", "expect_no_request", "expect_no_request",
+    ]  # fmt: skip
+    assert (tmp_path / "pitstop-health.json").is_file()
+
+
+def _run_args(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> list[str]:
+    """The pytest arguments ``pitstop ARGV`` would run the scenarios with."""
+    seen: list[list[str]] = []
+    monkeypatch.setattr(cli, "_pytest_scenarios", lambda args: seen.append(args) or 0)
+    assert cli.main(argv) == 0
+    return seen[0]
+
+
+def test_pitstop_run_hands_pytest_what_it_does_not_know_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = _run_args(monkeypatch, ["run", "-k", "full_flow", "--headed"])
+    assert args[-3:] == ["-k", "full_flow", "--headed"]
+    assert args[args.index("--rootdir") + 1] == str(tmp_path)
+    assert "--pitstop-conftest" not in args  # no conftest.py here
+
+    (tmp_path / "conftest.py").write_text("")
+    args = _run_args(
+        monkeypatch,
+        ["run", "--base-url", "http://127.0.0.1:3000", "--co", "-x", "--", "-n", "2", "--config", "x"],
+    )
+    assert args[args.index("--pitstop-conftest") + 1] == str(tmp_path / "conftest.py")
+    assert args[args.index("--base-url") + 1] == "http://127.0.0.1:3000"
+    # --co is pytest's (not an abbreviation of --config); after --, everything is pytest's.
+    assert args[-6:] == ["--co", "-x", "-n", "2", "--config", "x"]
+    assert "--pitstop-config" not in args
+
+    # The other commands still refuse what they do not know.
+    assert cli.main(["health", "-k", "x"]) == 2
+    assert "unrecognized arguments: -k x" in capsys.readouterr().err
+
+
+# -- the hosted Checkout page --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _checkout_session(stack: StackInfo, **changes: Any) -> Any:
+    client = stripe.StripeClient(
+        STRIPE_SECRET_KEY,
+        base_addresses={"api": stack.stripe_api_base},
+        http_client=stripe.new_default_http_client(timeout=10),
+        max_network_retries=0,
+    )
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {"price_data": {"currency": "usd", "unit_amount": 1900, "product_data": {"name": "Quick Chat"}},
+             "quantity": 1}
+        ],
+        "success_url": f"{stack.app_url}/healthz?session_id={{CHECKOUT_SESSION_ID}}",
+        **changes,
+    }  # fmt: skip
+    return client.v1.checkout.sessions.create(params=params)
+
+
+@pytest.mark.parametrize("customer_email", ["", "dana@pitstop.test"], ids=["email-typed", "email-given"])
+def test_pay_tells_the_embedded_hosted_page_apart_and_pays_on_it(
+    stack: StackInfo, page: Page, customer_email: str
+) -> None:
+    session = _checkout_session(stack, **({"customer_email": customer_email} if customer_email else {}))
+    page.goto(session.url)
+    form = payment_form(page)
+    assert isinstance(form, EmbeddedCheckoutPage)
+
+    # A declined card: Stripe's message on the same page, which then takes a card that pays.
+    declined = load("cards")["declined"]
+    form.pay_with_card(declined, email="dana@pitstop.test", name="Dana Driver")
+    payment_form(page).expect_declined(declined["message"])
+    payment_form(page).pay_with_card(load("cards")["visa"], email="dana@pitstop.test", name="Dana Driver")
+    page.wait_for_url(f"{stack.app_url}/healthz?session_id={session.id}")
+
+
+def test_the_chat_latency_probe_reads_the_configured_test_id_attribute() -> None:
+    flows = Flows(pitstop=None, pages=lambda user: None, contract=AppContract(test_id_attribute="data-test"))  # type: ignore[arg-type]
+    probe = flows.chat_probe()
+    assert (probe.send, probe.messages, probe.body) == (
+        '[data-test="chat-send"]',
+        '[data-test="chat-messages"]',
+        '[data-test="message-body"]',
+    )
