@@ -32,7 +32,33 @@ def run(bench: Bench) -> Part:
         f"Step p50s (ms): ui {part.extra['ui_steps_p50_ms']}; webhook {part.extra['webhook_steps_p50_ms']}. "
         "The webhook payment step includes localstripe's fixed 1 s wait before it sends any webhook."
     )
+    checkout(bench, part, repeat)
     return part
+
+
+def checkout(bench: Bench, part: Part, repeat: int) -> None:
+    """The same two flows on a stack whose app pays by Checkout Session (the hosted page)."""
+    config = bench.workdir / "checkout.toml"
+    config.write_text('[tool.pitstop.payments]\nkind = "checkout_session"\n', encoding="utf-8")
+    with bench.other_stack(payment_kind="checkout_session") as stack:
+        inner = bench.pytest(
+            "-k", "ui_flow or webhook_flow", f"--pitstop-config={config}",
+            env={"PITSTOP_BENCH_REPEAT": str(repeat)}, stack=stack,
+        )  # fmt: skip
+    for variant in ("ui", "webhook"):
+        calls = inner.calls_s(f"test_{variant}_flow")
+        label = "full UI flow" if variant == "ui" else "webhook-payment flow"
+        part.figures.append(
+            Figure(f"flow.{variant}_checkout_p50_s", f"{label}, Checkout Session, p50 (n={len(calls)})",
+                   percentile(calls, 50), "s")
+        )  # fmt: skip
+        part.extra[f"{variant}_checkout_steps_p50_ms"] = steps_p50(inner.report, f"test_{variant}_flow")
+    part.notes.append(
+        "Checkout Session: the app creates a Checkout Session and redirects to the embedded Stripe's "
+        "hosted page (UI), or the harness pays one over the API and delivers checkout.session.completed "
+        f"at once (webhook). Step p50s (ms): ui {part.extra['ui_checkout_steps_p50_ms']}; webhook "
+        f"{part.extra['webhook_checkout_steps_p50_ms']}."
+    )
 
 
 def steps_p50(report: dict[str, Any], test: str) -> dict[str, float]:

@@ -76,18 +76,33 @@ class Bench:
         assert info is not None
         return info
 
-    def env(self) -> dict[str, str]:
+    def env(self, stack: EmbeddedStack | None = None) -> dict[str, str]:
         """The environment of an inner run: the stack as a given target (as tests/test_plugin.py does)."""
+        stack = stack or self.embedded
+        assert stack.info is not None
         return {
             **os.environ,
-            "STRIPE_API_BASE": self.stack.stripe_api_base,
+            "STRIPE_API_BASE": stack.info.stripe_api_base,
             "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
-            "STRIPE_WEBHOOK_SECRET": self.embedded.webhook_secret or "",
+            "STRIPE_WEBHOOK_SECRET": stack.webhook_secret or "",
         }
+
+    @contextlib.contextmanager
+    def other_stack(self, **options: Any) -> Iterator[EmbeddedStack]:
+        """A stack of its own (e.g. ``payment_kind="checkout_session"``), stopped after."""
+        stack = EmbeddedStack(**options)
+        log.info("starting a stack with %s", options)
+        stack.start()
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
     # -- pytest runs ---------------------------------------------------------------------
 
-    def pytest(self, *args: str, env: dict[str, str] | None = None) -> InnerRun:
+    def pytest(
+        self, *args: str, env: dict[str, str] | None = None, stack: EmbeddedStack | None = None
+    ) -> InnerRun:
         """Run ``benchmarks/scenario_runs.py`` with pytest in a subprocess against the stack.
 
         One subprocess per call (pytest's start-up, ~2 s, counts in ``wall_s``); repetition
@@ -96,7 +111,9 @@ class Bench:
         self._runs += 1
         out = self.workdir / f"run-{self._runs}"
         out.mkdir(parents=True)
-        info = self.stack
+        stack = stack or self.embedded
+        info = stack.info
+        assert info is not None
         command = [
             sys.executable, "-m", "pytest", str(SCENARIO_RUNS.relative_to(ROOT)),
             "-p", "benchmarks.inner_plugin",
@@ -108,9 +125,9 @@ class Bench:
             "-q", "-p", "no:randomly",
             *args,
         ]  # fmt: skip
-        run_env = {**self.env(), **(env or {}), "PITSTOP_BENCH_OUT": str(out)}
+        run_env = {**self.env(stack), **(env or {}), "PITSTOP_BENCH_OUT": str(out)}
         log.info("pytest %s", " ".join(args))
-        stack_cpu, machine_cpu = tree_cpu_seconds(self.embedded.pids.values()), machine_busy()
+        stack_cpu, machine_cpu = tree_cpu_seconds(stack.pids.values()), machine_busy()
         own_cpu = _children_cpu_seconds()
         started = time.perf_counter()
         with (out / "pytest.log").open("wb") as output:
@@ -119,7 +136,7 @@ class Bench:
                 timeout=INNER_TIMEOUT_S, check=False,
             )  # fmt: skip
         wall_s = time.perf_counter() - started
-        cpu_s = _children_cpu_seconds() - own_cpu + tree_cpu_seconds(self.embedded.pids.values()) - stack_cpu
+        cpu_s = _children_cpu_seconds() - own_cpu + tree_cpu_seconds(stack.pids.values()) - stack_cpu
         busy_s, total_s = (after - before for after, before in zip(machine_busy(), machine_cpu, strict=True))
         text = (out / "pytest.log").read_text(errors="replace")
         if result.returncode != 0:
