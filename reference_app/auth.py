@@ -18,12 +18,6 @@ COOKIE_MAX_AGE_S = 7 * 24 * 3600
 # Checked against when the email is unknown, so both failures take as long.
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=10))
 
-HOME_BY_ROLE = {
-    "customer": "/customer/dashboard",
-    "mechanic": "/mechanic/dashboard",
-    "admin": "/admin/cleanup",
-}
-
 
 @dataclass(frozen=True)
 class User:
@@ -95,7 +89,8 @@ _SIGN_IN_QUERY = (
 async def authenticate(conn: Conn, email: str, password: str) -> User | Refusal:
     """Email and password sign-in, with Supabase Auth's checks in its order, then the app's profile."""
     email = email.strip()
-    row = await fetch_one(conn, _SIGN_IN_QUERY, (INSTANCE_ID, AUDIENCE, email)) if email else None
+    known = email and "\x00" not in email  # PostgreSQL text cannot hold NUL: no such user
+    row = await fetch_one(conn, _SIGN_IN_QUERY, (INSTANCE_ID, AUDIENCE, email)) if known else None
     if row is None:
         check_password(password, None)
         return INVALID_CREDENTIALS

@@ -14,6 +14,8 @@ LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 # How the customer pays: a PaymentIntent on the app's own card page, or Stripe Checkout's
 # hosted page (a Checkout Session), as most Next.js apps do.
 PAYMENT_KINDS = ("payment_intent", "checkout_session")
+# Which pages the app serves (reference_app/ui.py): the classic ones, or the second UI's.
+APP_UIS = ("classic", "second")
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,17 @@ class Config:
     test_domain: str = "pitstop.test"
     currency: str = "usd"
     payment_kind: str = "payment_intent"  # one of PAYMENT_KINDS
+    app_ui: str = "classic"  # one of APP_UIS
 
     def __post_init__(self) -> None:
         if self.payment_kind not in PAYMENT_KINDS:
             raise ConfigError(f"PAYMENT_KIND is {self.payment_kind!r}: use one of {', '.join(PAYMENT_KINDS)}")
+        if self.app_ui not in APP_UIS:
+            raise ConfigError(f"APP_UI is {self.app_ui!r}: use one of {', '.join(APP_UIS)}")
+        if self.app_ui == "second" and self.payment_kind != "checkout_session":
+            raise ConfigError(
+                "APP_UI=second pays by Checkout Session only: set PAYMENT_KIND=checkout_session"
+            )
         key = self.stripe_secret_key or ""
         if self.test_mode and key.startswith(LIVE_KEY_PREFIXES):
             raise ConfigError(
@@ -86,4 +95,5 @@ class Config:
             test_mode=_flag(env.get("TEST_MODE")),
             test_domain=(_optional(env, "TEST_DOMAIN") or "pitstop.test").lower().lstrip("@"),
             payment_kind=(_optional(env, "PAYMENT_KIND") or "payment_intent").lower(),
+            app_ui=(_optional(env, "APP_UI") or "classic").lower(),
         )

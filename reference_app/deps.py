@@ -14,6 +14,7 @@ from reference_app.config import Config
 from reference_app.db import Pool
 from reference_app.payments import Payments
 from reference_app.realtime import ChatHub
+from reference_app.ui import UI
 
 
 @dataclass
@@ -26,6 +27,7 @@ class AppState:
     payments: Payments
     hub: ChatHub
     templates: Jinja2Templates
+    ui: UI  # the pages' paths and templates (APP_UI)
 
 
 def get_state(request: Request) -> AppState:
@@ -97,8 +99,8 @@ def require_role(*roles: str) -> Any:
     return Depends(dependency)
 
 
-def login_url(role: str, next_url: str | None = None) -> str:
-    path = {"mechanic": "/mechanic/login", "admin": "/admin/login"}.get(role, "/customer/login")
+def login_url(ui: UI, role: str, next_url: str | None = None) -> str:
+    path = ui.login(role)
     return f"{path}?next={quote(next_url)}" if next_url else path
 
 

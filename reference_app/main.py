@@ -14,13 +14,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reference_app.auth import HOME_BY_ROLE, SessionCookies
+from reference_app.auth import SessionCookies
 from reference_app.config import Config
 from reference_app.db import create_pool
 from reference_app.deps import AppState, LoginRequired, WrongRole, login_url
 from reference_app.payments import Payments
 from reference_app.realtime import ChatHub
 from reference_app.routers import admin, auth, customer, debug, mechanic, sessions, webhooks
+from reference_app.ui import UIS
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 def create_app(config: Config | None = None) -> FastAPI:
     config = config or Config.from_env()
-    templates = Jinja2Templates(directory=HERE / "templates")  # autoescape is on for .html
+    ui = UIS[config.app_ui]
+    templates = Jinja2Templates(directory=ui.templates)  # autoescape is on for .html
     pool = create_pool(config.database_url)
     state = AppState(
         config=config,
@@ -37,6 +39,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         payments=Payments(config),
         hub=ChatHub(config.database_url, pool),
         templates=templates,
+        ui=ui,
     )
 
     @asynccontextmanager
@@ -62,7 +65,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         webhooks.router,
         admin.router,
     ):
-        app.include_router(router)
+        app.include_router(ui.routed(router))  # the pages at this UI's paths
     if config.test_mode:
         # Dev-only routes exist in test mode only: elsewhere they are plain 404s.
         app.include_router(debug.router)
@@ -82,7 +85,7 @@ def _wants_json(request: Request) -> bool:
 def _install_error_handlers(app: FastAPI, state: AppState) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(login_url(exc.role, exc.next_url), status_code=303)
+        return RedirectResponse(login_url(state.ui, exc.role, exc.next_url), status_code=303)
 
     @app.exception_handler(WrongRole)
     async def wrong_role(request: Request, exc: WrongRole) -> Response:
@@ -94,7 +97,7 @@ def _install_error_handlers(app: FastAPI, state: AppState) -> None:
                 "config": state.config,
                 "title": "Not for your account",
                 "message": f"This page is for {' or '.join(exc.needed)} accounts.",
-                "home": HOME_BY_ROLE[exc.user.role],
+                "home": state.ui.home(exc.user.role),
             },
             status_code=403,
         )

@@ -4,6 +4,6 @@
 subclass it to drive your own pages (see ``harness.scenarios.flows``).
 """
 
-from .flows import Flows
+from .flows import ChatProbe, Flows
 
-__all__ = ["Flows"]
+__all__ = ["ChatProbe", "Flows"]

@@ -71,9 +71,9 @@ def test_the_webhook_path_fulfills_exactly_once_when_the_event_arrives_twice(
     # Step 1 - pay through the Stripe API; Stripe tells the app by webhook
     session = pitstop_flows.paid_session(customer, via="webhook")
 
-    # Step 2 - the same signed event arrives twice more, at once
-    payments = pitstop.payments()
-    event = payments.event_for(session["payment_intent_id"])
+    # Step 2 - the same signed event (the app's kind's: payment_intent.succeeded or
+    # checkout.session.completed) arrives twice more, at once
+    event = pitstop.payment_event(session)
     url = target.app_url + pitstop.run.config.settings.payments.webhook_path  # [tool.pitstop.payments]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         statuses = list(

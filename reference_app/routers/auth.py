@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reference_app.auth import COOKIE_MAX_AGE_S, COOKIE_NAME, HOME_BY_ROLE, Refusal, authenticate
+from reference_app.auth import COOKIE_MAX_AGE_S, COOKIE_NAME, Refusal, authenticate
 from reference_app.deps import OptionalUser, State
 from reference_app.routers.pages import render
 
@@ -50,7 +50,7 @@ def _login_page(role: str):  # type: ignore[no-untyped-def]
                 error=user.message,
                 email=email,
             )
-        target = _safe_next(next) or HOME_BY_ROLE[user.role]
+        target = _safe_next(next) or state.ui.home(user.role)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             COOKIE_NAME,
@@ -73,12 +73,12 @@ for _role in ROLES_BY_PATH:
 
 
 @router.api_route("/logout", methods=["GET", "POST"])
-async def logout() -> Response:
-    response = RedirectResponse("/customer/login", status_code=303)
+async def logout(state: State) -> Response:
+    response = RedirectResponse(state.ui.login("customer"), status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response
 
 
 @router.get("/")
-async def home(user: OptionalUser) -> Response:
-    return RedirectResponse(HOME_BY_ROLE[user.role] if user else "/customer/login", status_code=303)
+async def home(state: State, user: OptionalUser) -> Response:
+    return RedirectResponse(state.ui.home(user.role) if user else state.ui.login("customer"), status_code=303)

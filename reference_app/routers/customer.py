@@ -17,13 +17,14 @@ from reference_app.intake import parse_intake
 from reference_app.payments import CheckoutSession, Intake, Intent, PaymentError
 from reference_app.plans import BY_SLUG, PLANS, Plan, find_plan
 from reference_app.routers.pages import render
+from reference_app.ui import UI
 
 router = APIRouter()
 
 HISTORY_LIMIT = 20
 
 
-def _session_json(row: dict[str, Any]) -> dict[str, Any]:
+def _session_json(row: dict[str, Any], ui: UI) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "status": row["status"],
@@ -31,12 +32,12 @@ def _session_json(row: dict[str, Any]) -> dict[str, Any]:
         "mechanic_name": row.get("mechanic_name"),
         "created_at": row["created_at"].isoformat(),
         "ended_at": row["ended_at"].isoformat() if row.get("ended_at") else None,
-        "url": f"/session/{row['id']}",
+        "url": ui.path("/session/{session_id}", session_id=row["id"]),
     }
 
 
-async def customer_sessions(conn: Conn, customer_id: UUID) -> dict[str, Any]:
-    """The next (pending, waiting or live) session and the finished ones, newest first."""
+async def customer_sessions(conn: Conn, customer_id: UUID, ui: UI) -> dict[str, Any]:
+    """The next (pending, waiting or live) session and the finished ones, newest first (links: ``ui``'s)."""
     select = (
         "select s.id, s.status, s.plan, s.created_at, s.ended_at, m.full_name as mechanic_name"
         " from public.sessions s left join public.profiles m on m.id = s.mechanic_id where s.customer_id = %s"
@@ -54,22 +55,22 @@ async def customer_sessions(conn: Conn, customer_id: UUID) -> dict[str, Any]:
         (customer_id, HISTORY_LIMIT),
     )
     return {
-        "next": _session_json(upcoming) if upcoming else None,
-        "history": [_session_json(row) for row in history],
+        "next": _session_json(upcoming, ui) if upcoming else None,
+        "history": [_session_json(row, ui) for row in history],
     }
 
 
 @router.get("/customer/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request, state: State, user: Customer) -> Response:
     async with state.pool.connection() as conn:
-        sessions = await customer_sessions(conn, user.id)
+        sessions = await customer_sessions(conn, user.id, state.ui)
     return render(state, request, "customer_dashboard.html", user, **sessions)
 
 
 @router.get("/api/customer/sessions")
 async def sessions_json(state: State, user: Customer) -> dict[str, Any]:
     async with state.pool.connection() as conn:
-        return await customer_sessions(conn, user.id)
+        return await customer_sessions(conn, user.id, state.ui)
 
 
 @router.get("/onboarding/pricing", response_class=HTMLResponse)
@@ -80,7 +81,7 @@ async def pricing(request: Request, state: State, user: Customer) -> Response:
 @router.get("/onboarding/intake", response_class=HTMLResponse)
 async def intake_form(request: Request, state: State, user: Customer, plan: str = "") -> Response:
     if plan not in BY_SLUG:
-        return RedirectResponse("/onboarding/pricing", status_code=303)
+        return RedirectResponse(state.ui.path("/onboarding/pricing"), status_code=303)
     return render(state, request, "intake.html", user, plan=BY_SLUG[plan], values={}, errors={})
 
 
@@ -89,7 +90,7 @@ async def intake_submit(request: Request, state: State, user: Customer) -> Respo
     form = await request.form()
     plan = BY_SLUG.get(str(form.get("plan", "")))
     if plan is None:
-        return RedirectResponse("/onboarding/pricing", status_code=303)
+        return RedirectResponse(state.ui.path("/onboarding/pricing"), status_code=303)
     intake, errors, values = parse_intake({k: str(v) for k, v in form.items() if isinstance(v, str)})
     if intake is None:
         return render(
@@ -99,7 +100,7 @@ async def intake_submit(request: Request, state: State, user: Customer) -> Respo
         if state.config.payment_kind == "checkout_session":
             checkout = await _create_checkout_session(request, state, user, plan, intake)
             # Stripe's hosted page; it comes back to /checkout/success?session_id=...
-            return RedirectResponse(checkout.url or "/onboarding/pricing", status_code=303)
+            return RedirectResponse(checkout.url or state.ui.path("/onboarding/pricing"), status_code=303)
         intent = await state.payments.create_intent(plan, str(user.id), intake)
     except PaymentError as exc:
         return render(
@@ -113,7 +114,7 @@ async def intake_submit(request: Request, state: State, user: Customer) -> Respo
             errors={},
             error=str(exc),
         )
-    return RedirectResponse(f"/checkout/{intent.id}", status_code=303)
+    return RedirectResponse(state.ui.path("/checkout/{intent_id}", intent_id=intent.id), status_code=303)
 
 
 async def _create_checkout_session(
@@ -127,8 +128,8 @@ async def _create_checkout_session(
         customer_email=user.email,
         intake=intake,
         intake_id=str(uuid.uuid4()),
-        success_url=f"{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{base}/onboarding/intake?plan={plan.slug}",
+        success_url=f"{base}{state.ui.path('/checkout/success')}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{base}{state.ui.path('/onboarding/intake')}?plan={plan.slug}",
     )
 
 
@@ -195,7 +196,9 @@ async def success(
 async def checkout(request: Request, state: State, user: Customer, intent_id: str) -> Response:
     intent = await _own_intent(state, user, intent_id)
     if intent.status == "succeeded":
-        return RedirectResponse(f"/checkout/success?payment_intent={intent.id}", status_code=303)
+        return RedirectResponse(
+            f"{state.ui.path('/checkout/success')}?payment_intent={intent.id}", status_code=303
+        )
     plan = find_plan(intent.plan)
     return render(state, request, "checkout.html", user, intent=intent, plan=plan)
 

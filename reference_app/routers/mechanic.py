@@ -103,7 +103,8 @@ async def accept(state: State, user: Mechanic, request_id: UUID) -> Response:
             b" values (%s, %s, 'customer'), (%s, %s, 'mechanic') on conflict do nothing",
             (session["id"], session["customer_id"], session["id"], user.id),
         )
-    return JSONResponse({"session_id": str(session["id"]), "url": f"/session/{session['id']}"})
+    url = state.ui.path("/session/{session_id}", session_id=session["id"])
+    return JSONResponse({"session_id": str(session["id"]), "url": url})
 
 
 class _Gone(HTTPException):

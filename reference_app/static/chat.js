@@ -24,13 +24,6 @@
     errorBox.hidden = !message;
   }
 
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
   function shortTime(iso) {
     const d = new Date(iso);
     return isNaN(d) ? iso : d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
@@ -40,19 +33,8 @@
     const isFile = item.kind === 'file' || item.file_name !== undefined;
     const selector = isFile ? `[data-file-id="${item.id}"]` : `[data-message-id="${item.id}"]`;
     if (list.querySelector(selector)) return;  // already shown (page render or history)
-    const li = el('li', isFile
-      ? {'data-testid': 'chat-file', 'data-file-id': item.id}
-      : {'data-testid': 'chat-message', 'data-message-id': item.id});
-    if (item.sender_id === userId) li.className = 'mine';
-    li.append(el('span', {class: 'sender', 'data-testid': 'message-sender'}, item.sender_name));
-    li.append(el('time', {'data-testid': 'message-time', datetime: item.created_at}, shortTime(item.created_at)));
-    if (isFile) {
-      const link = el('a', {href: item.url, target: '_blank', rel: 'noopener'});
-      link.append(el('img', {src: item.url, alt: item.file_name, 'data-testid': 'file-image'}));
-      li.append(link);
-    } else {
-      li.append(el('p', {class: 'body', 'data-testid': 'message-body'}, item.body));
-    }
+    const li = fromTemplate(isFile ? 'tpl-file' : 'tpl-message', {...item, time: shortTime(item.created_at)});
+    if (item.sender_id === userId) li.classList.add('mine');
     list.append(li);
     li.scrollIntoView({block: 'end'});
   }

@@ -45,7 +45,7 @@
       } else if (!['succeeded', 'processing'].includes(result.paymentIntent.status)) {
         showError('The payment was not completed; try again.');
       } else {
-        window.location.assign(`/checkout/success?payment_intent=${encodeURIComponent(intentId)}`);
+        window.location.assign(`${root.dataset.successUrl}?payment_intent=${encodeURIComponent(intentId)}`);
         return;
       }
     } catch (err) {

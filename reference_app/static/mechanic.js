@@ -1,48 +1,24 @@
 // Mechanic dashboard: follow the pending requests and accept one.
+// A request is a child of #request-rows with data-request-id, made from the page's <template>
+// tpl-request (fill.js); its [data-age] element shows how long it has waited, its button.accept
+// accepts it.
 (function () {
   const rows = document.getElementById('request-rows');
   const empty = document.getElementById('no-requests');
   const errorBox = document.getElementById('accept-error');
 
-  function cell(testid, text, attrs) {
-    const td = document.createElement('td');
-    td.dataset.testid = testid;
-    td.textContent = text;
-    Object.entries(attrs || {}).forEach(([k, v]) => td.setAttribute(k, v));
-    return td;
-  }
-
-  function row(r) {
-    const tr = document.createElement('tr');
-    tr.dataset.testid = `request-${r.id}`;
-    tr.dataset.requestId = r.id;
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'accept';
-    button.dataset.requestId = r.id;
-    button.dataset.testid = `accept-${r.id}`;
-    button.textContent = 'Accept';
-    const action = document.createElement('td');
-    action.append(button);
-    tr.append(
-      cell('request-customer', r.customer_name),
-      cell('request-plan', r.plan),
-      cell('request-vehicle', r.vehicle_text, {title: r.description}),
-      cell('request-age', `${Math.floor(r.age_seconds / 60)} min`, {'data-created-at': r.created_at}),
-      action,
-    );
-    return tr;
-  }
+  const row = (r) => fromTemplate('tpl-request', {...r, minutes: Math.floor(r.age_seconds / 60)});
+  const shown = () => rows.querySelectorAll(':scope > [data-request-id]');
 
   function render(requests) {
     const wanted = new Map(requests.map((r) => [r.id, r]));
-    rows.querySelectorAll('tr[data-request-id]').forEach((tr) => {
-      if (!wanted.has(tr.dataset.requestId)) tr.remove();
+    shown().forEach((item) => {
+      if (!wanted.has(item.dataset.requestId)) item.remove();
     });
     requests.forEach((r) => {
-      const existing = rows.querySelector(`tr[data-request-id="${r.id}"]`);
+      const existing = rows.querySelector(`:scope > [data-request-id="${r.id}"]`);
       if (existing) {
-        existing.querySelector('[data-testid="request-age"]').textContent = `${Math.floor(r.age_seconds / 60)} min`;
+        existing.querySelector('[data-age]').replaceWith(row(r).querySelector('[data-age]'));
       } else {
         rows.append(row(r));
       }
@@ -63,9 +39,9 @@
     }
     errorBox.textContent = body.error || 'This request could not be accepted';
     errorBox.hidden = false;
-    if (res.status === 409 || res.status === 404) button.closest('tr').remove();
+    if (res.status === 409 || res.status === 404) button.closest('#request-rows > *').remove();
     else button.disabled = false;
-    empty.hidden = rows.querySelectorAll('tr[data-request-id]').length > 0;
+    empty.hidden = shown().length > 0;
   });
 
   async function poll() {

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
+from uuid import uuid4
 
+import httpx
 import pytest
 
 from reference_app.config import DEFAULT_STRIPE_JS_URL, Config, ConfigError
@@ -75,3 +81,52 @@ def test_the_factory_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 def test_the_server_refuses_to_start_in_test_mode_with_a_live_key(stack: Stack, server_logs: Path) -> None:
     with pytest.raises(RuntimeError, match="refusing to start"):
         AppServer("app-live-key", {**stack.env, "STRIPE_SECRET_KEY": "sk_live_123"}, server_logs)
+
+
+def test_the_ui_is_read_from_the_environment_and_the_second_pays_by_checkout_session_only() -> None:
+    assert Config.from_env(BASE).app_ui == "classic"
+    assert (
+        Config.from_env({**BASE, "APP_UI": "Second", "PAYMENT_KIND": "checkout_session"}).app_ui == "second"
+    )
+    with pytest.raises(ConfigError, match="APP_UI is 'modern': use one of classic, second"):
+        Config.from_env({**BASE, "APP_UI": "modern"})
+    with pytest.raises(ConfigError, match="set PAYMENT_KIND=checkout_session"):
+        Config.from_env({**BASE, "APP_UI": "second"})
+
+
+def _client(app_ui: str, payment_kind: str) -> Callable[[str], httpx.Response]:
+    """GET from the app without its lifespan (no database): enough for what an anonymous visitor sees."""
+    app = create_app(Config.from_env({**BASE, "APP_UI": app_ui, "PAYMENT_KIND": payment_kind}))
+
+    async def get(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            return await client.get(path)
+
+    def run(path: str) -> httpx.Response:  # in a thread: this one may be running Playwright's loop
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, get(path)).result()
+
+    return run
+
+
+def test_the_second_ui_serves_the_pages_at_its_own_paths_only() -> None:
+    second, classic = _client("second", "checkout_session"), _client("classic", "payment_intent")
+    room = f"/room/{uuid4()}"
+    signin = second("/signin")
+    assert signin.status_code == 200 and 'data-test="signin-email"' in signin.text
+    assert "data-testid" not in signin.text
+    for path in ("/app/home", "/garage/queue", "/book", "/book/details?plan=quick-chat", "/book/done", room):
+        answer = second(path)
+        assert (answer.status_code, answer.headers["location"]) == (303, f"/signin?next={quote(path)}")
+    assert second("/").headers["location"] == "/signin"
+    assert classic("/").headers["location"] == "/customer/login"
+    classic_pages = ["/customer/login", "/mechanic/login", "/customer/dashboard", "/mechanic/dashboard"]
+    classic_pages += ["/onboarding/pricing", "/checkout/success", "/checkout/pi_1", f"/session/{uuid4()}"]
+    for path in classic_pages:
+        assert second(path).status_code == 404, path
+        assert classic(path).status_code in (200, 303), path
+    assert classic("/signin").status_code == 404
+    # What is not a page is where it was: the JSON API answers for itself.
+    assert (
+        second("/api/customer/sessions").status_code == classic("/api/customer/sessions").status_code == 401
+    )
