@@ -29,6 +29,7 @@ PARTS: dict[str, Callable[[Bench], Part]] = {
     "flow": flows.run,
     "chat": chat.run,
     "parallel": parallel.run,
+    "stripe": stack.stripe_store,
 }
 # The JSON keys every consumer may rely on (more keys are added beside them).
 CONTRACT: dict[str, tuple[str, ...]] = {
@@ -44,6 +45,7 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "chat": ("p50_ms", "p95_ms"),
     "parallel": ("speedup",),
     "stack": ("start_p50_s", "peak_rss_mb"),
+    "stripe": ("write_1000_p50_ms", "read_1000_p50_ms"),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 # What was found when a figure missed its target (shown under the table only when it misses).

@@ -1,24 +1,34 @@
-"""The embedded stack: start to ready, and peak memory with two browser contexts driving it."""
+"""The embedded stack: start to ready, peak memory with two browser contexts driving it, and
+the latency of a Stripe call with many objects in localstripe's store."""
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
+import httpx
 from playwright.sync_api import Browser, sync_playwright
 
-from benchmarks.figures import Figure, Part, Target
+from benchmarks.figures import Figure, Part, Target, percentile
 from benchmarks.machine import MemorySampler, children_map, tree
 from benchmarks.target import Bench
+from harness import processes
 from harness.browsers import find_chromium, launch_args
 from harness.personas import Personas, TestUser, new_run_id
+from harness.postgres_server import free_port
 from harness.stack import EmbeddedStack
 from harness.store.postgres import PostgresStore
 from scenarios.flows import ChatProbe, delivery_ms
 from scenarios.pages import ChatPage
 
 MESSAGES = 20
+STRIPE_OBJECTS = 1000
+STRIPE_KEY = ("sk_test_pitstop_bench", "")
 
 
 def run(bench: Bench) -> Part:
@@ -124,3 +134,86 @@ def _chat(browser: Browser, app_url: str, customer: TestUser, mechanic: TestUser
     for i in range(MESSAGES):
         sender, receiver, text = chats[i % 2], chats[(i + 1) % 2], f"message {i}"
         delivery_ms(sender.page, receiver.page, text, lambda: sender.send(text), probe)  # noqa: B023
+
+
+def stripe_store(bench: Bench) -> Part:
+    """A Stripe call's latency with 1,000 objects in localstripe's store, as localstripe ships
+    (its whole store pickled to a file on every write) and as the stack runs it (in memory)."""
+    calls = bench.n(100, 20)
+    part = Part("stripe")
+    found: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="pitstop-bench-stripe-") as workdir:
+        modes = {
+            "shipped": ["benchmarks.localstripe_shipped", "--pickle", str(Path(workdir) / "store.pickle")],
+            "memory": ["harness.localstripe_run"],
+        }
+        for mode, module in modes.items():
+            found[mode] = _stripe_latencies([sys.executable, "-m", *module], Path(workdir), calls)
+    before, after = found["shipped"], found["memory"]
+    part.figures += [
+        Figure(
+            "stripe.write_1000_p50_ms", f"Stripe write (a customer), {STRIPE_OBJECTS} objects in store, p50",
+            after["write_full_p50_ms"], "ms",
+        ),
+        Figure(
+            "stripe.read_1000_p50_ms", f"Stripe read (a customer), {STRIPE_OBJECTS} objects in store, p50",
+            after["read_full_p50_ms"], "ms",
+        ),
+    ]  # fmt: skip
+    part.extra |= {"memory": after, "shipped": before}
+    part.notes.append(
+        f"stripe: localstripe alone on loopback, {calls} timed calls of each kind (one keep-alive "
+        f"client), with an empty store and with {STRIPE_OBJECTS} customers in it. In memory (the "
+        "stack's harness.localstripe_run): write p50 "
+        f"{after['write_empty_p50_ms']:.1f} ms empty / {after['write_full_p50_ms']:.1f} ms full, read "
+        f"{after['read_full_p50_ms']:.1f} ms full. As localstripe ships (the whole store pickled to a file "
+        "after every write, here a private file instead of the shared /tmp/localstripe.pickle): write "
+        f"{before['write_empty_p50_ms']:.1f} ms empty / {before['write_full_p50_ms']:.1f} ms full "
+        f"(p95 {before['write_full_p95_ms']:.1f} ms), read {before['read_full_p50_ms']:.1f} ms full."
+    )
+    return part
+
+
+def _stripe_latencies(command: list[str], workdir: Path, calls: int) -> dict[str, float]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (workdir / f"localstripe-{port}.log").open("wb") as log:
+        server = subprocess.Popen(
+            [*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        with httpx.Client(base_url=url, auth=STRIPE_KEY, timeout=30) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    client.get("/v1/customers")
+                    break
+                except httpx.TransportError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"localstripe did not start: {' '.join(command)}") from None
+                    time.sleep(0.05)
+
+            def create(n: int) -> tuple[float, str]:
+                started = time.perf_counter()
+                answer = client.post("/v1/customers", data={"email": f"c{n}@pitstop.test"})
+                elapsed = (time.perf_counter() - started) * 1000
+                answer.raise_for_status()
+                return elapsed, str(answer.json()["id"])
+
+            empty = [create(n)[0] for n in range(calls)]
+            ids = [create(n)[1] for n in range(calls, STRIPE_OBJECTS)]
+            full = [create(n)[0] for n in range(STRIPE_OBJECTS, STRIPE_OBJECTS + calls)]
+            reads = []
+            for n in range(calls):
+                started = time.perf_counter()
+                client.get(f"/v1/customers/{ids[n * 7 % len(ids)]}").raise_for_status()
+                reads.append((time.perf_counter() - started) * 1000)
+    finally:
+        processes.stop(server)
+    return {
+        "write_empty_p50_ms": statistics.median(empty),
+        "write_full_p50_ms": statistics.median(full),
+        "write_full_p95_ms": percentile(full, 95),
+        "read_full_p50_ms": statistics.median(reads),
+        "read_full_p95_ms": percentile(reads, 95),
+    }

@@ -20,6 +20,7 @@ from uuid import UUID
 import httpx
 
 from benchmarks.machine import machine_busy, tree_cpu_seconds
+from harness import processes
 from harness.personas import Personas, Role, TestUser, new_run_id
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
 from harness.store.postgres import PostgresStore
@@ -131,16 +132,21 @@ class Bench:
         own_cpu = _children_cpu_seconds()
         started = time.perf_counter()
         with (out / "pytest.log").open("wb") as output:
-            result = subprocess.run(
+            # In a group of its own: on a timeout its workers and browsers are stopped with it.
+            inner = subprocess.Popen(
                 command, cwd=ROOT, env=run_env, stdout=output, stderr=subprocess.STDOUT,
-                timeout=INNER_TIMEOUT_S, check=False,
+                start_new_session=True,
             )  # fmt: skip
+            try:
+                returncode = inner.wait(INNER_TIMEOUT_S)
+            finally:
+                processes.stop(inner)
         wall_s = time.perf_counter() - started
         cpu_s = _children_cpu_seconds() - own_cpu + tree_cpu_seconds(stack.pids.values()) - stack_cpu
         busy_s, total_s = (after - before for after, before in zip(machine_busy(), machine_cpu, strict=True))
         text = (out / "pytest.log").read_text(errors="replace")
-        if result.returncode != 0:
-            raise RuntimeError(f"the inner pytest run failed (exit {result.returncode}):\n{text[-3000:]}")
+        if returncode != 0:
+            raise RuntimeError(f"the inner pytest run failed (exit {returncode}):\n{text[-3000:]}")
         return InnerRun(
             wall_s=wall_s,
             cpu_s=cpu_s,

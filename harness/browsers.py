@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness import processes
 from harness.errors import PitstopError
 
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -100,8 +101,9 @@ def ensure_browser(*, log: Callable[[str], None] = print) -> str:
 
 
 def _run(command: list[str], env: dict[str, str] | None = None) -> bool:
+    """Run an installer, bounded; on timeout it is stopped with what it started (a Node driver)."""
     try:
-        result = subprocess.run(command, capture_output=True, timeout=INSTALL_TIMEOUT_S, env=env, check=False)
+        result = processes.run(command, timeout=INSTALL_TIMEOUT_S, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0

@@ -25,13 +25,17 @@ def _loopback_bind(self: socket.socket, address: Any) -> None:
     _bind(self, address)
 
 
+def run_module(module: str, args: list[str]) -> None:
+    """Run ``python -m MODULE ARGS`` in this process, its wildcard binds kept on loopback."""
+    socket.socket.bind = _loopback_bind  # type: ignore[method-assign,assignment]
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
 def main() -> None:
     if len(sys.argv) < 2:
         sys.exit("usage: python -m harness.loopback MODULE [ARGS...]")
-    socket.socket.bind = _loopback_bind  # type: ignore[method-assign,assignment]
-    module = sys.argv[1]
-    sys.argv = [module, *sys.argv[2:]]
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    run_module(sys.argv[1], sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import warnings
 from pathlib import Path
 
+from harness import processes
 from harness.errors import PitstopError, Unreachable
 
 START_TIMEOUT_S = 30
@@ -110,8 +112,12 @@ class LocalPostgres:
         if self._dir is None:
             return
         if (self.data_dir / "postmaster.pid").exists():
-            with contextlib.suppress(PitstopError):  # already gone; the directory goes anyway
+            pid = self.pid
+            try:
                 self.pg_ctl("stop")
+            except PitstopError:  # already gone, or stuck: then ended by its pid, with its children
+                if pid is not None and str(self.data_dir) in processes.command_line(pid):
+                    processes.stop_pid(pid, signal.SIGQUIT)  # PostgreSQL's immediate shutdown
         shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = None
 

@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from harness import processes
+from harness.errors import PitstopError
 from harness.postgres_server import LocalPostgres
 
 
@@ -49,3 +52,20 @@ def test_stop_is_safe_twice_and_before_start() -> None:
     pg.start()
     pg.stop()
     pg.stop()
+
+
+def test_a_server_pg_ctl_cannot_stop_is_ended_by_its_pid_with_its_children(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pg = LocalPostgres().start()
+    pid = pg.pid
+    assert pid is not None
+    children = [p.pid for p in processes.descendants(pid)]
+    assert children  # checkpointer, background writer, ...
+
+    def stuck(action: str) -> None:
+        raise PitstopError(f"pg_ctl {action} timed out")
+
+    monkeypatch.setattr(pg, "pg_ctl", stuck)
+    pg.stop()
+    assert not any(_alive(p) for p in [pid, *children])

@@ -1,7 +1,8 @@
 """Real processes for the reference app's tests: localstripe and the app under uvicorn.
 
-Both run as their own processes on free 127.0.0.1 ports and are stopped by
-pid. Readiness is a bounded poll, never a fixed sleep.
+Both run as their own processes on free 127.0.0.1 ports, each in a process
+group of its own, and are stopped with whatever they start
+(``harness.processes.stop``). Readiness is a bounded poll, never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from harness import processes
 from harness.postgres_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +37,7 @@ def wait_until(
 
 
 class Process:
-    """A child process with a log file; ``stop()`` ends it by its pid."""
+    """A child process with a log file; ``stop()`` ends it and its children, by pid."""
 
     def __init__(self, name: str, argv: list[str], *, env: Mapping[str, str] | None, log_dir: Path) -> None:
         self.name = name
@@ -47,6 +49,7 @@ class Process:
             env=dict(env) if env is not None else None,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -71,25 +74,20 @@ class Process:
         raise RuntimeError(f"{self.name} did not answer {url} within {START_TIMEOUT_S}s:\n{self.log_tail()}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        processes.stop(self.proc, timeout=10)
         self._log.close()
 
 
 class LocalStripe(Process):
-    """``python -m localstripe`` (GPL-3.0: run, never imported)."""
+    """localstripe (GPL-3.0: run, never imported here) as the stack runs it: on loopback, its
+    state in its own memory (``harness.localstripe_run``), not in the shared /tmp/localstripe.pickle."""
 
     def __init__(self, log_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             "localstripe",
-            [sys.executable, "-m", "localstripe", "--port", str(self.port), "--from-scratch"],
+            [sys.executable, "-m", "harness.localstripe_run", "--port", str(self.port)],
             env=None,
             log_dir=log_dir,
         )
