@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ from harness.cleanup import Cleanup, parse_uuid
 from harness.config import STORES, Settings
 from harness.contract import load_contract
 from harness.doctor import diagnose
-from harness.errors import BadInput, ExitCode, PitstopError
+from harness.errors import BadInput, ExitCode, PitstopError, Unreachable
 from harness.health import Health
 from harness.mechanics import MechanicFactory, NewMechanic, default_factory, load_factory, make_mechanic
 from harness.model import load_model
@@ -72,7 +74,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
     settings = _settings(args)
     catalog = None
     if settings.database_url:  # the foreign keys a purge follows come from the app's own database
-        with PostgresStore(database_url=settings.database_url, model=settings.model) as store:
+        with PostgresStore(
+            database_url=settings.database_url,
+            model=settings.model,
+            statement_timeout=settings.statement_timeout,
+        ) as store:
             catalog = store.catalog()
     script = sql.migration(settings.test_domain, settings.model, catalog)
     if args.with_app_schema:
@@ -204,7 +210,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             "inspect reads the database's catalog: it needs a direct database connection",
             fix="pass --database-url URL (or set DATABASE_URL)",
         )
-    with PostgresStore(database_url=settings.database_url, model=settings.model) as store:
+    with PostgresStore(
+        database_url=settings.database_url,
+        model=settings.model,
+        statement_timeout=settings.statement_timeout,
+    ) as store:
         report = inspect_database(
             store,
             declared=declared,
@@ -281,7 +291,9 @@ def _demo_users(
         run_id="demo", worker_id="serve", test_domain=settings.test_domain, seed=secrets.token_hex(8)
     )
     lines = []
-    with PostgresStore(database_url=info.database_url, model=settings.model) as store:
+    with PostgresStore(
+        database_url=info.database_url, model=settings.model, statement_timeout=settings.statement_timeout
+    ) as store:
         for role in ROLES:
             user, password = personas.build(role, role)
             if role == "mechanic" and settings.model.has_mechanics_table:
@@ -326,7 +338,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         pytest_args.append("--headed")
     if args.workers:
         pytest_args += ["-n", str(args.workers)]
-    return _pytest_scenarios(_target_args(args) + pytest_args)
+    return _pytest_scenarios(_target_args(args) + pytest_args, timeout=args.timeout)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -348,7 +360,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     local = ["--rootdir", str(here)]
     if (here / "conftest.py").is_file():
         local += ["--pitstop-conftest", str(here / "conftest.py")]
-    return _pytest_scenarios(_target_args(args) + base_url + local + extra)
+    return _pytest_scenarios(_target_args(args) + base_url + local + extra, timeout=args.timeout)
 
 
 def _target_args(args: argparse.Namespace) -> list[str]:
@@ -367,15 +379,71 @@ def _target_args(args: argparse.Namespace) -> list[str]:
     return [f"{option}={value}" for option, value in given if value]
 
 
-def _pytest_scenarios(pytest_args: list[str]) -> int:
+# How long interrupted scenarios may take to end as on Ctrl-C (write the report, stop the
+# stack they started) before they are killed.
+STOP_GRACE_S = 60
+
+
+def _pytest_scenarios(pytest_args: list[str], *, timeout: float = 0) -> int:
+    """Run the shipped scenarios in pytest, for at most ``timeout`` seconds (0: no limit).
+
+    pytest runs in a process group of its own. Past the limit, or on Ctrl-C or
+    SIGTERM here, it is interrupted as Ctrl-C would interrupt it: it writes the
+    report and stops the embedded stack it started. If it has not ended
+    ``STOP_GRACE_S`` later, its whole group (xdist workers, the stack's parts) is
+    killed. A time limit that passed exits 4.
+    """
     scenarios = Path(str(files("harness.scenarios")))
     command = [sys.executable, "-m", "pytest", str(scenarios), "-p", "no:cacheprovider", *pytest_args]
+    process = subprocess.Popen(command, start_new_session=True)
+    # The terminal's signals no longer reach its group: they reach it through here (Ctrl-C
+    # as KeyboardInterrupt; SIGTERM and SIGHUP too, where handlers may be set).
+    signals = (signal.SIGTERM, signal.SIGHUP) if threading.current_thread() is threading.main_thread() else ()
+    previous = {signum: signal.signal(signum, _interrupt) for signum in signals}
     try:
-        code = subprocess.run(command, check=False).returncode
-    except KeyboardInterrupt:
-        return 130
+        try:
+            code = process.wait(timeout=timeout or None)
+        except subprocess.TimeoutExpired:
+            ended = _stop(process)
+            raise Unreachable(
+                f"the time limit passed: the scenarios did not finish within {timeout:g} s "
+                f"(--timeout {timeout:g}); "
+                + (
+                    "pitstop interrupted them as Ctrl-C would, and they ended as an interrupted run ends, "
+                    "with its report written and its stack stopped (their output above shows where they were)"
+                    if ended
+                    else f"they did not end within {STOP_GRACE_S} s of being interrupted and were "
+                    "killed: their report may be missing"
+                ),
+                fix="give them more time (--timeout SECONDS; 0: no limit), or run fewer (-k EXPRESSION)",
+            ) from None
+        except KeyboardInterrupt:
+            _stop(process)
+            return 130
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     # pytest: 0 passed, 1 failures, 2 interrupted, 3 internal error, 4 usage, 5 no tests.
     return {0: ExitCode.OK, 1: ExitCode.PROBLEMS, 2: 130}.get(code, ExitCode.USAGE)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> bool:
+    """Interrupt ``process`` (SIGINT), give it ``STOP_GRACE_S`` to end, then kill its group.
+
+    True when it ended by itself. A second Ctrl-C kills at once.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_GRACE_S)
+        return True
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass
+    # Not reaped yet, so its pid (its group's id) is still its own.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=STOP_GRACE_S)
+    return False
 
 
 def _say(message: str) -> None:
@@ -507,6 +575,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--headed", action="store_true", help="show the browsers")
     sub.add_argument("-n", dest="workers", type=_port, metavar="N", help="run on N workers (pytest-xdist)")
+    sub.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=900,
+        metavar="SECONDS",
+        help="stop the scenarios, and the stack, after this long; exit 4 (default 900; 0: no limit)",
+    )
 
     sub = command(
         "run",
@@ -519,6 +594,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(after --, every argument goes to pytest)",
     )
     sub.add_argument("--base-url", metavar="URL", help="the app under test (default: the embedded stack)")
+    sub.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=1800,
+        metavar="SECONDS",
+        help="stop the scenarios, and a stack they started, after this long; exit 4 "
+        "(default 1800; 0: no limit; a pytest plugin's own --timeout goes after --)",
+    )
     sub.set_defaults(pytest_args=[])
 
     command("browser", cmd_browser, "make sure a Chromium can be driven (downloads or installs one)")
@@ -566,6 +649,16 @@ def _minutes(text: str) -> int:
         value = -1
     if not 0 <= value <= MAX_MINUTES:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes from 0 to {MAX_MINUTES}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
     return value
 
 

@@ -26,7 +26,8 @@ class Settings:
     Precedence: explicit values (the command line) over the environment
     (``DATABASE_URL``, ``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``,
     ``PITSTOP_APP_URL``, ``PITSTOP_ADMIN_TOKEN``, ``PITSTOP_STORE``,
-    ``PITSTOP_ALLOWED_HOSTS``, ``PITSTOP_TEST_DOMAIN``, ``STRIPE_SECRET_KEY``)
+    ``PITSTOP_ALLOWED_HOSTS``, ``PITSTOP_TEST_DOMAIN``, ``PITSTOP_STATEMENT_TIMEOUT``,
+    ``STRIPE_SECRET_KEY``)
     over the defaults. A list given on the command line replaces the
     environment's, it does not extend it.
     """
@@ -44,6 +45,8 @@ class Settings:
     login_path: str = "/customer/login"  # where the api store signs users in
     model: Model = field(default_factory=Model)  # [tool.pitstop.model]: the app's tables
     payments: PaymentConfig = field(default_factory=PaymentConfig)  # [tool.pitstop.payments]
+    # Seconds a database statement may take (the postgres store's bound); None: its default, 0: none.
+    statement_timeout: float | None = None
 
     @classmethod
     def load(
@@ -61,6 +64,7 @@ class Settings:
         login_path: str | None = None,
         model: Model | None = None,
         payments: PaymentConfig | None = None,
+        statement_timeout: float | str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if env is None else env
@@ -85,6 +89,10 @@ class Settings:
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             model=model or Model(),
             payments=payments or PaymentConfig(),
+            statement_timeout=seconds(
+                statement_timeout if statement_timeout is not None else env.get("PITSTOP_STATEMENT_TIMEOUT"),
+                what="the statement timeout (--pitstop-statement-timeout, PITSTOP_STATEMENT_TIMEOUT)",
+            ),
         )
 
 
@@ -108,6 +116,19 @@ def store_kind(settings: Settings) -> str:
         "(or SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY), or --app-url with --admin-token "
         "(or PITSTOP_APP_URL, PITSTOP_ADMIN_TOKEN)",
     )
+
+
+def seconds(value: float | str | None, *, what: str) -> float | None:
+    """A number of seconds, 0 or more, from a number or its text; None (or empty) stays None."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise BadInput(f"{what} is {value!r}, not a number of seconds", fix="give seconds, e.g. 30 (0: none)")
+    return number
 
 
 def check_test_domain(domain: str) -> str:

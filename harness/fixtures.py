@@ -53,11 +53,16 @@ def _fail(exc: PitstopError) -> NoReturn:
 @pytest.fixture(scope="session")
 def pitstop(pytestconfig: pytest.Config) -> Pitstop:
     """The harness for this worker: ``.store``, ``.cleanup``, ``.health()``, ``.seed()``, ``.step()``."""
+    from harness.plugin import note_health_start
+
     error: PitstopError | None = None
     try:
-        return Pitstop(_run(pytestconfig))
+        handle = Pitstop(_run(pytestconfig))
     except PitstopError as exc:
         error = exc
+    else:
+        note_health_start(pytestconfig)  # the report's health at the start (a run without workers)
+        return handle
     _fail(error)
 
 
@@ -249,8 +254,12 @@ def _keep_evidence(request: pytest.FixtureRequest, run: Run, labels: list[str], 
     except PitstopError as exc:
         warnings.warn(f"pitstop: no evidence kept for {request.node.nodeid}: {exc}", stacklevel=1)
         return
+    from harness.plugin import EVIDENCE
+
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pitstop-bundle.json").write_text(json.dumps(bundle, indent=2, default=str), encoding="utf-8")
+    path = folder / "pitstop-bundle.json"
+    path.write_text(json.dumps(bundle, indent=2, default=str), encoding="utf-8")
+    request.node.stash[EVIDENCE] = path  # linked from the reports
 
 
 MECHANIC_DOC = """

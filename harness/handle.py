@@ -216,6 +216,18 @@ class Pitstop:
         )
         return {**self.active_session(customer), "payment_intent_id": intent_id}
 
+    def payment_event(self, session: JSON, *, timeout_s: float = REQUEST_TIMEOUT_S) -> JSON:
+        """The event Stripe sent the app for paying ``session`` (``pay_by_webhook``'s), as it was sent.
+
+        The app's kind's (``[tool.pitstop.payments] kind``): ``payment_intent.succeeded`` for its
+        ``payment_intent_id``, or ``checkout.session.completed`` for its ``checkout_session_id``
+        (the embedded Stripe's, found by the session).
+        """
+        payments = self.payments(timeout_s=timeout_s)
+        if self.run.config.settings.payments.kind == "checkout_session":
+            return payments.checkout_event(str(session["checkout_session_id"]))
+        return payments.event_for(str(session["payment_intent_id"]))
+
     def _deliver(self, event: JSON, path: str, timeout_s: float) -> None:
         """Post a signed event to the app's webhook, as Stripe would; an answer other than 2xx is an error."""
         target = self.target

@@ -57,6 +57,7 @@ class Payments:
             max_network_retries=0,
         )
         self._where = api_base or "https://api.stripe.com"
+        self._key = secret_key
         self._timeout_s = timeout_s
 
     def pay(
@@ -208,12 +209,46 @@ class Payments:
             )
 
     def event_for(self, intent_id: str, event_type: str = "payment_intent.succeeded") -> dict[str, Any]:
-        """The event Stripe made for a PaymentIntent, as it was sent."""
+        """The event Stripe made for a PaymentIntent, as it was sent (found among Stripe's events)."""
         for event in self._client.v1.events.list(params={"limit": 100}).auto_paging_iter():
             data = event.to_dict()
             if data["type"] == event_type and data["data"]["object"]["id"] == intent_id:
                 return data
         raise PitstopError(f"no {event_type} event for {intent_id}")
+
+    def checkout_event(
+        self, session_id: str, event_type: str = "checkout.session.completed"
+    ) -> dict[str, Any]:
+        """The event the embedded Stripe sent for a Checkout Session, as it was sent.
+
+        Looked up by the session (``harness.stripe_front`` keeps the last event of each type it
+        sent for a session; its events are not in ``/v1/events``): the embedded Stripe only.
+        """
+        if not is_loopback(urlsplit(self._where).hostname or ""):
+            raise Unsupported(
+                f"finding a Checkout Session's event needs the embedded Stripe, not {self._where}",
+                fix="give the app pitstop's embedded Stripe (STRIPE_API_BASE)",
+            )
+        url = f"{self._where}/_pitstop/events/{session_id}"
+        try:
+            answer = httpx.get(
+                url,
+                params={"type": event_type},
+                headers={"Authorization": f"Bearer {self._key}"},
+                timeout=self._timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            raise Unreachable(
+                f"the embedded Stripe at {self._where} did not answer within {self._timeout_s:g} s: "
+                f"{exc or type(exc).__name__}",
+                fix="check that the Stripe API (embedded) is running",
+            ) from None
+        if answer.status_code != 200:
+            raise PitstopError(
+                f"no {event_type} event for {session_id} ({answer.status_code}: {answer.text[:300]})"
+            )
+        event: dict[str, Any] = answer.json()
+        return event
 
 
 def checkout_completed_event(session: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from harness import report
+from harness import report, report_html
 from harness.config import LEAK_MODES, PAYMENT_MODES, RESET_MODES, STORES, RunConfig, Settings
 from harness.contract import KEYS as CONTRACT_KEYS
 from harness.contract import AppContract, load_contract
@@ -27,6 +27,7 @@ from harness.local_conftest import load_conftest
 from harness.model import load_model
 from harness.payment_config import load_payments
 from harness.run import Run
+from harness.store.postgres import STATEMENT_TIMEOUT_S
 from harness.tool_config import config_file, read_tables
 
 RUN = pytest.StashKey[Run]()
@@ -78,6 +79,12 @@ OPTIONS = (
     Option("pitstop-browser-ws-endpoint", "PITSTOP_BROWSER_WS_ENDPOINT", "a Playwright server to connect to"),
     Option(
         "pitstop-sweep-minutes", "PITSTOP_SWEEP_MINUTES", "age of dead runs' users to sweep", 30, kind="int"
+    ),
+    Option(
+        "pitstop-statement-timeout",
+        "PITSTOP_STATEMENT_TIMEOUT",
+        "seconds a database statement may take, also against a stopped server (0: none)",
+        STATEMENT_TIMEOUT_S,
     ),
 )
 
@@ -148,6 +155,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         login_path=contract.customer_login_path,
         model=load_model(table.get("model")),
         payments=load_payments(table.get("payments")),
+        statement_timeout=values["pitstop_statement_timeout"],
         env=env,
     )
     return RunConfig(
@@ -204,6 +212,11 @@ def pytest_configure(config: pytest.Config) -> None:
         run = Run(run_config)
         config.stash[RECORDER] = report.Recorder()
         config.pluginmanager.register(Recording(config.stash[RECORDER]), "pitstop.recording")
+        if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
+            # pytest-html is installed and writes a report: pitstop adds to it (harness.html_plugin).
+            from harness.html_plugin import HtmlReport
+
+            config.pluginmanager.register(HtmlReport(config), "pitstop.html")
     config.stash[RUN] = run
     # Fixtures come from their own module, registered now so that they are
     # found after pytest-playwright's and may extend its fixtures of the same name.
@@ -220,6 +233,22 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput["pitstop"] = run.worker_input()
     except PitstopError as exc:
         raise pytest.UsageError(f"pitstop: {exc}") from None
+    note_health_start(node.config)
+
+
+def note_health_start(config: pytest.Config) -> None:
+    """Once per run, where the report is written, after the start-of-run reset: the health then.
+
+    The xdist controller takes it as it hands the target to the first worker;
+    a run without workers when its tests first reach the target (the ``pitstop`` fixture).
+    """
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is None or recorder.health_start is not None:
+        return
+    try:
+        recorder.health_start = Health(config.stash[RUN].health()).to_json()
+    except PitstopError as exc:
+        recorder.health_start = {"error": str(exc)}
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -255,13 +284,48 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             test_report.sections.append(("pitstop", problem))
     if test_report.when == "teardown":
         record = item.stash.get(TEST_RECORD, None)
-        if record is not None:
-            test_report.user_properties.append((USER_PROPERTY, record.to_json()))
+        data = record.to_json() if record is not None else {}
+        artifacts = _artifacts(item, test_report)
+        if artifacts:
+            data["artifacts"] = artifacts
+        if data:
+            test_report.user_properties.append((USER_PROPERTY, data))
     return test_report
 
 
 PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
 TEST_RECORD = pytest.StashKey[Any]()
+EVIDENCE = pytest.StashKey[Path]()  # the evidence bundle of a failed test (harness.fixtures)
+PLAYWRIGHT_ARTIFACTS = {"trace": "trace*.zip", "screenshot": "test-*.png", "video": "*.webm"}
+
+
+def _artifacts(item: pytest.Item, test_report: pytest.TestReport) -> list[dict[str, str]]:
+    """What a test left to look at: pytest-playwright's trace, screenshots and video, pitstop's evidence.
+
+    pytest-playwright names what it kept in the teardown report's user
+    properties (``playwright_trace``, ...); an older one does not, and what
+    its output folder for the test holds is taken instead. A path is relative
+    to the folder pytest was started from when it lies inside it.
+    """
+    found = [
+        {"kind": str(name).removeprefix("playwright_"), "path": str(value)}
+        for name, value in test_report.user_properties
+        if str(name).startswith("playwright_")
+        and str(name).removeprefix("playwright_") in PLAYWRIGHT_ARTIFACTS
+    ]
+    folder = (getattr(item, "funcargs", None) or {}).get("output_path")
+    if not found and folder and Path(folder).is_dir():
+        for kind, pattern in PLAYWRIGHT_ARTIFACTS.items():
+            found += [{"kind": kind, "path": str(path)} for path in sorted(Path(folder).glob(pattern))]
+    evidence = item.stash.get(EVIDENCE, None)
+    if evidence is not None:
+        found.append({"kind": "evidence", "path": str(evidence)})
+    root = item.config.invocation_params.dir
+    for artifact in found:
+        path = Path(artifact["path"])
+        if path.is_absolute() and path.is_relative_to(root):
+            artifact["path"] = str(path.relative_to(root))
+    return found
 
 
 class Recording:
@@ -272,7 +336,7 @@ class Recording:
         self.recorder = recorder
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.recorder.outcome(report.nodeid, report.when, report.outcome)
+        self.recorder.outcome(report.nodeid, report.when, report.outcome, report.duration)
         for name, value in report.user_properties:
             if name == USER_PROPERTY and isinstance(value, dict):
                 self.recorder.test_data(report.nodeid, value)
@@ -308,7 +372,10 @@ def _write_report(
     if run_config.health_html:
         html_path = Path(run_config.health_html)
         html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(report.html_page(data), encoding="utf-8")
+        page = report_html.html_page(
+            data, page=html_path, json_report=Path(run_config.health_path), root=config.invocation_params.dir
+        )
+        html_path.write_text(page, encoding="utf-8")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as out:

@@ -1,17 +1,23 @@
 """The run's health report: recorded during the run, written after it.
 
-One JSON object (the contract below), a few terminal lines, an HTML page with
-two charts, and a Markdown summary for CI job pages:
+One JSON object (the contract below), a few terminal lines, a Markdown summary
+for CI job pages; its HTML renderings are in ``harness.report_html``:
 
-    {"target": {...}, "health": <pitstop.health()>, "run": {"started_at", "duration_s",
+    {"target": {...}, "health": <pitstop.health() at the end>, "health_start": <at the start, or null>,
+     "run": {"started_at", "duration_s",
      "tests": {"passed", "failed", "skipped", "errors"}, "resets": {"count", "p50_ms", "p95_ms"},
      "leaks": [{"test", "sessions": [{"id", "status", "user"}]}],
-     "flows": [{"test", "steps": {"payment_ms", "accept_ms", "chat_latency_ms", "end_ms"}}]}}
+     "flows": [{"test", "steps": {"payment_ms", "accept_ms", "chat_latency_ms", "end_ms"}}],
+     "tests_list": [{"test", "outcome", "duration_s", "resets_ms", "steps", "leak",
+                     "artifacts": [{"kind": "trace" | "screenshot" | "video" | "evidence", "path"}]}],
+     "users_left": [{"email", "reason", "fix"}]}}
+
+``health_start`` is taken once the start-of-run reset is done; an artifact's
+path is relative to the folder pytest was started from when it lies inside it.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import statistics
 import time
@@ -42,12 +48,17 @@ class Recorder:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     started: float = field(default_factory=time.monotonic)
     outcomes: dict[str, str] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)  # seconds, every phase; in report order
     resets_ms: list[float] = field(default_factory=list)
     leaks: list[JSON] = field(default_factory=list)
     flows: list[JSON] = field(default_factory=list)
+    tests: dict[str, JSON] = field(default_factory=dict)  # what each test's worker attached
+    health_start: JSON | None = None  # pitstop.health() once the start-of-run reset is done
 
-    def outcome(self, nodeid: str, when: str, outcome: str) -> None:
-        """Fold one phase's outcome into the test's: an error in setup/teardown wins."""
+    def outcome(self, nodeid: str, when: str, outcome: str, duration: float = 0.0) -> None:
+        """Fold one phase's outcome into the test's: an error in setup/teardown wins.
+        Its duration adds to the test's."""
+        self.durations[nodeid] = self.durations.get(nodeid, 0.0) + duration
         if outcome == "failed":
             self.outcomes[nodeid] = "failed" if when == "call" else "errors"
         elif outcome == "skipped":
@@ -62,6 +73,20 @@ class Recorder:
             self.leaks.append({"test": nodeid, "sessions": data["leak"]})
         if data.get("steps"):
             self.flows.append({"test": nodeid, "steps": data["steps"]})
+        self.tests[nodeid] = data
+
+    def test_json(self, nodeid: str) -> JSON:
+        """One test: its outcome, duration, and what pitstop recorded for it."""
+        data = self.tests.get(nodeid, {})
+        return {
+            "test": nodeid,
+            "outcome": self.outcomes[nodeid],
+            "duration_s": round(self.durations.get(nodeid, 0.0), 3),
+            "resets_ms": data.get("resets_ms", []),
+            "steps": data.get("steps", {}),
+            "leak": data.get("leak", []),
+            "artifacts": data.get("artifacts", []),
+        }
 
     def run_json(self) -> JSON:
         counts = dict.fromkeys(("passed", "failed", "skipped", "errors"), 0)
@@ -78,13 +103,14 @@ class Recorder:
             },
             "leaks": self.leaks,
             "flows": self.flows,
+            "tests_list": [self.test_json(nodeid) for nodeid in self.durations if nodeid in self.outcomes],
         }
 
 
 def build(target: JSON, health: JSON, recorder: Recorder, users_left: list[JSON] | None = None) -> JSON:
     """The report; ``users_left``: test users the run could not delete, each with the reason."""
     run = {**recorder.run_json(), "users_left": users_left or []}
-    return {"target": target, "health": health, "run": run}
+    return {"target": target, "health": health, "health_start": recorder.health_start, "run": run}
 
 
 def write(report: JSON, path: Path) -> None:
@@ -103,14 +129,14 @@ def terminal_lines(report: JSON) -> list[str]:
         *([f"app       {report['target']['app_error']}"] if report["target"].get("app_error") else []),
         f"tests     {tests['passed']} passed, {tests['failed']} failed, "
         f"{tests['skipped']} skipped, {tests['errors']} errors in {run['duration_s']:.1f} s",
-        f"resets    {run['resets']['count']} (p50 {_ms(run['resets']['p50_ms'])}, "
-        f"p95 {_ms(run['resets']['p95_ms'])})",
+        f"resets    {run['resets']['count']} (p50 {ms_text(run['resets']['p50_ms'])}, "
+        f"p95 {ms_text(run['resets']['p95_ms'])})",
     ]
     for leak in run["leaks"]:
         states = ", ".join(f"{s['status']} {s['id']}" for s in leak["sessions"])
         lines.append(f"leak      {leak['test']}: {states}")
     for flow in run["flows"]:
-        steps = "  ".join(f"{k.removesuffix('_ms')} {_ms(v)}" for k, v in flow["steps"].items())
+        steps = "  ".join(f"{k.removesuffix('_ms')} {ms_text(v)}" for k, v in flow["steps"].items())
         lines.append(f"flow      {flow['test'].split('::')[-1]}: {steps}")
     for user in run.get("users_left", []):
         lines.append(f"left      {user['email']}: {user['reason']}")
@@ -130,7 +156,7 @@ def markdown(report: JSON) -> str:
         "",
         f"**Tests:** {tests['passed']} passed, {tests['failed']} failed, {tests['skipped']} skipped, "
         f"{tests['errors']} errors · **resets:** {run['resets']['count']} "
-        f"(p50 {_ms(run['resets']['p50_ms'])}) · **leaks:** {len(run['leaks'])}",
+        f"(p50 {ms_text(run['resets']['p50_ms'])}) · **leaks:** {len(run['leaks'])}",
         "",
     ]
     if "error" in health:
@@ -147,7 +173,7 @@ def markdown(report: JSON) -> str:
         out += ["", "| flow | " + " | ".join(s.removesuffix("_ms") for s in FLOW_STEPS) + " |"]
         out.append("|---" * (len(FLOW_STEPS) + 1) + "|")
         for flow in run["flows"]:
-            cells = " | ".join(_ms(flow["steps"].get(s)) for s in FLOW_STEPS)
+            cells = " | ".join(ms_text(flow["steps"].get(s)) for s in FLOW_STEPS)
             out.append(f"| {flow['test'].split('::')[-1]} | {cells} |")
     if run.get("users_left"):
         out += ["", "**Test users left in place:**"]
@@ -155,51 +181,6 @@ def markdown(report: JSON) -> str:
     return "\n".join(out) + "\n"
 
 
-def html_page(report: JSON) -> str:
-    """A self-contained page: the figures, a bar chart of session states and one of step timings."""
-    health, run = report["health"], report["run"]
-    states = {} if "error" in health else {s: c["total"] for s, c in health["sessions"].items()}
-    step_medians = {
-        step.removesuffix("_ms"): percentile(
-            [f["steps"][step] for f in run["flows"] if f["steps"].get(step) is not None], 50
-        )
-        for step in FLOW_STEPS
-    }
-    body = [
-        "<h1>pitstop health</h1>",
-        f"<p>{html.escape(str(report['target'].get('app_url', '')))}"
-        f" · started {html.escape(run['started_at'])} · {run['duration_s']:.1f} s</p>",
-        "<pre>" + html.escape("\n".join(terminal_lines(report))) + "</pre>",
-        "<h2>Session states</h2>",
-        _bars({k: float(v) for k, v in states.items()}, unit=""),
-        "<h2>Step timings (median over flows)</h2>",
-        _bars({k: v for k, v in step_medians.items() if v is not None}, unit=" ms"),
-        "<h2>Report</h2>",
-        "<pre>" + html.escape(json.dumps(report, indent=2, default=str)) + "</pre>",
-    ]
-    style = (
-        "body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}"
-        "pre{background:#f5f5f5;padding:1rem;overflow:auto}"
-        ".bar{display:flex;align-items:center;margin:.2rem 0}.bar span{width:9rem}"
-        ".bar div{background:#3b82f6;height:1rem;margin-right:.5rem}"
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>pitstop health</title>"
-        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
-    )
-
-
-def _bars(values: dict[str, float], *, unit: str) -> str:
-    if not values:
-        return "<p>none</p>"
-    top = max(values.values()) or 1.0
-    rows = [
-        f"<div class='bar'><span>{html.escape(k)}</span><div style='width:{20 * v / top:.2f}rem'></div>"
-        f"{v:.1f}{unit}</div>"
-        for k, v in values.items()
-    ]
-    return "".join(rows)
-
-
-def _ms(value: Any) -> str:
+def ms_text(value: Any) -> str:
+    """A time in milliseconds, as the report prints it; "-" for none."""
     return "-" if value is None else f"{float(value):.1f} ms"

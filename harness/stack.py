@@ -1,13 +1,15 @@
 """The embedded stack: PostgreSQL, a local Stripe API and the reference app, on loopback.
 
 Used by ``pitstop serve``, ``pitstop demo`` and the pytest plugin when no
-target is given. Every part listens on 127.0.0.1 on a free port; ``stop()``
-ends every process it started (by pid) and removes its temporary directory.
+target is given. Every part listens on 127.0.0.1 on a free port and runs in a
+process group of its own; ``stop()`` ends every process it started, with
+whatever those started (by pid: ``harness.processes``), and removes its
+temporary directory. localstripe keeps its state in its own memory
+(``harness.localstripe_run``), never in its shared /tmp/localstripe.pickle.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness import processes
 from harness.cleanup import Cleanup
 from harness.config import DEFAULT_TEST_DOMAIN, Settings
 from harness.errors import BadInput, PitstopError, Unreachable
@@ -41,6 +44,10 @@ WEBHOOK_EVENTS_BY_KIND = {
     "payment_intent": WEBHOOK_EVENTS,
     "checkout_session": ("checkout.session.completed",),
 }
+# The reference app's UIs (its APP_UI; reference_app/ui.py): a test and demo setting, from
+# PITSTOP_APP_UI when not given. The second pays by Checkout Session only.
+APP_UI_ENV = "PITSTOP_APP_UI"
+APP_UIS = ("classic", "second")
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,12 @@ class EmbeddedStack:
         test_domain: str = DEFAULT_TEST_DOMAIN,
         settings: Settings | None = None,
         payment_kind: str | None = None,
+        app_ui: str | None = None,
     ) -> None:
         """``payment_kind``: how the reference app takes payments (``PAYMENT_KIND``); default: the
-        settings' ``[tool.pitstop.payments] kind``."""
+        settings' ``[tool.pitstop.payments] kind``. ``app_ui``: which pages it serves (``APP_UI``:
+        ``classic``, or ``second``, the proof that the scenarios drive other pages); default:
+        ``PITSTOP_APP_UI``, else ``classic``."""
         self._database_url = database_url
         self._app_port = app_port
         self._test_domain = test_domain
@@ -89,6 +99,17 @@ class EmbeddedStack:
             raise BadInput(
                 f"unknown payment kind {self.payment_kind!r}",
                 fix=f"use one of {', '.join(WEBHOOK_EVENTS_BY_KIND)}",
+            )
+        self.app_ui = app_ui or os.environ.get(APP_UI_ENV) or "classic"
+        if self.app_ui not in APP_UIS:
+            raise BadInput(
+                f"unknown reference app UI {self.app_ui!r} ({APP_UI_ENV})",
+                fix=f"use one of {', '.join(APP_UIS)}",
+            )
+        if self.app_ui == "second" and self.payment_kind != "checkout_session":
+            raise BadInput(
+                "the reference app's second UI pays by Checkout Session only",
+                fix='set [tool.pitstop.payments] kind = "checkout_session"',
             )
         self._dir: Path | None = None
         self._postgres: LocalPostgres | None = None
@@ -123,11 +144,9 @@ class EmbeddedStack:
             [
                 sys.executable,
                 "-m",
-                "harness.loopback",
-                "localstripe",
+                "harness.localstripe_run",  # on loopback, its state in its own memory only
                 "--port",
                 str(localstripe_port),
-                "--from-scratch",
             ],
         )
         self._spawn(
@@ -153,6 +172,7 @@ class EmbeddedStack:
                 "DATA_DIR": str(self._dir / "app-data"),
                 "TEST_DOMAIN": self._test_domain,
                 "PAYMENT_KIND": self.payment_kind,
+                "APP_UI": self.app_ui,
             },
         )  # fmt: skip
         self._wait_for("localstripe", f"{localstripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
@@ -235,6 +255,7 @@ class EmbeddedStack:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             cwd=self._dir,
+            start_new_session=True,  # a group of its own: stopped with whatever it starts (harness.processes)
             preexec_fn=_die_with_parent,
         )
         log.close()  # the child holds its own copy
@@ -282,18 +303,13 @@ def _post_json(url: str, body: dict[str, object]) -> None:
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):  # killed: reaped at our exit at the latest
-                process.wait(STOP_TIMEOUT_S)
+    """End a part and every process it started (SIGTERM, then SIGKILL after STOP_TIMEOUT_S)."""
+    processes.stop(process, STOP_TIMEOUT_S)
 
 
 def _die_with_parent() -> None:
-    """In the child: be sent SIGTERM if the stack's process dies, so no part outlives it."""
+    """In the child: be sent SIGTERM if the stack's process dies, so no part outlives it (a part's
+    own children are not covered by this: ``stop`` ends them with their part)."""
     if sys.platform == "linux":
         prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
         prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -15,6 +15,9 @@ the harness:
 - ``POST /_config/webhooks/<name>``: localstripe's webhook registration,
   recorded here and passed on, so that localstripe's events and the Checkout
   events go to the same endpoints, each with its ``events`` filter;
+- ``GET /_pitstop/events/<session id>?type=<event type>``: the last event of
+  that type sent for that session, as it was sent (a test sends it again to
+  show the app takes it once), found by the session: not Stripe's API;
 - everything else (``/v1/payment_intents``, ``/js.stripe.com/v3/``, …) is
   forwarded to localstripe unchanged.
 
@@ -46,8 +49,9 @@ Where it differs from Stripe, on purpose or for want of localstripe support:
 - a declined attempt leaves no failed PaymentIntent behind for the cards the
   front declines itself (localstripe declines them only when attaching);
 - webhook deliveries are not retried and the events are not listed by
-  ``/v1/events`` (localstripe's); a session past its ``expires_at`` is expired
-  when it is next looked at.
+  ``/v1/events`` (localstripe's): ``/_pitstop/events`` finds one by its
+  session; a session past its ``expires_at`` is expired when it is next
+  looked at.
 
 Not exercised here: Stripe's real hosted Checkout page (``checkout.stripe.com``)
 and live Stripe are not reachable from this machine, so nothing here shows that
@@ -446,6 +450,7 @@ class Front:
         self.public_base = public_base.rstrip("/")
         self.sessions: dict[str, Session] = {}
         self.endpoints: dict[str, Endpoint] = {}
+        self.events: dict[tuple[str, str], dict[str, Any]] = {}  # (type, session id) -> the last sent
         self.http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, follow_redirects=False)
         self._deliveries: set[asyncio.Task[None]] = set()
 
@@ -764,6 +769,7 @@ class Front:
             "request": {"id": None, "idempotency_key": None},
             "type": event_type,
         }
+        self.events[(event_type, session.id)] = event
         task = asyncio.get_running_loop().create_task(self._deliver(event))
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
@@ -1198,6 +1204,14 @@ def create_app(localstripe: str, public_base: str) -> Starlette:
         _test_key(request)
         return JSONResponse(front.line_items(request.path_params["id"], await _params(request)))
 
+    async def sent_event(request: Request) -> Response:
+        _test_key(request)
+        session_id, event_type = request.path_params["id"], request.query_params.get("type", "")
+        event = front.events.get((event_type, session_id))
+        if event is None:
+            raise ApiError(404, f"No {event_type or 'event (give ?type=)'} was sent for '{session_id}'")
+        return JSONResponse(event)
+
     async def unrecognized(request: Request) -> Response:
         _test_key(request)
         raise ApiError(
@@ -1226,6 +1240,7 @@ def create_app(localstripe: str, public_base: str) -> Starlette:
         answer = await front.forward(request)
         if 200 <= answer.status_code < 300:
             front.sessions.clear()
+            front.events.clear()
         return answer
 
     async def forward(request: Request) -> Response:
@@ -1251,6 +1266,7 @@ def create_app(localstripe: str, public_base: str) -> Starlette:
         Route("/v1/checkout", unrecognized, methods=every),
         Route("/c/pay/{id}", page, methods=["GET", "POST"]),
         Route("/_config/webhooks/{name}", register_webhook, methods=["POST"]),
+        Route("/_pitstop/events/{id}", sent_event, methods=["GET"]),
         Route("/_config/data", flush, methods=["DELETE"]),
         Route("/{path:path}", forward, methods=every),
     ]

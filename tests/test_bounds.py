@@ -10,18 +10,19 @@ import psycopg
 import pytest
 
 from harness.config import RunConfig, Settings
-from harness.errors import PitstopError, Unreachable
+from harness.errors import BadInput, PitstopError, Unreachable
 from harness.handle import Pitstop
 from harness.run import Run, Target
-from harness.store.postgres import PostgresStore
+from harness.store import open_store
+from harness.store.postgres import NoAnswer, PostgresStore
 from tests.seeding import Seeder
 
 HARNESS = Path(__file__).parents[1] / "harness"
 # Calls that may wait, and the argument that bounds them.
 BOUNDED_CALLS = {"run": "timeout", "urlopen": "timeout", "wait": "timeout", "wait_for_url": "timeout"}
-# Waits that are bounded by what they run, not by a clock: a test run's length is its tests',
-# a server's main loop lasts until whoever started it stops it.
-UNBOUNDED_BY_DESIGN = {("cli.py", "_pytest_scenarios"), ("stripe_front.py", "main")}
+# Waits that are bounded by what they run, not by a clock: a server's main loop lasts until
+# whoever started it stops it.
+UNBOUNDED_BY_DESIGN = {("stripe_front.py", "main")}
 
 
 def test_pitstop_connections_carry_statement_and_lock_timeouts(database_url: str) -> None:
@@ -33,6 +34,38 @@ def test_pitstop_connections_carry_statement_and_lock_timeouts(database_url: str
     # The URL's own settings win over the defaults.
     with PostgresStore(database_url=database_url + "?options=-c%20lock_timeout%3D2s") as store:
         assert store.connection.execute("show lock_timeout").fetchone() == ("2s",)
+
+
+def test_the_client_gives_up_a_little_after_the_servers_statement_timeout(database_url: str) -> None:
+    """A running server ends a slow statement itself, before the client's bound (tests/test_faults.py:
+    a stopped one)."""
+    with PostgresStore(database_url=database_url, statement_timeout=1) as store:
+        assert store.client_bound == 3
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            store.connection.execute("select pg_sleep(10)")
+        assert 1 <= time.monotonic() - started < 2.5
+        assert store.connection.execute("select 1").fetchone() == (1,)  # not closed
+    # A statement timeout in the URL's options wins, and the client's bound follows it; 0 is none.
+    with PostgresStore(database_url=database_url + "?options=-c%20statement_timeout%3D1min") as store:
+        assert store.client_bound == 62
+    with PostgresStore(database_url=database_url, statement_timeout=0) as store:
+        assert store.client_bound is None
+        assert store.connection.execute("show statement_timeout").fetchone() == ("0",)
+    assert issubclass(NoAnswer, psycopg.OperationalError)  # what psycopg's own callers see
+
+
+def test_the_statement_timeout_comes_from_the_environment(database_url: str) -> None:
+    settings = Settings.load(database_url=database_url, env={"PITSTOP_STATEMENT_TIMEOUT": "4.5"})
+    store = open_store(settings)
+    try:
+        assert isinstance(store, PostgresStore) and store.client_bound == 6.5
+        assert store.connection.execute("show statement_timeout").fetchone() == ("4500ms",)
+    finally:
+        store.close()
+    for wrong in ("soon", "-1", "nan"):
+        with pytest.raises(BadInput, match="PITSTOP_STATEMENT_TIMEOUT"):
+            Settings.load(env={"PITSTOP_STATEMENT_TIMEOUT": wrong})
 
 
 def test_a_lock_held_elsewhere_fails_a_purge_at_the_lock_timeout(

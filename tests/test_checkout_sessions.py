@@ -27,6 +27,8 @@ import pytest
 import stripe
 from playwright.sync_api import Browser, Page, expect
 
+from harness.errors import PitstopError
+from harness.payments import Payments
 from harness.postgres_server import free_port
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack
 from tests.reference_app.servers import Process, wait_until
@@ -110,8 +112,8 @@ def embedded_stripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
         processes.append(
             Process(
                 "localstripe",
-                [sys.executable, "-m", "harness.loopback", "localstripe", "--port", str(localstripe_port),
-                 "--from-scratch"],
+                # As the stack runs it: on loopback, its state in memory (not /tmp/localstripe.pickle).
+                [sys.executable, "-m", "harness.localstripe_run", "--port", str(localstripe_port)],
                 env=None,
                 log_dir=logs,
             )
@@ -374,6 +376,11 @@ def test_paying_on_the_hosted_page_completes_the_session_and_sends_one_signed_ev
     signature, body = next(p for p in checkout.posts if json.loads(p[1])["id"] == event["id"])
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(body, signature, OTHER_SECRET)
+    # The front keeps it, found by its session, for a test to send it again.
+    payments = Payments(secret_key=KEY, api_base=embedded_stripe.base)
+    assert payments.checkout_event(session.id) == event
+    with pytest.raises(PitstopError, match=r"no checkout\.session\.expired event for cs_"):
+        payments.checkout_event(session.id, "checkout.session.expired")
 
     page.goto(session.url)
     expect(page.get_by_role("heading", name="This Checkout Session is complete")).to_be_visible()

@@ -6,10 +6,13 @@ every process signalled here was started here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from harness import cli
 from harness.config import RunConfig, Settings
 from harness.data import load
 from harness.errors import Unreachable
@@ -25,6 +29,7 @@ from harness.handle import Pitstop
 from harness.postgres_server import LocalPostgres
 from harness.run import Run, Target
 from harness.stack import EmbeddedStack, StackInfo
+from harness.store.postgres import PostgresStore
 
 EXAMPLES = Path(__file__).parent / "examples"
 WAIT_S = 60
@@ -52,7 +57,9 @@ def _info(stack: EmbeddedStack) -> StackInfo:
     return stack.info
 
 
-def _inner_run(pytester: pytest.Pytester, example: str, info: StackInfo, report: Path) -> pytest.RunResult:
+def _inner_run(
+    pytester: pytest.Pytester, example: str, info: StackInfo, report: Path, *options: str
+) -> pytest.RunResult:
     shutil.copy(EXAMPLES / example, pytester.path / example)
     return pytester.runpytest_subprocess(
         "--base-url", info.app_url,
@@ -60,8 +67,47 @@ def _inner_run(pytester: pytest.Pytester, example: str, info: StackInfo, report:
         f"--pitstop-admin-token={info.admin_token}",  # a token may start with "-"
         f"--pitstop-health={report}",
         "-p", "no:cacheprovider", "-p", "no:randomly",
+        *options,
         timeout=WAIT_S * 3,
     )  # fmt: skip
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # it has just exited
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def frozen(pg: LocalPostgres) -> Iterator[None]:
+    """PostgreSQL stopped (SIGSTOP) with its connections open, as a frozen host would be.
+
+    The postmaster first, so that it starts no more backends, then every process it
+    started: each backend is a process group of its own. All resume on the way out.
+    """
+    postmaster = pg.pid
+    assert postmaster is not None
+    stopped: list[int] = []
+    try:
+        os.kill(postmaster, signal.SIGSTOP)
+        stopped.append(postmaster)
+        for child in _children(postmaster):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGSTOP)
+                stopped.append(child)
+        yield
+    finally:
+        for pid in reversed(stopped):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 class Operator:
@@ -143,6 +189,93 @@ def test_a_database_restart_fails_the_test_in_flight_and_later_tests_recover(
     assert json.loads(report.read_text())["run"]["tests"]["passed"] >= 4
 
 
+def test_a_statement_against_a_stopped_database_fails_within_its_bound(
+    own_stack: EmbeddedStack, own_postgres: LocalPostgres
+) -> None:
+    """The server's statement timeout never fires in a stopped server: the client's bound does."""
+    with PostgresStore(database_url=own_postgres.url(), statement_timeout=2, connect_timeout=2) as store:
+        assert store.client_bound == 4  # the statement timeout and 2 s more
+        store.health()
+        with frozen(own_postgres):
+            started = time.monotonic()
+            with pytest.raises(Unreachable) as failed:
+                store.health()
+            took = time.monotonic() - started
+            # Still stopped: the next call connects anew, and gives up at the connect timeout.
+            started = time.monotonic()
+            with pytest.raises(Unreachable, match="could not connect to the database"):
+                store.health()
+            connecting_took = time.monotonic() - started
+        assert 4 <= took < 6, took
+        assert 2 <= connecting_took < 5, connecting_took
+        message = str(failed.value)
+        assert message.startswith(
+            f"the database 127.0.0.1:{own_postgres.port}/postgres did not answer within 4 s"
+        ), message
+        assert "fix: check that the database server runs" in message
+        # Resumed, it answers the next call on a new connection.
+        assert set(store.health()) >= {"sessions", "requests", "problems"}
+
+
+class Freezer:
+    """Stops and resumes PostgreSQL when the inner run asks (``freeze.request``, ``thaw.request``)."""
+
+    def __init__(self, pg: LocalPostgres, folder: Path) -> None:
+        self.pg, self.folder = pg, folder
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> Freezer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(WAIT_S)
+        assert not self._thread.is_alive(), "the freezer thread did not stop"
+
+    def _serve(self) -> None:
+        try:
+            while not self._stop.wait(0.05):
+                if (self.folder / "freeze.request").exists():
+                    break
+            else:
+                return
+            with frozen(self.pg):  # resumed on the way out, whatever happens
+                (self.folder / "frozen").touch()
+                while not (self.folder / "thaw.request").exists() and not self._stop.wait(0.05):
+                    pass
+            (self.folder / "thawed").touch()
+        except BaseException as exc:
+            self.errors.append(exc)
+
+
+def test_a_stopped_database_fails_the_test_in_flight_within_its_bound_and_the_run_goes_on(
+    pytester: pytest.Pytester, own_stack: EmbeddedStack, own_postgres: LocalPostgres
+) -> None:
+    report = pytester.path / "r.json"
+    with Freezer(own_postgres, pytester.path) as freezer:
+        result = _inner_run(
+            pytester, "test_database_frozen.py", _info(own_stack), report, "--pitstop-statement-timeout=2"
+        )
+    assert not freezer.errors, freezer.errors
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*Unreachable: the database 127.0.0.1:{own_postgres.port}/postgres did not answer "
+            "within 4 s (its statement timeout and 2 s more)*",
+            "*fix: check that the database server runs*; pitstop reconnects on its next call",
+            "FAILED test_database_frozen.py::test_a_reset_against_a_stopped_database - *",
+        ]
+    )
+    assert "psycopg.errors" not in result.stdout.str()
+    assert 4 <= float((pytester.path / "took").read_text()) < 6
+    data = json.loads(report.read_text())
+    assert data["run"]["tests"] == {"passed": 2, "failed": 1, "skipped": 0, "errors": 0}
+    assert set(data["health"]) >= {"sessions", "requests", "problems"}
+
+
 def test_a_killed_app_is_named_in_the_failure_and_the_report_is_still_written(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,3 +327,89 @@ def test_a_stripe_api_that_does_not_answer_fails_the_payment_within_its_timeout(
         pitstop.cleanup.reset_user(customer.id)
     finally:
         run.close(delete_users=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not exited (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _kill_left(pids_file: Path) -> dict[str, int]:
+    """The run's processes (``pids.json``) still running, each killed by its pid: they were started here."""
+    pids: dict[str, int] = json.loads(pids_file.read_text()) if pids_file.exists() else {}
+    left = {name: pid for name, pid in pids.items() if _running(pid)}
+    for pid in left.values():
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def test_pitstop_run_stops_hanging_scenarios_and_their_stack_at_its_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The scenarios hang once the embedded stack is up (tests/examples/hang_conftest.py)."""
+    shutil.copy(EXAMPLES / "hang_conftest.py", tmp_path / "conftest.py")
+    monkeypatch.chdir(tmp_path)
+    limit = 20  # the stack is up in well under that
+    started = time.monotonic()
+    try:
+        code = cli.main(["run", "--timeout", str(limit), "-k", "declined"])
+        took = time.monotonic() - started
+    finally:
+        left = _kill_left(tmp_path / "pids.json")
+    out, err = capfd.readouterr()
+    assert code == 4, out[-3000:] + err[-3000:]
+    assert limit <= took < limit + cli.STOP_GRACE_S, took
+    assert (
+        f"pitstop: error: the time limit passed: the scenarios did not finish within {limit} s "
+        f"(--timeout {limit}); pitstop interrupted them as Ctrl-C would"
+    ) in err
+    assert "fix: give them more time (--timeout SECONDS; 0: no limit), or run fewer (-k EXPRESSION)" in err
+    assert "KeyboardInterrupt" in out  # where they were
+    pids = json.loads((tmp_path / "pids.json").read_text())
+    assert set(pids) == {"pytest", "app", "stripe", "localstripe", "postgres"}
+    assert left == {}  # the run stopped its stack on its way out
+    data = json.loads((tmp_path / "pitstop-health.json").read_text())
+    assert data["target"]["kind"] == "embedded"
+
+
+HANGER = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_scenarios_that_ignore_the_interruption_are_killed_with_their_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "STOP_GRACE_S", 1)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HANGER], start_new_session=True, stdout=subprocess.PIPE, text=True
+    )
+    child = None
+    try:
+        assert process.stdout is not None
+        child = int(process.stdout.readline())
+        started = time.monotonic()
+        assert cli._stop(process) is False  # it ignored SIGINT for its grace period
+        assert 1 <= time.monotonic() - started < 5
+        assert process.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + WAIT_S
+        while _running(child):  # killed with its group; reaped by whoever adopted it
+            assert time.monotonic() < deadline, "the child outlived its group's kill"
+            time.sleep(0.05)
+        child = None
+    finally:
+        if process.poll() is None:  # not reaped: the pid is still its own
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=WAIT_S)
+        elif child is not None and _running(child):
+            os.kill(child, signal.SIGKILL)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -103,12 +103,13 @@ def test_pitstop_run_applies_the_conftest_of_the_folder_it_starts_from(
     assert (tmp_path / "pitstop-health.json").is_file()
 
 
-def _run_args(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> list[str]:
-    """The pytest arguments ``pitstop ARGV`` would run the scenarios with."""
-    seen: list[list[str]] = []
-    monkeypatch.setattr(cli, "_pytest_scenarios", lambda args: seen.append(args) or 0)
+def _run_args(monkeypatch: pytest.MonkeyPatch, argv: list[str], timeout: float = 1800) -> list[str]:
+    """The pytest arguments ``pitstop ARGV`` would run the scenarios with (and for how long)."""
+    seen: list[tuple[list[str], float]] = []
+    monkeypatch.setattr(cli, "_pytest_scenarios", lambda args, timeout: seen.append((args, timeout)) or 0)
     assert cli.main(argv) == 0
-    return seen[0]
+    assert seen[0][1] == timeout
+    return seen[0][0]
 
 
 def test_pitstop_run_hands_pytest_what_it_does_not_know_in_order(
@@ -130,6 +131,12 @@ def test_pitstop_run_hands_pytest_what_it_does_not_know_in_order(
     # --co is pytest's (not an abbreviation of --config); after --, everything is pytest's.
     assert args[-6:] == ["--co", "-x", "-n", "2", "--config", "x"]
     assert "--pitstop-config" not in args
+
+    # pitstop's own --timeout (seconds, 0: none) is not pytest's; after --, it is.
+    args = _run_args(monkeypatch, ["run", "--timeout", "0", "-k", "x", "--", "--timeout", "5"], timeout=0)
+    assert args[-4:] == ["-k", "x", "--timeout", "5"]
+    assert _run_args(monkeypatch, ["demo", "--timeout", "2.5"], timeout=2.5)
+    assert cli.main(["run", "--timeout", "-1"]) == 2
 
     # The other commands still refuse what they do not know.
     assert cli.main(["health", "-k", "x"]) == 2

@@ -131,6 +131,22 @@ def test_the_table_travels_in_settings_and_the_contract_leaves_it_alone() -> Non
         EmbeddedStack(settings=settings, payment_kind="card")
 
 
+def test_the_embedded_app_ui_comes_from_pitstop_app_ui_and_the_second_needs_checkout_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checkout = Settings.load(payments=load_payments({"kind": "checkout_session"}), env={})
+    monkeypatch.delenv("PITSTOP_APP_UI", raising=False)
+    assert EmbeddedStack(settings=checkout).app_ui == "classic"  # not started
+    monkeypatch.setenv("PITSTOP_APP_UI", "second")
+    assert EmbeddedStack(settings=checkout).app_ui == "second"
+    assert EmbeddedStack(settings=checkout, app_ui="classic").app_ui == "classic"
+    with pytest.raises(BadInput, match="pays by Checkout Session only") as refused:
+        EmbeddedStack(settings=Settings.load(env={}))
+    assert refused.value.fix == 'set [tool.pitstop.payments] kind = "checkout_session"'
+    with pytest.raises(BadInput, match=r"unknown reference app UI 'modern' \(PITSTOP_APP_UI\)"):
+        EmbeddedStack(settings=checkout, app_ui="modern")
+
+
 def _toml(path: Path, text: str) -> str:
     path.write_text(text, encoding="utf-8")
     return str(path)

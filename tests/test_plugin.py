@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -13,11 +15,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from harness import processes
+from harness.plugin import EVIDENCE, _artifacts
 from harness.postgres_server import free_port
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
 from harness.store.postgres import PostgresStore
@@ -108,7 +113,8 @@ def test_the_report_on_success_and_failure(
     report, page = pytester.path / "r.json", pytester.path / "r.html"
     summary = pytester.path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    result = run(pytester, *target(stack, report), f"--pitstop-health-html={page}")
+    # Without pytest-html (-p no:html): pitstop does not need it.
+    result = run(pytester, *target(stack, report), f"--pitstop-health-html={page}", "-p", "no:html")
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*pitstop health*", "tests     1 passed, 1 failed, 1 skipped, 0 errors*"])
     data = read(report)
@@ -121,14 +127,104 @@ def test_the_report_on_success_and_failure(
         "kind": "given",
         "stripe_api_base": stack.stripe_api_base,
     }
-    assert "<svg" in page.read_text() or "class='bar'" in page.read_text()
+    assert "<svg" in page.read_text() or "class='bar " in page.read_text()
     assert summary.read_text().startswith("## pitstop health")
+    # Each test with its outcome and duration; the health at the start beside the end's.
+    tests = {t["test"].split("::")[-1]: t for t in run_data["tests_list"]}  # type: ignore[index]
+    assert {name: t["outcome"] for name, t in tests.items()} == {
+        "test_passes": "passed",
+        "test_fails": "failed",
+        "test_skipped": "skipped",
+    }
+    assert tests["test_passes"]["duration_s"] > 0 and tests["test_passes"]["resets_ms"]
+    assert set(data["health_start"]) == set(data["health"])  # type: ignore[arg-type]
+    assert [a["kind"] for a in tests["test_fails"]["artifacts"]] == ["evidence"]
+    assert (pytester.path / tests["test_fails"]["artifacts"][0]["path"]).is_file()
+    assert page.read_text().count("<tr data-outcome=") == 3 and "<pre" not in page.read_text()
+    assert not (pytester.path / "report.html").exists()
     # The failed test left its evidence beside pytest-playwright's artifacts.
     bundles = list((pytester.path / "test-results").rglob("pitstop-bundle.json"))
     assert len(bundles) == 1 and "fails" in str(bundles[0])
     bundle = json.loads(bundles[0].read_text())
     assert bundle["rows"]["sessions"][0]["status"] == "cancelled"
     assert set(bundle) == {"users", "rows", "health_before", "health_after"}
+
+
+TIMED = """
+def test_timed(pitstop, customer):
+    with pitstop.step("payment"):
+        pass
+"""
+
+
+def test_pytest_html_carries_pitstops_section_and_per_test_data(
+    pytester: pytest.Pytester, stack: StackInfo
+) -> None:
+    example(pytester, "test_outcomes.py")
+    example(pytester, "test_leaky.py")
+    pytester.makepyfile(test_timed=TIMED)
+    report = pytester.path / "r.json"
+    result = run(pytester, *target(stack, report), "--html=report.html", "--self-contained-html")
+    result.assert_outcomes(passed=4, failed=1, skipped=1, warnings=1)
+    page = (pytester.path / "report.html").read_text()
+    assert "id='pitstop-health'" in page and "start of the run" in page and "end of the run" in page
+    assert 'href="r.json"' in page  # the JSON report, beside it
+    assert '<th class="pitstop-steps">Steps</th>' in page and '<th class="pitstop-leaks">Leaks</th>' in page
+    # pytest-html keeps its rows as JSON in the page.
+    blob = re.search(r'data-jsonblob="([^"]*)"', page)
+    assert blob is not None
+    rows = {
+        nodeid.split("::")[-1]: entries[0]
+        for nodeid, entries in json.loads(html.unescape(blob.group(1)))["tests"].items()
+    }
+    assert set(rows) == {"test_passes", "test_fails", "test_skipped", "test_timed", "test_tidy",
+                         "test_forgets_to_end_its_session"}  # fmt: skip
+
+    def cell(test: str, column: str) -> str:
+        found = [c for c in rows[test]["resultsTableRow"] if f'class="col-pitstop-{column}"' in c]
+        assert len(found) == 1, rows[test]["resultsTableRow"]
+        return re.sub(r"<[^>]+>", "", found[0])
+
+    assert re.fullmatch(r"payment \d+\.\d ms", cell("test_timed", "steps"))
+    assert cell("test_forgets_to_end_its_session", "leaks") == "1"
+    assert cell("test_passes", "leaks") == "0" and cell("test_passes", "steps") == "-"
+    # The failed test links its evidence bundle, relative to the report.
+    links = {e["name"]: e["content"] for e in rows["test_fails"]["extras"]}
+    assert (pytester.path / links["pitstop evidence"]).name == "pitstop-bundle.json"
+    assert (pytester.path / links["pitstop evidence"]).is_file()
+    assert read(report)["run"]["tests"]["failed"] == 1  # type: ignore[index]
+
+
+def _teardown_report(*user_properties: tuple[str, object]) -> pytest.TestReport:
+    return pytest.TestReport(
+        "t.py::t", ("t.py", 0, "t"), {}, "failed", None, "teardown", user_properties=user_properties
+    )
+
+
+def test_a_tests_artifacts_are_named_by_pytest_playwright_or_found_in_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "test-results" / "t-py-t"
+    folder.mkdir(parents=True)
+    for name in ("trace.zip", "test-failed-1.png", "pitstop-bundle.json"):
+        (folder / name).write_bytes(b"")
+    item = SimpleNamespace(
+        funcargs={"output_path": str(folder)},
+        stash=pytest.Stash(),
+        config=SimpleNamespace(invocation_params=SimpleNamespace(dir=tmp_path)),
+    )
+    item.stash[EVIDENCE] = folder / "pitstop-bundle.json"
+    evidence = {"kind": "evidence", "path": "test-results/t-py-t/pitstop-bundle.json"}
+    # pytest-playwright names what it kept: that, and nothing else, is taken.
+    named = _teardown_report(("playwright_trace", "test-results/t-py-t/trace.zip"), ("other", "x"))
+    assert _artifacts(item, named) == [  # type: ignore[arg-type]
+        {"kind": "trace", "path": "test-results/t-py-t/trace.zip"},
+        evidence,
+    ]
+    # An older pytest-playwright does not: what its folder for the test holds.
+    assert _artifacts(item, _teardown_report()) == [  # type: ignore[arg-type]
+        {"kind": "trace", "path": "test-results/t-py-t/trace.zip"},
+        {"kind": "screenshot", "path": "test-results/t-py-t/test-failed-1.png"},
+        evidence,
+    ]
 
 
 def test_the_report_when_interrupted(pytester: pytest.Pytester, stack: StackInfo) -> None:
@@ -182,6 +278,11 @@ def test_the_shipped_scenarios_under_two_workers(pytester: pytest.Pytester, stac
     result.assert_outcomes(passed=8)
     data = read(report)["run"]
     assert data["leaks"] == [] and data["tests"]["passed"] == 8  # type: ignore[index]
+    # The workers' tests, each with its duration; the controller took the health at the start.
+    tests = data["tests_list"]  # type: ignore[index]
+    assert len(tests) == 8 and all(t["outcome"] == "passed" and t["duration_s"] > 0 for t in tests)
+    assert any(t["steps"].get("payment_ms") for t in tests)
+    assert "problems" in read(report)["health_start"]  # type: ignore[operator]
 
 
 def test_the_embedded_stack_when_no_target_is_given(pytester: pytest.Pytester) -> None:
@@ -247,6 +348,7 @@ def test_a_remote_browser_server(pytester: pytest.Pytester, stack: StackInfo) ->
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # with the Node driver it starts: stopping Python alone orphans it
     )
     try:
         deadline = time.monotonic() + WAIT_S
@@ -263,8 +365,7 @@ def test_a_remote_browser_server(pytester: pytest.Pytester, stack: StackInfo) ->
         )
         result.assert_outcomes(passed=1)
     finally:
-        server.terminate()
-        server.wait(WAIT_S)
+        processes.stop(server, WAIT_S)
 
 
 def test_the_guard_stops_a_run_aimed_at_a_remote_host(pytester: pytest.Pytester) -> None:

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from harness.stack import EmbeddedStack, StackInfo
+from tests.pickle_guard import PickleGuard
 from tests.test_postgres_server import _alive
 
 WAIT_S = 60
@@ -38,11 +39,20 @@ def _listening_addresses(port: int) -> set[str]:
     return {line.split()[3].rsplit(":", 1)[0] for line in out.splitlines()}
 
 
-def test_the_stack_starts_every_part_on_loopback_and_stops_them_all() -> None:
+def test_the_stack_starts_every_part_on_loopback_and_stops_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard = PickleGuard(tmp_path, monkeypatch)  # localstripe's shared file: see tests/test_stripe_state.py
     stack = EmbeddedStack()
     with stack as info:
         assert _get(f"{info.app_url}/customer/login") == 200
         assert _get(f"{info.stripe_api_base}/v1/customers", token="sk_test_x") == 200
+        for n in range(3):  # writes: each would dump localstripe's whole store to the shared file
+            created = httpx.post(
+                f"{info.stripe_api_base}/v1/customers", data={"email": f"c{n}@pitstop.test"},
+                auth=("sk_test_x", ""), timeout=WAIT_S,
+            )  # fmt: skip
+            assert created.status_code == 200, created.text
         with psycopg.connect(info.database_url) as conn:
             assert conn.execute("select pitstop.health() ->> 'orphans'").fetchone() == ("0",)
         pids = stack.pids
@@ -52,6 +62,7 @@ def test_the_stack_starts_every_part_on_loopback_and_stops_them_all() -> None:
             assert _listening_addresses(port) <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, url
     assert not any(_alive(pid) for pid in pids.values())
     assert stack.pids == {}
+    assert guard.watched(pids["localstripe"]) and guard.opened() == {}
 
 
 def test_serve_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None:

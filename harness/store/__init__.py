@@ -80,7 +80,11 @@ def open_store(settings: Settings) -> Store:
             raise BadInput(
                 "the postgres store needs a database", fix="pass --database-url URL or set DATABASE_URL"
             )
-        return PostgresStore(database_url=settings.database_url, model=settings.model)
+        return PostgresStore(
+            database_url=settings.database_url,
+            model=settings.model,
+            statement_timeout=settings.statement_timeout,
+        )
     if kind == "supabase":
         from harness.safety import check_supabase_key, url_host
         from harness.store.supabase import SupabaseStore

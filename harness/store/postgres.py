@@ -5,11 +5,13 @@ from __future__ import annotations
 import select
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypedDict, cast
+from time import monotonic
+from typing import Any, TypedDict, TypeVar, cast
 from uuid import UUID, uuid4
 
 import psycopg
 from psycopg import errors, pq, sql
+from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
@@ -27,6 +29,10 @@ CONNECT_TIMEOUT_S = 5
 # another session's lock fails with a message instead of hanging the run.
 STATEMENT_TIMEOUT_S = 30
 LOCK_TIMEOUT_S = 10
+# A stopped server (SIGSTOP, a frozen VM) ends no statement and TCP stays up: every round
+# trip is bounded on the client too, this much past the server's bound, whose error comes
+# first whenever the server runs.
+CLIENT_MARGIN_S = 2
 # A server host that vanishes mid-statement is noticed by TCP keepalives (~25 s).
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3"}
 
@@ -45,6 +51,11 @@ class PostgresStore(Closing):
     atomic on its own. A dry run runs the same statement in a transaction
     that is always rolled back, so its counts are exact.
 
+    Every round trip is bounded: on the server by the statement and lock
+    timeouts, and ``CLIENT_MARGIN_S`` later on the client, for a server that
+    does not answer at all (stopped, frozen): the connection is closed then
+    and the call fails with ``Unreachable``.
+
     A connection the server dropped between two calls (a restart) is made
     anew, once, at the start of the next call. A statement in flight when
     the connection is lost is never sent again: its error says whether it
@@ -59,9 +70,18 @@ class PostgresStore(Closing):
         database_url: str,
         model: Model | None = None,
         connect_timeout: float = CONNECT_TIMEOUT_S,
-        statement_timeout: float = STATEMENT_TIMEOUT_S,
+        statement_timeout: float | None = None,
         lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
+        """``statement_timeout``: seconds (default ``STATEMENT_TIMEOUT_S``; 0: none), on the
+        server and, ``CLIENT_MARGIN_S`` later, on the client (``_BoundedConnection``)."""
+        if statement_timeout is None:
+            statement_timeout = STATEMENT_TIMEOUT_S
+        if statement_timeout < 0:
+            raise BadInput(
+                f"the statement timeout is {statement_timeout:g} s",
+                fix="give a number of seconds, 0 for none (PITSTOP_STATEMENT_TIMEOUT)",
+            )
         try:
             params = conninfo_to_dict(database_url)
         except psycopg.ProgrammingError as exc:
@@ -78,8 +98,12 @@ class PostgresStore(Closing):
             f"-c statement_timeout={round(statement_timeout * 1000)} "
             f"-c lock_timeout={round(lock_timeout * 1000)}"
         )
-        params["options"] = f"{bounds} {params.get('options') or ''}".strip()
+        own_options = str(params.get("options") or "")
+        params["options"] = f"{bounds} {own_options}".strip()
         self._conninfo = make_conninfo("", **params)
+        self._client_bound: float | None = statement_timeout + CLIENT_MARGIN_S if statement_timeout else None
+        # The URL's options may set another statement timeout: the client's bound follows the server's.
+        self._bound_from_server = "statement_timeout" in own_options.replace("-", "_")
         self._conn = self._connect()
         info = self._conn.info
         self._endpoint = Endpoint(host=info.host, address=info.hostaddr or None)
@@ -97,10 +121,7 @@ class PostgresStore(Closing):
         return self._endpoint
 
     def describe(self) -> str:
-        where = self._endpoint.describe()
-        if not self._endpoint.is_socket:
-            where += f":{self._port}"
-        return f"postgres {where}/{self._dbname}"
+        return f"postgres {_where(self._endpoint, self._port, self._dbname)}"
 
     def purge_user(self, user_id: UUID, *, dry_run: bool = False) -> JSON:
         return self._call("select pitstop.purge_user(%s)", (user_id,), dry_run=dry_run)
@@ -198,14 +219,30 @@ class PostgresStore(Closing):
     def close(self) -> None:
         self._conn.close()
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> _BoundedConnection:
         try:
-            return psycopg.connect(self._conninfo, autocommit=True)
+            conn = _BoundedConnection.connect(self._conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
             raise Unreachable(
                 f"could not connect to the database: {_first_line(exc)}",
                 fix="check --database-url / DATABASE_URL and that the server is running",
             ) from None
+        info = conn.info
+        conn.where = _where(Endpoint(host=info.host, address=info.hostaddr or None), info.port, info.dbname)
+        conn.bound = self._client_bound
+        if self._bound_from_server:
+            try:
+                row = conn.execute(
+                    "select setting::float8 / 1000 from pg_settings where name = 'statement_timeout'"
+                ).fetchone()
+            except BaseException as exc:
+                conn.close()
+                if isinstance(exc, psycopg.Error):
+                    raise translate(exc) from None
+                raise
+            assert row is not None
+            conn.bound = float(row[0]) + CLIENT_MARGIN_S if row[0] else None
+        return conn
 
     def _reconnect_if_dropped(self) -> None:
         """Connect again (once) if the server dropped the connection since the last call."""
@@ -317,8 +354,13 @@ class PostgresStore(Closing):
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
-        """The underlying connection, for tests and seeding."""
+        """The underlying connection, for tests and seeding (its round trips are bounded too)."""
         return self._conn
+
+    @property
+    def client_bound(self) -> float | None:
+        """Seconds after which a statement that got no answer is given up (None: never)."""
+        return self._conn.bound
 
     # -- helpers ------------------------------------------------------------
 
@@ -364,6 +406,66 @@ class PostgresStore(Closing):
             raise
         except psycopg.Error as exc:
             raise translate(exc) from None
+
+
+RV = TypeVar("RV")
+
+
+class NoAnswer(psycopg.OperationalError):
+    """A round trip got no answer within its connection's bound; the connection is closed.
+
+    An ``OperationalError``, as a connection lost is; ``translate`` makes it ``Unreachable``.
+    """
+
+    def __init__(self, where: str, bound: float) -> None:
+        super().__init__(f"the database {where} did not answer within {bound:g} s")
+        self.where, self.bound = where, bound
+
+
+class _Late(Exception):
+    """Raised in a round trip's generator past its deadline."""
+
+
+class _BoundedConnection(psycopg.Connection[Any]):
+    """A connection that gives up on a round trip after ``bound`` seconds without an answer.
+
+    psycopg drives each round trip (a statement, a commit) as a generator
+    through ``Connection.wait``, the one method its cursors and transactions
+    call for it, which resumes the generator when the socket is ready and
+    every 0.1 s when it is not; here each resume also looks at a deadline: no
+    thread, no extra system call. Past it the connection is closed unanswered
+    (a cancel request would go to the same stopped server and hang as well)
+    and the round trip fails with ``NoAnswer``; the store connects again on
+    its next call.
+    """
+
+    bound: float | None = None
+    where = "the database"
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        bound = self.bound
+        if bound is not None:
+            gen = _within(gen, monotonic() + bound)
+        try:
+            # psycopg 3.2's wait takes no timeout: pass one only when the caller gave it.
+            return super().wait(gen, interval) if timeout is None else super().wait(gen, interval, timeout)
+        except _Late:
+            assert bound is not None
+            self.close()
+            raise NoAnswer(self.where, bound) from None
+
+
+def _within(gen: PQGen[RV], deadline: float) -> PQGen[RV]:
+    """``gen``, failing with ``_Late`` once it is resumed after ``deadline``."""
+    try:
+        waiting = next(gen)
+        while True:
+            ready = yield waiting
+            if monotonic() >= deadline:
+                raise _Late
+            waiting = gen.send(ready)
+    except StopIteration as done:
+        return cast(RV, done.value)
 
 
 # The reference app's profile of a test user; a trigger may have made it already.
@@ -544,6 +646,14 @@ def translate(exc: psycopg.Error) -> PitstopError:
     diag = exc.diag
     message = diag.message_primary or _first_line(exc)
     hint = diag.message_hint
+    if isinstance(exc, NoAnswer):  # given up on the client: no server said anything
+        return Unreachable(
+            f"{exc} (its statement timeout and {CLIENT_MARGIN_S} s more): its server may be stopped "
+            "or overloaded, so pitstop closed the connection; the statement is one transaction: "
+            "it was written in full or not at all",
+            fix="check that the database server runs and is not stopped or overloaded; "
+            "pitstop reconnects on its next call",
+        )
     if exc.sqlstate == "PT403":
         return Refused(message, fix=hint)
     if exc.sqlstate in ("PT404", "PT409", "22023", "22P02"):
@@ -590,6 +700,14 @@ def translate(exc: psycopg.Error) -> PitstopError:
         or "the database's schema may not fit what pitstop expects: run `pitstop doctor`, "
         "and `pitstop install` again after a migration",
     )
+
+
+def _where(endpoint: Endpoint, port: int, dbname: str) -> str:
+    """host:port/database (a socket has no port)."""
+    where = endpoint.describe()
+    if not endpoint.is_socket:
+        where += f":{port}"
+    return f"{where}/{dbname}"
 
 
 def _on_loopback(endpoint: Endpoint) -> bool:
