@@ -327,7 +327,8 @@ def cmd_browser(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The shipped scenarios against the embedded stack, with the health report."""
+    """The shipped scenarios against the embedded stack, with the health report (and a failed
+    test's traces kept in ``test-results/``, ``_keep_traces``)."""
     pytest_args = [
         "--pitstop-health",
         args.json,
@@ -338,7 +339,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         pytest_args.append("--headed")
     if args.workers:
         pytest_args += ["-n", str(args.workers)]
-    return _pytest_scenarios(_target_args(args) + pytest_args, timeout=args.timeout)
+    return _pytest_scenarios(_target_args(args) + pytest_args + _keep_traces([]), timeout=args.timeout)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -349,7 +350,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     ``conftest.py``, if any, applies to them as a conftest at the rootdir does
     (``--pitstop-conftest``): that is where a ``pitstop_flows_class`` override
     lives. Every argument pitstop does not know goes to pytest, in order; after
-    ``--``, every argument does.
+    ``--``, every argument does. A failed test's traces are kept unless pytest is
+    given ``--tracing`` (``_keep_traces``).
     """
     extra = list(args.pytest_args)
     if "--" in extra:
@@ -360,7 +362,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     local = ["--rootdir", str(here)]
     if (here / "conftest.py").is_file():
         local += ["--pitstop-conftest", str(here / "conftest.py")]
-    return _pytest_scenarios(_target_args(args) + base_url + local + extra, timeout=args.timeout)
+    return _pytest_scenarios(
+        _target_args(args) + base_url + local + _keep_traces(extra) + extra, timeout=args.timeout
+    )
+
+
+def _keep_traces(pytest_args: list[str]) -> list[str]:
+    """pytest-playwright's ``--tracing=retain-on-failure``, unless ``pytest_args`` (or
+    ``PYTEST_ADDOPTS``) give ``--tracing``: a failed test's Playwright traces are kept in
+    its folder under ``--output`` (default ``test-results/``), beside pitstop's evidence
+    bundle, and the report links them."""
+    given = [*pytest_args, *os.environ.get("PYTEST_ADDOPTS", "").split()]
+    if any(arg == "--tracing" or arg.startswith("--tracing=") for arg in given):
+        return []
+    return ["--tracing=retain-on-failure"]
 
 
 def _target_args(args: argparse.Namespace) -> list[str]:

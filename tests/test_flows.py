@@ -116,10 +116,21 @@ def test_pitstop_run_hands_pytest_what_it_does_not_know_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     args = _run_args(monkeypatch, ["run", "-k", "full_flow", "--headed"])
     assert args[-3:] == ["-k", "full_flow", "--headed"]
     assert args[args.index("--rootdir") + 1] == str(tmp_path)
     assert "--pitstop-conftest" not in args  # no conftest.py here
+    # A failed test's Playwright traces are kept (under pytest-playwright's --output),
+    # unless pytest is given --tracing, on the command line or in PYTEST_ADDOPTS.
+    assert args.count("--tracing=retain-on-failure") == 1
+    for tracing in (["--tracing", "on"], ["--tracing=off"]):
+        args = _run_args(monkeypatch, ["run", *tracing])
+        assert args[-len(tracing) :] == tracing and "--tracing=retain-on-failure" not in args
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-q --tracing=off")
+    assert "--tracing=retain-on-failure" not in _run_args(monkeypatch, ["run"])
+    monkeypatch.delenv("PYTEST_ADDOPTS")
+    assert "--tracing=retain-on-failure" in _run_args(monkeypatch, ["demo"], timeout=900)
 
     (tmp_path / "conftest.py").write_text("")
     args = _run_args(

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -148,6 +149,64 @@ def test_the_report_on_success_and_failure(
     bundle = json.loads(bundles[0].read_text())
     assert bundle["rows"]["sessions"][0]["status"] == "cancelled"
     assert set(bundle) == {"users", "rows", "health_before", "health_after"}
+
+
+def test_a_failed_scenario_keeps_its_traces_and_its_evidence_bundle(
+    pytester: pytest.Pytester, stack: StackInfo
+) -> None:
+    """The shipped full flow fails on purpose: its flows expect the paid session live at once
+    (tests/examples/wrong_status_conftest.py). What is kept is what a failure in CI leaves to look at."""
+    shutil.copy(EXAMPLES / "wrong_status_conftest.py", pytester.path / "conftest.py")
+    example(pytester, "test_flows_override.py")
+    report, page, output = pytester.path / "r.json", pytester.path / "r.html", pytester.path / "artifacts"
+    result = run(
+        pytester,
+        *target(stack, report),
+        f"--pitstop-health-html={page}",
+        "--tracing=retain-on-failure",
+        f"--output={output}",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: Locator expected to have text 'live'", "*waiting*"])
+    (folder,) = output.iterdir()  # pytest-playwright's folder for the test
+    # A trace per browser context (the customer's, the mechanic's), each a real Playwright trace;
+    # the customer's holds the check that failed.
+    traces = sorted(folder.glob("trace*.zip"))
+    assert [t.name for t in traces] == ["trace-1.zip", "trace-2.zip"]
+    failed_checks = []
+    for trace in traces:
+        with zipfile.ZipFile(trace) as archive:
+            assert {"trace.trace", "trace.network"} <= set(archive.namelist())
+            events = [json.loads(line) for line in archive.read("trace.trace").splitlines()]
+        assert any(e.get("type") == "context-options" for e in events)
+        calls = {e["callId"]: e for e in events if e.get("type") == "before"}
+        failed_checks += [
+            calls[e["callId"]]["params"]
+            for e in events
+            if e.get("type") == "after" and e.get("error") and e["callId"] in calls
+        ]
+    assert len(failed_checks) == 1 and "next-session-status" in failed_checks[0]["selector"]
+    assert failed_checks[0]["expectedText"][0]["string"] == "live"
+    # pitstop's evidence beside them: the test's users, their rows (the session it paid for,
+    # waiting, and its request), the health before the test and after it.
+    bundle = json.loads((folder / "pitstop-bundle.json").read_text())
+    assert set(bundle) == {"users", "rows", "health_before", "health_after"}
+    assert set(bundle["users"]) == {"customer", "mechanic"}
+    assert {u["email"] for u in bundle["rows"]["users"]} == set(bundle["users"].values())
+    (session,) = bundle["rows"]["sessions"]
+    assert session["status"] == "waiting" and session["plan"] == "Quick Chat"
+    assert [r["session_id"] for r in bundle["rows"]["session_requests"]] == [session["id"]]
+    waiting = [bundle[h]["sessions"]["waiting"]["total"] for h in ("health_before", "health_after")]
+    assert waiting[1] == waiting[0] + 1
+    # The report's entry for the test links all three, relative to where pytest ran.
+    (entry,) = read(report)["run"]["tests_list"]  # type: ignore[index]
+    assert entry["outcome"] == "failed"
+    assert entry["leak"][0]["id"] == session["id"]
+    kept = [(a["kind"], pytester.path / a["path"]) for a in entry["artifacts"]]
+    assert kept == [("trace", traces[0]), ("trace", traces[1]), ("evidence", folder / "pitstop-bundle.json")]
+    assert all(path.is_file() for _, path in kept)
+    links = re.findall(r"data-kind='(\w+)' href=\"([^\"]+)\"", page.read_text())
+    assert [(kind, pytester.path / href) for kind, href in links] == kept
 
 
 TIMED = """

@@ -1,10 +1,12 @@
 """Soak: the full flow 100 times in a row, then 100 times under two workers (``make soak``).
 
 Opt-in (marker ``soak``; ``make test`` deselects it). Each half is one inner
-pytest run of the shipped full-flow scenario against one stack. Failures are
-counted per 100 runs (target 0) and the first failure's Playwright trace is
-kept. Results: ``soak-results.json`` (or ``$PITSTOP_SOAK_RESULTS``), traces in
-a ``soak-results/`` folder beside it.
+pytest run of the shipped full-flow scenario against one stack, with
+``--tracing=retain-on-failure``. Failures are counted per 100 runs (target 0)
+and what the first failure left is kept: its Playwright traces (one per
+browser context) and pitstop's evidence bundle, as the inner run's report
+links them. Results: ``soak-results.json`` (or ``$PITSTOP_SOAK_RESULTS``), the
+first failure's files in a ``soak-results/<half>-first-failure/`` folder beside it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from typing import Any
 import pytest
 
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
-
-pytestmark = pytest.mark.soak
 
 ROUNDS = int(os.environ.get("PITSTOP_SOAK_ROUNDS", "100"))
 ROUND_TIMEOUT_S = 30  # the bound on one round, for the inner run's time limit
@@ -60,6 +60,7 @@ def results() -> Iterator[dict[str, Any]]:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+@pytest.mark.soak
 @pytest.mark.parametrize("workers", [0, 2], ids=["in-a-row", "two-workers"])
 def test_the_full_flow_soaks_without_failures(
     pytester: pytest.Pytester, stack: StackInfo, results: dict[str, Any], workers: int
@@ -90,17 +91,72 @@ def test_the_full_flow_soaks_without_failures(
         "first_failure": None,
     }
     if failures:
-        first = {"test": failures[0][0], "message": failures[0][1][:4000], "trace": None}
-        kept = sorted(traces.rglob("trace.zip"), key=lambda p: p.stat().st_mtime)
-        if kept:  # the earliest trace is the first failure's
-            folder = Path(results["results"]).with_suffix("")
-            folder.mkdir(parents=True, exist_ok=True)
-            first["trace"] = str(shutil.copy(kept[0], folder / f"{mode}-first-failure-trace.zip"))
-        summary["first_failure"] = first
+        keep = Path(results["results"]).with_suffix("") / f"{mode}-first-failure"
+        summary["first_failure"] = {
+            "test": failures[0][0],
+            "message": failures[0][1][:4000],
+            "artifacts": _keep_artifacts(failures[0][0], report, pytester.path, keep),
+        }
     results[mode] = summary
     assert run.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), run.stdout.str()[-3000:]
     assert summary["failures"] == 0, json.dumps(summary, indent=2)
     assert _passed(junit) == ROUNDS
+
+
+def _keep_artifacts(test: str, report: Path, root: Path, keep: Path) -> list[dict[str, str]]:
+    """Copy what the inner run kept for the failed round ``test`` into ``keep``: its traces and
+    evidence bundle, as the report's entry for it links them (relative to ``root``, where the run
+    started). What was copied, in the report's terms; none without a report or an entry.
+
+    ``test`` is JUnit's ``classname::name``; the report names it by node id (``file.py::name``).
+    """
+    if not report.exists():
+        return []
+    name = test.rsplit("::", 1)[-1]
+    entries = [
+        t for t in json.loads(report.read_text())["run"]["tests_list"] if t["test"].endswith(f"::{name}")
+    ]
+    kept = []
+    for artifact in entries[0]["artifacts"] if entries else []:
+        source = root / artifact["path"]
+        if source.is_file():
+            keep.mkdir(parents=True, exist_ok=True)
+            kept.append({"kind": artifact["kind"], "path": str(shutil.copy(source, keep / source.name))})
+    return kept
+
+
+def test_the_first_failures_traces_and_bundle_are_kept(tmp_path: Path) -> None:
+    """``_keep_artifacts`` on what a failed round leaves, as an inner run's report links it (see
+    tests/test_plugin.py, test_a_failed_scenario_keeps_its_traces_and_its_evidence_bundle)."""
+    run, keep = tmp_path / "run", tmp_path / "soak-results" / "in_a_row-first-failure"
+    relative = "traces/test-soak-flow-py-test-full-flow-chromium-3/"
+    names = ["trace-1.zip", "trace-2.zip", "pitstop-bundle.json"]
+    (run / relative).mkdir(parents=True)
+    for name in names:
+        (run / relative / name).write_text(name)
+    artifacts = [
+        {"kind": k, "path": relative + n} for k, n in zip(("trace", "trace", "evidence"), names, strict=True)
+    ]
+    report = run / "r.json"
+    tests = [
+        {"test": "test_soak_flow.py::test_full_flow[chromium-13]", "artifacts": []},
+        {"test": "test_soak_flow.py::test_full_flow[chromium-3]", "artifacts": artifacts},
+    ]
+    report.write_text(json.dumps({"run": {"tests_list": tests}}))
+
+    def kept(round_: int, report: Path = report) -> list[tuple[str, str]]:
+        copies = _keep_artifacts(f"test_soak_flow::test_full_flow[chromium-{round_}]", report, run, keep)
+        assert all(Path(c["path"]).parent == keep for c in copies)
+        assert all(Path(c["path"]).read_text() == Path(c["path"]).name for c in copies)
+        return [(c["kind"], Path(c["path"]).name) for c in copies]
+
+    assert kept(3) == [
+        ("trace", "trace-1.zip"),
+        ("trace", "trace-2.zip"),
+        ("evidence", "pitstop-bundle.json"),
+    ]
+    assert kept(13) == []  # an entry with nothing kept
+    assert kept(3, report=tmp_path / "no-report.json") == []
 
 
 def _cases(junit: Path) -> list[ET.Element]:
