@@ -188,12 +188,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if report.unreachable is not None:  # said on stderr too, as every command says it
         print(f"pitstop: error: {report.unreachable.message}", file=sys.stderr)
         print(f"  fix: {report.unreachable.fix}", file=sys.stderr)
-    if args.json:
-        _print_json(report.to_json())
-    else:
-        print(f"pitstop doctor: {report.target}")
-        for line in report.lines():
-            print(line)
+    _print_report("doctor", report, as_json=args.json)
     return report.exit_code
 
 
@@ -221,13 +216,18 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             source=str(path) if path else None,
             want_proposal=args.propose or not declared,
         )
-    if args.json:
-        _print_json(report.to_json())
-    else:
-        print(f"pitstop inspect: {report.target}")
-        for line in report.lines():
-            print(line)
+    _print_report("inspect", report, as_json=args.json)
     return ExitCode.OK
+
+
+def _print_report(command: str, report: Any, *, as_json: bool) -> None:
+    """A read-only command's report (doctor, inspect): one JSON object, or its target then its lines."""
+    if as_json:
+        _print_json(report.to_json())
+        return
+    print(f"pitstop {command}: {report.target}")
+    for line in report.lines():
+        print(line)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

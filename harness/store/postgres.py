@@ -197,8 +197,12 @@ class PostgresStore(Closing):
         Supabase apps often have a ``public.profiles`` table made by a trigger on
         ``auth.users``; one of another shape is left to the app (or its trigger).
         """
-        profiles = read_catalog(self._conn, schemas=("public",)).tables.get("public.profiles", {})
-        return {"id", "role", "full_name"} <= set(profiles)
+        row = self._conn.execute(
+            "select count(*) = 3 from pg_attribute"
+            " where attrelid = to_regclass('public.profiles') and not attisdropped"
+            " and attname in ('id', 'role', 'full_name')"
+        ).fetchone()
+        return bool(row and row[0])
 
     def auth_shape(self) -> auth_users.AuthShape:
         with self._errors():
