@@ -163,6 +163,29 @@ def tree_cpu_seconds(roots: Iterable[int]) -> float:
     return sum(cpu_seconds(p, reaped=p in roots) for p in pids)
 
 
+def parts_cpu_seconds(parts: dict[str, int], *, name: Callable[[int], str] | None = None) -> dict[str, float]:
+    """CPU time so far of named process trees, by part: each live process with its reaped children.
+
+    A process that has ended counts through its parent's reaped-children time (as Chromium's
+    renderers do through the browser process), so the sum over a tree stays whole. With ``name``,
+    each process is filed under ``name(pid)`` instead (or its part's name, when that gives "").
+    """
+    children = children_map()
+    used: dict[str, float] = {}
+    for part, root in parts.items():
+        for pid in tree([root], children):
+            key = (name(pid) if name else "") or part
+            used[key] = used.get(key, 0.0) + cpu_seconds(pid)
+    return used
+
+
+def command_name(pid: int) -> str:
+    """The process's command name (``/proc/<pid>/comm``); "" once it has gone."""
+    with contextlib.suppress(OSError):
+        return (PROC / str(pid) / "comm").read_text().strip()
+    return ""
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
     fields = [int(f) for f in (PROC / "stat").read_text().splitlines()[0].split()[1:]]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import scenarios.test_full_flow as full_flow
+import harness.scenarios.test_full_flow as full_flow
 from harness.handle import Pitstop
 from harness.personas import TestUser
-from scenarios.flows import Flows, Session, plan
+from harness.scenarios.flows import Flows, Session, plan
 
 REPEAT = int(os.environ.get("PITSTOP_BENCH_REPEAT", "1"))
 MESSAGES = int(os.environ.get("PITSTOP_BENCH_MESSAGES", "100"))

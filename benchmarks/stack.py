@@ -21,10 +21,10 @@ from harness import processes
 from harness.browsers import find_chromium, launch_args
 from harness.personas import Personas, TestUser, new_run_id
 from harness.postgres_server import free_port
+from harness.scenarios.flows import ChatProbe, delivery_ms
+from harness.scenarios.pages import ChatPage
 from harness.stack import EmbeddedStack
 from harness.store.postgres import PostgresStore
-from scenarios.flows import ChatProbe, delivery_ms
-from scenarios.pages import ChatPage
 
 MESSAGES = 20
 STRIPE_OBJECTS = 1000

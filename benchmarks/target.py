@@ -126,7 +126,10 @@ class Bench:
             "-q", "-p", "no:randomly",
             *args,
         ]  # fmt: skip
-        run_env = {**self.env(stack), **(env or {}), "PITSTOP_BENCH_OUT": str(out)}
+        run_env = {
+            **self.env(stack), **(env or {}),
+            "PITSTOP_BENCH_OUT": str(out), "PITSTOP_BENCH_STACK_PIDS": json.dumps(stack.pids),
+        }  # fmt: skip
         log.info("pytest %s", " ".join(args))
         stack_cpu, machine_cpu = tree_cpu_seconds(stack.pids.values()), machine_busy()
         own_cpu = _children_cpu_seconds()

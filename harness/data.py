@@ -1,4 +1,4 @@
-"""The test data of ``fixtures/`` (installed as the package ``harness.testdata``)."""
+"""The test data in ``harness/testdata/``, and the plans the reference app ships."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from importlib.resources import files
 from typing import Any
 
 # The plans the scenarios buy are the reference app's own, read from the file the app ships
-# (``reference_app/plans.json``): one definition, so their prices cannot drift apart.
-SHIPPED_BY_THE_APP = {"plans": "reference_app"}
+# (``harness/reference_app/plans.json``): one definition, so their prices cannot drift apart.
+SHIPPED_BY_THE_APP = {"plans": "harness.reference_app"}
 
 
 @cache

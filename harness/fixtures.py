@@ -12,12 +12,11 @@ fixtures start with ``_``.
 
 from __future__ import annotations
 
-import importlib
 import json
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -27,9 +26,7 @@ from harness.handle import Pitstop
 from harness.mechanics import MechanicFactory, default_factory
 from harness.personas import TestUser
 from harness.run import PERSONAS, Run
-
-if TYPE_CHECKING:  # installed as harness.scenarios; checked as the scenarios package
-    from scenarios.flows import Flows
+from harness.scenarios.flows import Flows
 
 PAGE_SUFFIX = "_page"
 
@@ -114,9 +111,7 @@ def pitstop_flows_class() -> type[Flows]:
         def pitstop_flows_class():
             return OurFlows
     """
-    # The shipped scenarios' package, as installed (mypy checks it as ``scenarios``).
-    default: type[Flows] = importlib.import_module("harness.scenarios").Flows
-    return default
+    return Flows
 
 
 @pytest.fixture

@@ -96,7 +96,7 @@ class Pitstop:
         return Health(self.run.health())
 
     def seed(self, state: str, user: TestUser, **params: Any) -> JSON:
-        """Create a named state from ``fixtures/states.json`` for ``user``; returns its ids.
+        """Create a named state from ``harness/testdata/states.json`` for ``user``; returns its ids.
 
         Parameters: ``age_minutes`` (default 0), ``plan`` (default "Quick Chat"),
         ``mechanic`` (a TestUser; required by states that have one).

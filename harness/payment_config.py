@@ -50,7 +50,7 @@ MAX_KEY_CHARS = 40
 
 Templates = tuple[tuple[str, str], ...]
 
-# The reference app's: its PaymentIntents (reference_app/payments.py ``create_intent``) and its
+# The reference app's: its PaymentIntents (harness/reference_app/payments.py ``create_intent``) and its
 # Checkout Sessions (``create_checkout_session``) carry these.
 DEFAULT_METADATA: dict[str, Templates] = {
     "payment_intent": (

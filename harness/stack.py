@@ -44,7 +44,7 @@ WEBHOOK_EVENTS_BY_KIND = {
     "payment_intent": WEBHOOK_EVENTS,
     "checkout_session": ("checkout.session.completed",),
 }
-# The reference app's UIs (its APP_UI; reference_app/ui.py): a test and demo setting, from
+# The reference app's UIs (its APP_UI; harness/reference_app/ui.py): a test and demo setting, from
 # PITSTOP_APP_UI when not given. The second pays by Checkout Session only.
 APP_UI_ENV = "PITSTOP_APP_UI"
 APP_UIS = ("classic", "second")
@@ -157,7 +157,7 @@ class EmbeddedStack:
         database_url = self._database()
         self._spawn(
             "app",
-            [sys.executable, "-m", "uvicorn", "--factory", "reference_app.main:create_app",
+            [sys.executable, "-m", "uvicorn", "--factory", "harness.reference_app.main:create_app",
              "--host", "127.0.0.1", "--port", str(app_port), "--log-level", "warning"],
             env={
                 "DATABASE_URL": database_url,

@@ -9,14 +9,14 @@ import re
 from pathlib import Path
 
 from harness.contract import AppContract
+from harness.scenarios import contract_doc
+from harness.scenarios.pages import PAGE_OBJECTS, EmbeddedCheckoutPage, StripeCheckoutPage
+from harness.scenarios.pages.contract import Route, TestId, declarations
 from harness.store import api
-from scenarios import contract_doc
-from scenarios.pages import PAGE_OBJECTS, EmbeddedCheckoutPage, StripeCheckoutPage
-from scenarios.pages.contract import Route, TestId, declarations
 
 ROOT = Path(__file__).parents[1]
 DOCUMENT = ROOT / "docs" / "app-contract.md"
-APP = ROOT / "reference_app"
+APP = ROOT / "harness" / "reference_app"
 STRIPES_PAGES = (EmbeddedCheckoutPage, StripeCheckoutPage)
 
 
@@ -94,7 +94,7 @@ def test_the_reference_app_has_every_test_id_and_route_the_page_objects_declare(
 
 def test_no_default_step_hard_codes_the_test_id_attribute() -> None:
     """Every selector of the steps goes through [tool.pitstop] test_id_attribute (Stripe's pages aside)."""
-    scenarios = ROOT / "scenarios"
+    scenarios = ROOT / "harness" / "scenarios"
     offenders = []
     for path in [*scenarios.glob("*.py"), *scenarios.glob("pages/*.py")]:
         if path.name == "hosted_checkout.py":  # Stripe's own attribute on Stripe's page

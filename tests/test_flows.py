@@ -19,9 +19,9 @@ from playwright.sync_api import Browser, Page
 from harness import cli
 from harness.contract import AppContract
 from harness.data import load
+from harness.scenarios.flows import Flows
+from harness.scenarios.pages import EmbeddedCheckoutPage, payment_form
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
-from scenarios.flows import Flows
-from scenarios.pages import EmbeddedCheckoutPage, payment_form
 
 WAIT_S = 60
 EXAMPLES = Path(__file__).parent / "examples"

@@ -57,7 +57,7 @@ def platform() -> str:
 
 def app_schema() -> str:
     """The reference app's tables (idempotent; they need the platform)."""
-    return files("reference_app").joinpath("schema.sql").read_text(encoding="utf-8")
+    return files("harness.reference_app").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
 MIGRATION_NAME = "pitstop"

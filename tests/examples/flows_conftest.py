@@ -8,6 +8,7 @@ default does. The steps are written to ``steps.json`` when the run ends.
 import json
 
 import pytest
+
 from harness.scenarios import Flows
 
 STEPS = []

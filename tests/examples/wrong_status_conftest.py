@@ -6,6 +6,7 @@ with the session it paid for in the database.
 """
 
 import pytest
+
 from harness.scenarios import Flows
 
 

@@ -107,7 +107,7 @@ class AppServer(Process):
     def __init__(self, name: str, env: Mapping[str, str], log_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "uvicorn", "--factory", "reference_app.main:create_app"]
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "harness.reference_app.main:create_app"]
         argv += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         super().__init__(name, argv, env={**os.environ, **env}, log_dir=log_dir)
         self.wait_ready(f"{self.url}/healthz")

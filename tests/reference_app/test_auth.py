@@ -9,8 +9,8 @@ from psycopg.types.json import Jsonb
 
 from harness import auth_users
 from harness.personas import Personas, hash_password
+from harness.reference_app.auth import NON_NULL_COLUMNS
 from harness.store.postgres import PostgresStore
-from reference_app.auth import NON_NULL_COLUMNS
 from tests.reference_app.conftest import PASSWORD, AppUser, Login, Stack, Users
 
 

@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import stripe
 
+from harness.reference_app.config import Config
+from harness.reference_app.db import create_pool
+from harness.reference_app.fulfillment import Outcome, fulfill_checkout
+from harness.reference_app.payments import Intent, Payments
 from harness.store.postgres import PostgresStore
-from reference_app.config import Config
-from reference_app.db import create_pool
-from reference_app.fulfillment import Outcome, fulfill_checkout
-from reference_app.payments import Intent, Payments
 from tests.reference_app.conftest import Login, Stack, Users, rows
 from tests.reference_app.flows import pay, start_checkout
 from tests.seeding import Seeder

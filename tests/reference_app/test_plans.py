@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.data import load
-from reference_app.plans import PLANS, PLANS_FILE, find_plan
+from harness.reference_app.plans import PLANS, PLANS_FILE, find_plan
 
 
 def test_the_plans_the_scenarios_buy_are_the_apps() -> None:
@@ -15,7 +15,7 @@ def test_the_plans_the_scenarios_buy_are_the_apps() -> None:
     assert [p.amount for p in PLANS] == [1900, 3900, 6900]
     # No second copy in the harness's own test data.
     assert not (Path(__file__).parents[2] / "fixtures" / "plans.json").exists()
-    assert PLANS_FILE.parent == Path(__file__).parents[2] / "reference_app"
+    assert PLANS_FILE.parent == Path(__file__).parents[2] / "harness" / "reference_app"
 
 
 def test_a_plan_is_found_by_slug_or_by_name() -> None:

@@ -9,7 +9,7 @@ from uuid import UUID
 import bcrypt
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from reference_app.db import Conn, fetch_one
+from harness.reference_app.db import Conn, fetch_one
 
 log = logging.getLogger(__name__)
 

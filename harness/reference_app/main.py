@@ -14,14 +14,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reference_app.auth import SessionCookies
-from reference_app.config import Config
-from reference_app.db import create_pool
-from reference_app.deps import AppState, LoginRequired, WrongRole, login_url
-from reference_app.payments import Payments
-from reference_app.realtime import ChatHub
-from reference_app.routers import admin, auth, customer, debug, mechanic, sessions, webhooks
-from reference_app.ui import UIS
+from harness.reference_app.auth import SessionCookies
+from harness.reference_app.config import Config
+from harness.reference_app.db import create_pool
+from harness.reference_app.deps import AppState, LoginRequired, WrongRole, login_url
+from harness.reference_app.payments import Payments
+from harness.reference_app.realtime import ChatHub
+from harness.reference_app.routers import admin, auth, customer, debug, mechanic, sessions, webhooks
+from harness.reference_app.ui import UIS
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)

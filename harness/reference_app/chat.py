@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from reference_app.db import Conn, fetch_all, fetch_one
+from harness.reference_app.db import Conn, fetch_all, fetch_one
 
 MAX_MESSAGE_CHARS = 2000
 

@@ -19,8 +19,8 @@ from uuid import UUID
 import psycopg
 from psycopg import AsyncConnection
 
-from reference_app import chat
-from reference_app.db import Conn, Pool
+from harness.reference_app import chat
+from harness.reference_app.db import Conn, Pool
 
 CHANNEL = "pitstop_chat"
 START_TIMEOUT_S = 10

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from reference_app.auth import User
-from reference_app.deps import AppState
+from harness.reference_app.auth import User
+from harness.reference_app.deps import AppState
 
 
 def render(

@@ -11,9 +11,9 @@ import stripe
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from reference_app.deps import AppState, State
-from reference_app.fulfillment import fulfill_checkout, fulfill_checkout_session
-from reference_app.payments import PaymentError, PaymentsUnavailable
+from harness.reference_app.deps import AppState, State
+from harness.reference_app.fulfillment import fulfill_checkout, fulfill_checkout_session
+from harness.reference_app.payments import PaymentError, PaymentsUnavailable
 
 router = APIRouter()
 log = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from reference_app import cleanup
-from reference_app.db import Conn, fetch_all, fetch_one
-from reference_app.deps import Mechanic, State
-from reference_app.routers.pages import render
+from harness.reference_app import cleanup
+from harness.reference_app.db import Conn, fetch_all, fetch_one
+from harness.reference_app.deps import Mechanic, State
+from harness.reference_app.routers.pages import render
 
 router = APIRouter()
 

@@ -12,11 +12,11 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from reference_app import chat, uploads
-from reference_app.auth import User
-from reference_app.deps import AnyUser, AppState, Mechanic, State, ws_user
-from reference_app.realtime import notify
-from reference_app.routers.pages import render
+from harness.reference_app import chat, uploads
+from harness.reference_app.auth import User
+from harness.reference_app.deps import AnyUser, AppState, Mechanic, State, ws_user
+from harness.reference_app.realtime import notify
+from harness.reference_app.routers.pages import render
 
 router = APIRouter()
 log = logging.getLogger(__name__)

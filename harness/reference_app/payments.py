@@ -9,8 +9,8 @@ from typing import Any
 
 import stripe
 
-from reference_app.config import Config
-from reference_app.plans import Plan
+from harness.reference_app.config import Config
+from harness.reference_app.plans import Plan
 
 # Stripe's ids: a prefix and letters and digits. Anything else is no PaymentIntent, and must
 # not reach Stripe's URL paths.

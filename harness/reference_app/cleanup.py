@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from reference_app.db import Conn, fetch_all, fetch_one
+from harness.reference_app.db import Conn, fetch_all, fetch_one
 
 WAITING_MINUTES = 15
 ORPHAN_MINUTES = 20

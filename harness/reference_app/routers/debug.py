@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from reference_app import cleanup, uploads
-from reference_app.deps import OptionalUser, State
+from harness.reference_app import cleanup, uploads
+from harness.reference_app.deps import OptionalUser, State
 
 
 async def require_admin_token(request: Request, state: State) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from reference_app import cleanup
-from reference_app.deps import Admin, State
-from reference_app.routers.pages import render
+from harness.reference_app import cleanup
+from harness.reference_app.deps import Admin, State
+from harness.reference_app.routers.pages import render
 
 router = APIRouter()
 

@@ -63,14 +63,14 @@ class UI:
             if not (isinstance(route, APIRoute) and route.path in self.routes):
                 moved.routes.append(route)
                 continue
-            path = self.routes[route.path]
-            if path is None or (path, frozenset(route.methods)) in served:
+            path, methods = self.routes[route.path], frozenset(route.methods or ())
+            if path is None or (path, methods) in served:
                 continue
-            served.add((path, frozenset(route.methods)))
+            served.add((path, methods))
             moved.add_api_route(
                 path,
                 route.endpoint,
-                methods=sorted(route.methods),
+                methods=sorted(methods),
                 response_class=route.response_class,
                 name=route.name,
             )

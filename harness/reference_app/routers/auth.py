@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from reference_app.auth import COOKIE_MAX_AGE_S, COOKIE_NAME, Refusal, authenticate
-from reference_app.deps import OptionalUser, State
-from reference_app.routers.pages import render
+from harness.reference_app.auth import COOKIE_MAX_AGE_S, COOKIE_NAME, Refusal, authenticate
+from harness.reference_app.deps import OptionalUser, State
+from harness.reference_app.routers.pages import render
 
 router = APIRouter()
 

@@ -21,10 +21,10 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from reference_app import cleanup
-from reference_app.db import Pool, fetch_one
-from reference_app.payments import CheckoutSession, Intent, PaymentError, Payments
-from reference_app.plans import Plan, find_plan
+from harness.reference_app import cleanup
+from harness.reference_app.db import Pool, fetch_one
+from harness.reference_app.payments import CheckoutSession, Intent, PaymentError, Payments
+from harness.reference_app.plans import Plan, find_plan
 
 ACTIVE_SESSION_MESSAGE = "Customer already has an active session"
 FULFILLED_KEY = "fulfilled_session"  # PaymentIntent metadata, set once a session was made

@@ -9,15 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from reference_app.auth import User
-from reference_app.db import Conn, fetch_all, fetch_one
-from reference_app.deps import AppState, Customer, State
-from reference_app.fulfillment import Outcome, fulfill_checkout, fulfill_checkout_session
-from reference_app.intake import parse_intake
-from reference_app.payments import CheckoutSession, Intake, Intent, PaymentError
-from reference_app.plans import BY_SLUG, PLANS, Plan, find_plan
-from reference_app.routers.pages import render
-from reference_app.ui import UI
+from harness.reference_app.auth import User
+from harness.reference_app.db import Conn, fetch_all, fetch_one
+from harness.reference_app.deps import AppState, Customer, State
+from harness.reference_app.fulfillment import Outcome, fulfill_checkout, fulfill_checkout_session
+from harness.reference_app.intake import parse_intake
+from harness.reference_app.payments import CheckoutSession, Intake, Intent, PaymentError
+from harness.reference_app.plans import BY_SLUG, PLANS, Plan, find_plan
+from harness.reference_app.routers.pages import render
+from harness.reference_app.ui import UI
 
 router = APIRouter()
 

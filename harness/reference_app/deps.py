@@ -9,12 +9,12 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, WebSocket
 from fastapi.templating import Jinja2Templates
 
-from reference_app.auth import COOKIE_NAME, SessionCookies, User, load_user
-from reference_app.config import Config
-from reference_app.db import Pool
-from reference_app.payments import Payments
-from reference_app.realtime import ChatHub
-from reference_app.ui import UI
+from harness.reference_app.auth import COOKIE_NAME, SessionCookies, User, load_user
+from harness.reference_app.config import Config
+from harness.reference_app.db import Pool
+from harness.reference_app.payments import Payments
+from harness.reference_app.realtime import ChatHub
+from harness.reference_app.ui import UI
 
 
 @dataclass

@@ -4,9 +4,8 @@ One definition: ``plans.json`` beside this module. The app ships it and reads
 it here; pitstop's test data (``harness.data.load("plans")``, what the shipped
 scenarios buy) reads the same file from this package, as ``harness.sql`` reads
 ``schema.sql``. So the scenarios' prices are the app's by construction, and the
-app still imports nothing from ``harness``. (Not the other way round, the app
-reading ``fixtures/``: that folder installs as ``harness.testdata``, part of the
-harness.)
+app imports nothing from the rest of ``harness``. (Not the other way round, the
+app reading ``harness/testdata/``, which is the harness's.)
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 
-from reference_app.payments import Intake
+from harness.reference_app.payments import Intake
 
 MIN_YEAR = 1950
 MAX_NAME_CHARS = 40
