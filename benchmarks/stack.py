@@ -80,7 +80,9 @@ def memory(stack: EmbeddedStack, part: Part) -> None:
         )  # fmt: skip
         assert seeded is not None
     with sync_playwright() as playwright:
-        options = launch_args({"headless": True}, find_chromium(playwright.chromium.executable_path))
+        options = launch_args(
+            {"headless": True}, find_chromium(playwright.chromium.executable_path, headless=True)
+        )
         browser = playwright.chromium.launch(**options)
 
         def groups() -> dict[str, set[int]]:

@@ -15,6 +15,11 @@ from harness import processes
 from harness.errors import PitstopError
 
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Chromium's headless shell: the browser without its desktop UI, which Playwright's own
+# download uses when headless. Against a full Chromium in headless mode it costs about half
+# the CPU per flow and a quarter per new browser context (benchmarks/RESULTS.md), so a
+# headless run takes it when the system has one (Debian: the chromium-headless-shell package).
+SYSTEM_HEADLESS_SHELLS = ("chromium-headless-shell", "chrome-headless-shell")
 # Without these a system Chromium keeps dialling Google's hosts; on a closed
 # network those connections are refused, many at a time.
 QUIET_ARGS = (
@@ -26,11 +31,14 @@ QUIET_ARGS = (
 )
 
 
-def find_chromium(playwright_chromium: str | None, env: Mapping[str, str] | None = None) -> str | None:
+def find_chromium(
+    playwright_chromium: str | None, env: Mapping[str, str] | None = None, *, headless: bool = True
+) -> str | None:
     """The executable to launch, or None to let Playwright launch its own build.
 
     ``PITSTOP_BROWSER_EXECUTABLE`` wins; then Playwright's own Chromium when it is
-    installed (None); then a system Chromium on PATH.
+    installed (None); then a system Chromium on PATH: its headless shell first when
+    ``headless``, else the full browser.
     """
     env = os.environ if env is None else env
     chosen = env.get("PITSTOP_BROWSER_EXECUTABLE")
@@ -43,7 +51,7 @@ def find_chromium(playwright_chromium: str | None, env: Mapping[str, str] | None
         return chosen
     if playwright_chromium and Path(playwright_chromium).is_file():
         return None
-    for name in SYSTEM_CHROMIUMS:
+    for name in (*SYSTEM_HEADLESS_SHELLS, *SYSTEM_CHROMIUMS) if headless else SYSTEM_CHROMIUMS:
         found = shutil.which(name)
         if found:
             return found
@@ -73,7 +81,9 @@ def ensure_browser(*, log: Callable[[str], None] = print) -> str:
 
     Playwright's own build where it can be downloaded; otherwise a system
     Chromium already on PATH; otherwise, as root on Debian/Ubuntu, the
-    distribution's ``chromium`` package.
+    distribution's ``chromium`` package. As root there, the distribution's
+    headless shell is added beside a system Chromium where it is packaged: headless
+    runs take it (``find_chromium``), ``--headed`` runs the full browser.
     """
     from playwright.sync_api import sync_playwright
 
@@ -81,23 +91,38 @@ def ensure_browser(*, log: Callable[[str], None] = print) -> str:
         own = playwright.chromium.executable_path
     if Path(own).is_file():
         return f"Playwright's Chromium ({own})"
+    as_root = os.geteuid() == 0 and shutil.which("apt-get") is not None
     with contextlib.suppress(PitstopError):
-        system = find_chromium(None)
+        system = find_chromium(None, headless=False)
         if system:
-            return f"system Chromium ({system})"
+            if as_root and not any(shutil.which(name) for name in SYSTEM_HEADLESS_SHELLS):
+                _apt_install("chromium-headless-shell", update=True)  # where packaged
+            return _system_chromium()
     log("pitstop: downloading Playwright's Chromium…")
     if _run([sys.executable, "-m", "playwright", "install", "chromium"]) and Path(own).is_file():
         return f"Playwright's Chromium ({own})"
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+    if as_root:
         log("pitstop: no download; installing the distribution's chromium with apt-get…")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if _run(["apt-get", "update", "-qq"], env=env) and _run(
-            ["apt-get", "install", "-y", "-qq", "chromium"], env=env
-        ):
-            system = find_chromium(None)
-            if system:
-                return f"system Chromium ({system})"
+        if _apt_install("chromium", update=True):
+            _apt_install("chromium-headless-shell")  # where packaged; the full browser otherwise
+            return _system_chromium()
     return f"none: {find_chromium(None)}"  # raises, with both ways to get one
+
+
+def _system_chromium() -> str:
+    """What ``ensure_browser`` found on the system: the headless shell runs say which."""
+    headed, headless = find_chromium(None, headless=False), find_chromium(None)
+    if headless == headed:
+        return f"system Chromium ({headed})"
+    return f"system Chromium ({headed}; headless runs: {headless})"
+
+
+def _apt_install(package: str, *, update: bool = False) -> bool:
+    """``apt-get install`` a package quietly (after ``apt-get update`` when ``update``); if it worked."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if update and not _run(["apt-get", "update", "-qq"], env=env):
+        return False
+    return _run(["apt-get", "install", "-y", "-qq", package], env=env)
 
 
 def _run(command: list[str], env: dict[str, str] | None = None) -> bool:

@@ -162,7 +162,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwrigh
     """pytest-playwright's launch options, plus a system Chromium where Playwright has none."""
     error: PitstopError | None = None
     try:
-        return launch_args(browser_type_launch_args, find_chromium(playwright.chromium.executable_path))
+        headless = bool(browser_type_launch_args.get("headless", True))
+        executable = find_chromium(playwright.chromium.executable_path, headless=headless)
+        return launch_args(browser_type_launch_args, executable)
     except PitstopError as exc:
         error = exc
     _fail(error)

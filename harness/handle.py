@@ -225,8 +225,8 @@ class Pitstop:
         """
         payments = self.payments(timeout_s=timeout_s)
         if self.run.config.settings.payments.kind == "checkout_session":
-            return payments.checkout_event(str(session["checkout_session_id"]))
-        return payments.event_for(str(session["payment_intent_id"]))
+            return payments.sent_event(str(session["checkout_session_id"]), "checkout.session.completed")
+        return payments.sent_event(str(session["payment_intent_id"]), "payment_intent.succeeded")
 
     def _deliver(self, event: JSON, path: str, timeout_s: float) -> None:
         """Post a signed event to the app's webhook, as Stripe would; an answer other than 2xx is an error."""

@@ -208,28 +208,20 @@ class Payments:
                 f"the hosted page of {session_id} refused the payment ({answer.status_code}): {why}"
             )
 
-    def event_for(self, intent_id: str, event_type: str = "payment_intent.succeeded") -> dict[str, Any]:
-        """The event Stripe made for a PaymentIntent, as it was sent (found among Stripe's events)."""
-        for event in self._client.v1.events.list(params={"limit": 100}).auto_paging_iter():
-            data = event.to_dict()
-            if data["type"] == event_type and data["data"]["object"]["id"] == intent_id:
-                return data
-        raise PitstopError(f"no {event_type} event for {intent_id}")
+    def sent_event(self, object_id: str, event_type: str) -> dict[str, Any]:
+        """The last ``event_type`` event the embedded Stripe sent for an object, as it was sent.
 
-    def checkout_event(
-        self, session_id: str, event_type: str = "checkout.session.completed"
-    ) -> dict[str, Any]:
-        """The event the embedded Stripe sent for a Checkout Session, as it was sent.
-
-        Looked up by the session (``harness.stripe_front`` keeps the last event of each type it
-        sent for a session; its events are not in ``/v1/events``): the embedded Stripe only.
+        A direct look-up by the object (a PaymentIntent's or a Checkout Session's id): the
+        embedded Stripe indexes the events it makes (``harness.localstripe_run``,
+        ``harness.stripe_front``). Stripe's own API only lists events, so this needs the
+        embedded Stripe.
         """
         if not is_loopback(urlsplit(self._where).hostname or ""):
             raise Unsupported(
-                f"finding a Checkout Session's event needs the embedded Stripe, not {self._where}",
+                f"finding the event sent for {object_id} needs the embedded Stripe, not {self._where}",
                 fix="give the app pitstop's embedded Stripe (STRIPE_API_BASE)",
             )
-        url = f"{self._where}/_pitstop/events/{session_id}"
+        url = f"{self._where}/_pitstop/events/{object_id}"
         try:
             answer = httpx.get(
                 url,
@@ -245,7 +237,7 @@ class Payments:
             ) from None
         if answer.status_code != 200:
             raise PitstopError(
-                f"no {event_type} event for {session_id} ({answer.status_code}: {answer.text[:300]})"
+                f"no {event_type} event for {object_id} ({answer.status_code}: {answer.text[:300]})"
             )
         event: dict[str, Any] = answer.json()
         return event

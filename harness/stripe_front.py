@@ -15,9 +15,11 @@ the harness:
 - ``POST /_config/webhooks/<name>``: localstripe's webhook registration,
   recorded here and passed on, so that localstripe's events and the Checkout
   events go to the same endpoints, each with its ``events`` filter;
-- ``GET /_pitstop/events/<session id>?type=<event type>``: the last event of
-  that type sent for that session, as it was sent (a test sends it again to
-  show the app takes it once), found by the session: not Stripe's API;
+- ``GET /_pitstop/events/<object id>?type=<event type>``: the last event of
+  that type sent for that object, as it was sent (a test sends it again to
+  show the app takes it once), found by the object: not Stripe's API. A
+  Checkout Session's events are answered here; any other object's are looked
+  up in localstripe (``harness.localstripe_run`` indexes them);
 - everything else (``/v1/payment_intents``, ``/js.stripe.com/v3/``, …) is
   forwarded to localstripe unchanged.
 
@@ -1206,10 +1208,10 @@ def create_app(localstripe: str, public_base: str) -> Starlette:
 
     async def sent_event(request: Request) -> Response:
         _test_key(request)
-        session_id, event_type = request.path_params["id"], request.query_params.get("type", "")
-        event = front.events.get((event_type, session_id))
-        if event is None:
-            raise ApiError(404, f"No {event_type or 'event (give ?type=)'} was sent for '{session_id}'")
+        object_id, event_type = request.path_params["id"], request.query_params.get("type", "")
+        event = front.events.get((event_type, object_id))
+        if event is None:  # not a Checkout Session's: localstripe's own events, indexed there
+            return await front.forward(request)
         return JSONResponse(event)
 
     async def unrecognized(request: Request) -> Response:

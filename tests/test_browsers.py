@@ -61,3 +61,33 @@ def test_launch_args_leave_playwrights_own_build_alone() -> None:
 def test_a_users_own_executable_is_kept() -> None:
     merged = launch_args({"executable_path": "/opt/chrome"}, "/usr/bin/chromium")
     assert merged["executable_path"] == "/opt/chrome"
+
+
+def _on_path(monkeypatch: pytest.MonkeyPatch, folder: Path, *names: str) -> None:
+    for name in names:
+        (folder / name).write_text("#!/bin/sh\n")
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+
+
+def test_a_headless_run_takes_the_systems_headless_shell(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _on_path(monkeypatch, tmp_path, "chromium", "chromium-headless-shell")
+    assert find_chromium(None, env={}) == str(tmp_path / "chromium-headless-shell")
+    assert find_chromium(None, env={}, headless=False) == str(tmp_path / "chromium")
+
+
+def test_without_a_headless_shell_a_headless_run_takes_the_full_browser(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _on_path(monkeypatch, tmp_path, "chromium")
+    assert find_chromium(None, env={}) == str(tmp_path / "chromium")
+
+
+def test_an_explicit_executable_wins_over_a_headless_shell(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _on_path(monkeypatch, tmp_path, "chromium-headless-shell", "mine")
+    chosen = {"PITSTOP_BROWSER_EXECUTABLE": str(tmp_path / "mine")}
+    assert find_chromium(None, env=chosen) == str(tmp_path / "mine")
