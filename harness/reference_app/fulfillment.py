@@ -25,6 +25,7 @@ from harness.reference_app import cleanup
 from harness.reference_app.db import Pool, fetch_one
 from harness.reference_app.payments import CheckoutSession, Intent, PaymentError, Payments
 from harness.reference_app.plans import Plan, find_plan
+from harness.reference_app.realtime import customer_topic, notify_change
 
 ACTIVE_SESSION_MESSAGE = "Customer already has an active session"
 FULFILLED_KEY = "fulfilled_session"  # PaymentIntent metadata, set once a session was made
@@ -121,6 +122,8 @@ async def _fulfill(
             refund = await payments.refund(intent.id)
             if refund:
                 log.info("payment %s refunded (%s): %s", intent.id, refund, ACTIVE_SESSION_MESSAGE)
+                # No row changes, so no trigger tells the customer's open success page: we do.
+                await notify_change(conn, customer_topic(customer_id))
             return Outcome(
                 "blocked",
                 active["id"],

@@ -20,7 +20,7 @@ from harness.reference_app.db import create_pool
 from harness.reference_app.deps import AppState, LoginRequired, WrongRole, login_url
 from harness.reference_app.payments import Payments
 from harness.reference_app.realtime import ChatHub
-from harness.reference_app.routers import admin, auth, customer, debug, mechanic, sessions, webhooks
+from harness.reference_app.routers import admin, auth, customer, debug, mechanic, sessions, updates, webhooks
 from harness.reference_app.ui import UIS
 
 HERE = Path(__file__).parent
@@ -62,6 +62,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         customer.router,
         mechanic.router,
         sessions.router,
+        updates.router,
         webhooks.router,
         admin.router,
     ):

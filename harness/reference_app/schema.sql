@@ -192,3 +192,60 @@ begin
     end if;
 end;
 $$;
+
+-- What the app's pages show changes whoever writes it (the app, its webhook, a
+-- harness's SQL): these triggers NOTIFY page_changes in the writing
+-- transaction, so the notice goes out at commit. The payload is the topic, the
+-- pages that show it: 'customer:<id>' for a change to that customer's sessions,
+-- 'mechanics' when a pending request appears, changes or goes. PostgreSQL
+-- sends a transaction's identical notices once, so a purge of many rows makes
+-- one notice per topic. The app's listener (realtime.py) tells the pages.
+create or replace function public.notify_page_change() returns trigger
+    language plpgsql
+    set search_path = pg_catalog
+as $$
+begin
+    if tg_op = 'UPDATE' and old is not distinct from new then
+        return null;
+    end if;
+    if tg_table_name = 'sessions' then
+        if tg_op <> 'INSERT' then
+            perform pg_notify('page_changes', 'customer:' || old.customer_id);
+        end if;
+        if tg_op <> 'DELETE' then
+            perform pg_notify('page_changes', 'customer:' || new.customer_id);
+        end if;
+    elsif tg_table_name = 'session_requests' then
+        if tg_op <> 'INSERT' then
+            if old.status = 'pending' then
+                perform pg_notify('page_changes', 'mechanics');
+            end if;
+        end if;
+        if tg_op <> 'DELETE' then
+            if new.status = 'pending' then
+                perform pg_notify('page_changes', 'mechanics');
+            end if;
+        end if;
+    end if;
+    return null;
+end;
+$$;
+
+-- A trigger function only: no role needs to call it (Supabase grants new functions to anon
+-- and authenticated by default).
+revoke all on function public.notify_page_change() from public, anon, authenticated;
+
+-- Each trigger made when missing, so that a second application takes no table lock.
+do $$
+declare
+    v_table regclass;
+begin
+    foreach v_table in array array['public.sessions', 'public.session_requests']::regclass[] loop
+        if not exists (select from pg_trigger where tgrelid = v_table
+                       and tgname = 'notify_page_change') then
+            execute format('create trigger notify_page_change after insert or update or delete on %s'
+                           ' for each row execute function public.notify_page_change()', v_table);
+        end if;
+    end loop;
+end;
+$$;

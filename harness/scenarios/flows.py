@@ -35,11 +35,11 @@ on in the app is in docs/app-contract.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from harness.contract import AppContract
 from harness.data import load
@@ -288,9 +288,23 @@ class Flows:
         MechanicDashboard(self.page(mechanic)).accept(str(session["request_id"]))
         expect(self.page(mechanic)).to_have_url(re.compile(re.escape(self._chat_path(session)) + "$"))
 
+    def accept_button(self, mechanic: TestUser, session: Session) -> Locator:
+        """The Accept button of this session's request in the mechanic's list (found, not pressed)."""
+        return MechanicDashboard(self.page(mechanic)).accept_button(str(session["request_id"]))
+
     def press_accept(self, mechanic: TestUser, session: Session) -> None:
-        """Press Accept on this session's request and return at once (mechanics racing for it)."""
-        MechanicDashboard(self.page(mechanic)).press_accept(str(session["request_id"]))
+        """Press Accept on this session's request and return at once."""
+        self.press_accept_together([mechanic], session)
+
+    def press_accept_together(self, mechanics: Sequence[TestUser], session: Session) -> None:
+        """``mechanics`` press Accept on this session's request at once, and this returns at once.
+
+        Every button is found before any is pressed: a list that drops a request the moment
+        another mechanic takes it must not leave a later mechanic nothing to press.
+        """
+        buttons = [self.accept_button(mechanic, session).element_handle() for mechanic in mechanics]
+        for button in buttons:
+            button.evaluate("button => button.click()")
 
     def lands_in_chat(self, mechanic: TestUser, session: Session, *, timeout_ms: float = 5_000) -> bool:
         """Whether the mechanic's page reaches the session's chat within ``timeout_ms``."""

@@ -28,8 +28,7 @@ def test_two_mechanics_race_for_one_request_and_exactly_one_wins(
         flows.expect_request(each, session, customer=customer, plan=plan("Quick Chat"))
 
     # Step 2 - both press Accept at once (clicks dispatched without waiting on each other)
-    for each in mechanics:
-        flows.press_accept(each, session)
+    flows.press_accept_together(mechanics, session)
 
     # Step 3 - exactly one is in the chat; the other is told the request was taken
     won = [each for each in mechanics if flows.lands_in_chat(each, session)]

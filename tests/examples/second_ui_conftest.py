@@ -84,8 +84,8 @@ class SecondUIFlows(Flows):
         self._job(mechanic, session).get_by_role("button", name="Take job").click()
         expect(self.page(mechanic)).to_have_url(re.compile(re.escape(room(session)) + "$"))
 
-    def press_accept(self, mechanic, session):
-        self._job(mechanic, session).get_by_role("button", name="Take job").evaluate("b => b.click()")
+    def accept_button(self, mechanic, session):
+        return self._job(mechanic, session).get_by_role("button", name="Take job")
 
     def lands_in_chat(self, mechanic, session, *, timeout_ms=5_000):
         try:

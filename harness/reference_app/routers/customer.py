@@ -224,7 +224,7 @@ async def pay_with_token(request: Request, state: State, user: Customer, intent_
 
 @router.get("/api/checkout/{intent_id}")
 async def checkout_status(state: State, user: Customer, intent_id: str) -> dict[str, Any]:
-    """The success page polls this until the payment has become a session (or was refused)."""
+    """What the success page fetches after each change: has the payment become a session (or been refused)?"""
     intent = await _own_intent(state, user, intent_id)
     outcome: Outcome = await fulfill_checkout(state.pool, state.payments, intent)
     return {"payment_status": intent.status, **outcome.as_json()}
@@ -232,7 +232,7 @@ async def checkout_status(state: State, user: Customer, intent_id: str) -> dict[
 
 @router.get("/api/checkout/session/{session_id}")
 async def checkout_session_status(state: State, user: Customer, session_id: str) -> dict[str, Any]:
-    """The success page polls this (Checkout) until the payment has become a session."""
+    """The same for a Checkout Session: what the success page fetches after each change."""
     checkout = await _own_checkout_session(state, user, session_id)
     outcome: Outcome = await fulfill_checkout_session(state.pool, state.payments, checkout)
     return {"payment_status": checkout.payment_status, **outcome.as_json()}

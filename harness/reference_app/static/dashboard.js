@@ -1,4 +1,4 @@
-// Customer dashboard: follow the next session and the history without a reload.
+// Customer dashboard: follow the next session and the history without a reload (updates.js).
 // The markup is the page's: its <template>s tpl-next-live, tpl-next-waiting, tpl-no-next,
 // tpl-history-item and tpl-no-history (fill.js).
 (function () {
@@ -23,16 +23,12 @@
       : [fromTemplate('tpl-no-history', {})]));
   }
 
-  async function poll() {
-    try {
-      const res = await fetch('/api/customer/sessions', {headers: {Accept: 'application/json'}});
-      if (res.ok) {
-        const body = await res.json();
-        renderNext(body.next);
-        renderHistory(body.history);
-      }
-    } catch (err) { /* next tick */ }
-    setTimeout(poll, 1000);
-  }
-  setTimeout(poll, 1000);
+  // Fetched when the page has subscribed and after each change to the customer's sessions.
+  followUpdates(async () => {
+    const res = await fetch('/api/customer/sessions', {headers: {Accept: 'application/json'}});
+    if (!res.ok) return;
+    const body = await res.json();
+    renderNext(body.next);
+    renderHistory(body.history);
+  });
 })();

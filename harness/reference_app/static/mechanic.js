@@ -1,4 +1,4 @@
-// Mechanic dashboard: follow the pending requests and accept one.
+// Mechanic dashboard: follow the pending requests (updates.js) and accept one.
 // A request is a child of #request-rows with data-request-id, made from the page's <template>
 // tpl-request (fill.js); its [data-age] element shows how long it has waited, its button.accept
 // accepts it.
@@ -20,15 +20,17 @@
       if (existing) {
         existing.querySelector('[data-age]').replaceWith(row(r).querySelector('[data-age]'));
       } else {
-        rows.append(row(r));
+        rows.append(withAccept(row(r)));
       }
     });
     empty.hidden = requests.length > 0;
   }
 
-  rows.addEventListener('click', async (event) => {
-    const button = event.target.closest('button.accept');
-    if (!button) return;
+  // On each button, not delegated to the list: a request taken by another mechanic leaves the
+  // list at once, and a click already on its way must still reach the server (and say so).
+  async function accept(event) {
+    const button = event.currentTarget;
+    const item = button.closest('#request-rows > *');
     button.disabled = true;
     errorBox.hidden = true;
     const res = await fetch(`/api/mechanics/requests/${button.dataset.requestId}/accept`, {method: 'POST'});
@@ -39,17 +41,23 @@
     }
     errorBox.textContent = body.error || 'This request could not be accepted';
     errorBox.hidden = false;
-    if (res.status === 409 || res.status === 404) button.closest('#request-rows > *').remove();
-    else button.disabled = false;
+    if (res.status === 409 || res.status === 404) {
+      if (item) item.remove();
+    } else {
+      button.disabled = false;
+    }
     empty.hidden = shown().length > 0;
-  });
-
-  async function poll() {
-    try {
-      const res = await fetch('/api/mechanics/requests', {headers: {Accept: 'application/json'}});
-      if (res.ok) render((await res.json()).requests);
-    } catch (err) { /* next tick */ }
-    setTimeout(poll, 1000);
   }
-  setTimeout(poll, 1000);
+
+  function withAccept(item) {
+    item.querySelectorAll('button.accept').forEach((button) => button.addEventListener('click', accept));
+    return item;
+  }
+  shown().forEach(withAccept);
+
+  // Fetched when the page has subscribed and after each change to the pending requests.
+  followUpdates(async () => {
+    const res = await fetch('/api/mechanics/requests', {headers: {Accept: 'application/json'}});
+    if (res.ok) render((await res.json()).requests);
+  });
 })();

@@ -44,9 +44,5 @@ class MechanicDashboard:
     def accept(self, request_id: str) -> None:
         self.accept_button(request_id).click()
 
-    def press_accept(self, request_id: str) -> None:
-        """Click Accept without waiting for anything (for mechanics who press it at once)."""
-        self.accept_button(request_id).evaluate("button => button.click()")
-
     def expect_taken(self) -> None:
         expect(self.accept_error).to_contain_text(self.TAKEN)
