@@ -1,7 +1,8 @@
 """The cleanup verbs over any store, behind the safety guard.
 
 A ``Cleanup`` cannot be made for a target the guard refuses, so whatever
-holds one may write. Reads (health) need no ``Cleanup``: use the store.
+holds one may write. Reads (health) need no ``Cleanup``: use ``open_store``,
+which guards the hosts as well but not the Stripe key.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import time
 from uuid import UUID
 
 from harness.closing import Closing
-from harness.config import Settings, store_kind
+from harness.config import Settings
 from harness.errors import BadInput
-from harness.safety import check_database_url, check_endpoint, check_stripe_key, check_url
-from harness.store import JSON, Store, open_store
+from harness.json_types import JSON
+from harness.safety import check_endpoint, check_stripe_key
+from harness.store import Store, open_store
 
 
 class Cleanup(Closing):
@@ -31,16 +33,13 @@ class Cleanup(Closing):
 
     @classmethod
     def open(cls, settings: Settings) -> Cleanup:
-        """Guard, connect, guard again: the way to get a store that may be written to."""
+        """Guard, connect, guard again: the way to get a store that may be written to.
+
+        Besides the store's host (``open_store``), the app's is checked: the
+        app under test is a target too, whichever store writes.
+        """
         check_stripe_key(settings.stripe_secret_key)
-        kind = store_kind(settings)
-        if kind == "postgres" and settings.database_url:
-            check_database_url(settings.database_url, settings.allowed_hosts)
-        elif kind == "supabase" and settings.supabase_url:
-            check_url(settings.supabase_url, settings.allowed_hosts, what="Supabase")
-        if settings.app_url:  # the app under test is a target too, whichever store writes
-            check_url(settings.app_url, settings.allowed_hosts, what="app")
-        store = open_store(settings)
+        store = open_store(settings, with_app=True)
         try:
             return cls(store, settings)
         except BaseException:

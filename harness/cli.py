@@ -33,7 +33,7 @@ from harness.payment_config import load_payments
 from harness.personas import ROLES, Personas
 from harness.safety import check_stripe_key
 from harness.stack import EmbeddedStack, StackInfo
-from harness.store import JSON, Store, open_store
+from harness.store import JSON, Store, open_database, open_store
 from harness.store.postgres import PostgresStore
 from harness.tool_config import config_file, read_tables
 
@@ -74,11 +74,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     settings = _settings(args)
     catalog = None
     if settings.database_url:  # the foreign keys a purge follows come from the app's own database
-        with PostgresStore(
-            database_url=settings.database_url,
-            model=settings.model,
-            statement_timeout=settings.statement_timeout,
-        ) as store:
+        with open_database(settings) as store:  # a read, but of a guarded host like every connection
             catalog = store.catalog()
     script = sql.migration(settings.test_domain, settings.model, catalog)
     if args.with_app_schema:
@@ -205,11 +201,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             "inspect reads the database's catalog: it needs a direct database connection",
             fix="pass --database-url URL (or set DATABASE_URL)",
         )
-    with PostgresStore(
-        database_url=settings.database_url,
-        model=settings.model,
-        statement_timeout=settings.statement_timeout,
-    ) as store:
+    with open_database(settings) as store:  # a read, but of a guarded host like every connection
         report = inspect_database(
             store,
             declared=declared,
@@ -259,7 +251,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         with stack as info:
             people = _demo_users(
-                info, settings, factory, origin=f"--mechanic-factory {args.mechanic_factory}"
+                info,
+                settings,
+                factory,
+                origin=f"--mechanic-factory {args.mechanic_factory}",
+                app_ui=stack.app_ui,  # the printed sign-in pages are the served UI's
             )
             if ready_file:
                 info.write(ready_file)
@@ -280,13 +276,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _demo_users(
-    info: StackInfo, settings: Settings, factory: MechanicFactory | None = None, *, origin: str = ""
+    info: StackInfo,
+    settings: Settings,
+    factory: MechanicFactory | None = None,
+    *,
+    origin: str = "",
+    app_ui: str = "classic",
 ) -> list[str]:
     """One test user per role, for a person who walks the flow by hand; their sign-in lines.
 
     With a mechanics table in the model the mechanic is a row of it, made by
     ``factory`` (``--mechanic-factory``; default: pitstop's) and registered.
+    Each line's sign-in page is where the reference app's UI ``app_ui`` serves
+    it (``harness.reference_app.ui``, where its routes are declared).
     """
+    from harness.reference_app.ui import UIS  # the stack's extra (FastAPI): here only, as the stack
+
+    ui = UIS[app_ui]
     personas = Personas(
         run_id="demo", worker_id="serve", test_domain=settings.test_domain, seed=secrets.token_hex(8)
     )
@@ -317,7 +323,7 @@ def _demo_users(
                 )
             else:
                 store.create_test_user(user)
-            lines.append(f"{role:<9} {user['email']:<40} {password}  {info.app_url}/{role}/login")
+            lines.append(f"{role:<9} {user['email']:<40} {password}  {info.app_url}{ui.login(role)}")
     return lines
 
 
@@ -697,7 +703,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def _store(settings: Settings) -> Iterator[Store]:
-    """A store for reading: no guard, since nothing is written."""
+    """A store for reading: the hosts are guarded (``open_store``), not the Stripe key: nothing is written."""
     store = open_store(settings)
     try:
         yield store

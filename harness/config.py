@@ -96,15 +96,16 @@ class Settings:
         )
 
 
-def store_kind(settings: Settings) -> str:
-    """The store to use: the one named, else by what is given.
+def store_kind(settings: Settings, *, embedded: bool = False) -> str:
+    """The store to use: the one named, else by what is given. The one place that decides it.
 
     A database URL means ``postgres``, else a Supabase URL ``supabase``, else
-    an app URL with an admin token ``api``.
+    an app URL with an admin token ``api``. ``embedded``: the target is the
+    embedded stack, which makes its own database, so ``postgres`` unless another is named.
     """
     if settings.store:
         return settings.store
-    if settings.database_url:
+    if settings.database_url or embedded:
         return "postgres"
     if settings.supabase_url:
         return "supabase"
@@ -149,12 +150,14 @@ PAYMENT_MODES = ("ui", "webhook")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The pytest plugin's options, resolved once per run (see ``harness.plugin``)."""
+    """The pytest plugin's options, resolved once per run (see ``harness.plugin``).
+
+    How the target is reached (its app URL, database, admin token) is in
+    ``settings`` only: ``settings.app_url`` is pytest-playwright's ``--base-url``.
+    """
 
     settings: Settings = field(default_factory=Settings)
     contract: AppContract = field(default_factory=AppContract)
-    base_url: str | None = None
-    admin_token: str | None = None
     reset: str = "full"
     leaks: str = "warn"
     health_path: str = "pitstop-health.json"
@@ -167,4 +170,4 @@ class RunConfig:
     @property
     def embedded(self) -> bool:
         """No target given: the run starts the embedded stack."""
-        return self.base_url is None
+        return self.settings.app_url is None

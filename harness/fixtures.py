@@ -27,6 +27,7 @@ from harness.mechanics import MechanicFactory, default_factory
 from harness.personas import TestUser
 from harness.run import PERSONAS, Run
 from harness.scenarios.flows import Flows
+from harness.stash_keys import EVIDENCE, PHASES, RECORDER, RUN, TEST_RECORD
 
 PAGE_SUFFIX = "_page"
 
@@ -36,8 +37,6 @@ class LeakWarning(UserWarning):
 
 
 def _run(config: pytest.Config) -> Run:
-    from harness.plugin import RUN
-
     return config.stash[RUN]
 
 
@@ -50,15 +49,15 @@ def _fail(exc: PitstopError) -> NoReturn:
 @pytest.fixture(scope="session")
 def pitstop(pytestconfig: pytest.Config) -> Pitstop:
     """The harness for this worker: ``.store``, ``.cleanup``, ``.health()``, ``.seed()``, ``.step()``."""
-    from harness.plugin import note_health_start
-
     error: PitstopError | None = None
     try:
         handle = Pitstop(_run(pytestconfig))
     except PitstopError as exc:
         error = exc
     else:
-        note_health_start(pytestconfig)  # the report's health at the start (a run without workers)
+        recorder = pytestconfig.stash.get(RECORDER, None)  # none on an xdist worker
+        if recorder is not None:
+            recorder.note_health_start(handle.run.health)  # the report's health at the start
         return handle
     _fail(error)
 
@@ -206,8 +205,6 @@ def _pitstop_test(request: pytest.FixtureRequest) -> Iterator[None]:
     if not labels:
         yield
         return
-    from harness.plugin import PHASES, TEST_RECORD
-
     handle: Pitstop = request.getfixturevalue("pitstop")
     run = handle.run
     _use_mechanic_factory(request, run, labels)
@@ -251,8 +248,6 @@ def _keep_evidence(request: pytest.FixtureRequest, run: Run, labels: list[str], 
     except PitstopError as exc:
         warnings.warn(f"pitstop: no evidence kept for {request.node.nodeid}: {exc}", stacklevel=1)
         return
-    from harness.plugin import EVIDENCE
-
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "pitstop-bundle.json"
     path.write_text(json.dumps(bundle, indent=2, default=str), encoding="utf-8")

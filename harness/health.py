@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.store import JSON
+from harness.json_types import JSON
 
 SESSION_STATUSES = ("pending", "waiting", "live", "completed", "cancelled")
 REQUEST_STATUSES = ("pending", "accepted", "expired", "cancelled")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from harness import report_html
-from harness.plugin import RECORDER, REPORT, RUN, USER_PROPERTY
+from harness.stash_keys import RECORDER, REPORT, RUN, USER_PROPERTY
 
 LINK_NAMES = {"evidence": "pitstop evidence", "trace": "Trace"}
 

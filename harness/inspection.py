@@ -16,12 +16,12 @@ from typing import Any
 import psycopg
 
 from harness.errors import PitstopError
+from harness.json_types import JSON
 from harness.model import Model
 from harness.model.catalog import Catalog
 from harness.model.fit import Misfit, misfits
 from harness.model.footprint import Footprint, footprint
 from harness.model.propose import Proposal, propose, value_reader
-from harness.store import JSON
 from harness.store.postgres import PostgresStore, translate
 
 

@@ -18,21 +18,18 @@ from typing import Any
 import pytest
 
 from harness import report, report_html
-from harness.config import LEAK_MODES, PAYMENT_MODES, RESET_MODES, STORES, RunConfig, Settings
+from harness.config import LEAK_MODES, PAYMENT_MODES, RESET_MODES, STORES, RunConfig, Settings, store_kind
 from harness.contract import KEYS as CONTRACT_KEYS
 from harness.contract import AppContract, load_contract
-from harness.errors import PitstopError
+from harness.errors import BadInput, PitstopError
 from harness.health import Health
 from harness.local_conftest import load_conftest
 from harness.model import load_model
 from harness.payment_config import load_payments
 from harness.run import Run
+from harness.stash_keys import EVIDENCE, PHASES, RECORDER, REPORT, RUN, TEST_RECORD, USER_PROPERTY
 from harness.store.postgres import STATEMENT_TIMEOUT_S
 from harness.tool_config import config_file, read_tables
-
-RUN = pytest.StashKey[Run]()
-RECORDER = pytest.StashKey[report.Recorder]()
-USER_PROPERTY = "pitstop"
 
 
 @dataclass(frozen=True)
@@ -141,6 +138,8 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
             value = option.default
         values[option.dest] = _convert(option, value)
     base_url = config.getoption("base_url", default=None) or config.getini("base_url") or None
+    # The app is pytest-playwright's --base-url, never PITSTOP_APP_URL: without one, the embedded stack.
+    env = {name: value for name, value in env.items() if name != "PITSTOP_APP_URL"}
     table = read_tables(config_file(values["pitstop_config"], {}, config.rootpath))
     contract = load_contract(table, lambda key: str(config.getini(key) or "") or None)
     settings = Settings.load(
@@ -148,7 +147,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         database_url=values["pitstop_database_url"],
         supabase_url=values["pitstop_supabase_url"],
         supabase_key=values["pitstop_supabase_key"],
-        app_url=base_url,
+        app_url=base_url.rstrip("/") if base_url else None,
         admin_token=values["pitstop_admin_token"],
         allowed_hosts=values["pitstop_allow_host"],
         test_domain=values["pitstop_test_domain"],
@@ -161,8 +160,6 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
     return RunConfig(
         settings=settings,
         contract=contract,
-        base_url=base_url,
-        admin_token=values["pitstop_admin_token"],
         reset=values["pitstop_reset"],
         leaks=values["pitstop_leaks"],
         health_path=values["pitstop_health"],
@@ -233,44 +230,24 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput["pitstop"] = run.worker_input()
     except PitstopError as exc:
         raise pytest.UsageError(f"pitstop: {exc}") from None
-    note_health_start(node.config)
-
-
-def note_health_start(config: pytest.Config) -> None:
-    """Once per run, where the report is written, after the start-of-run reset: the health then.
-
-    The xdist controller takes it as it hands the target to the first worker;
-    a run without workers when its tests first reach the target (the ``pitstop`` fixture).
-    """
-    recorder = config.stash.get(RECORDER, None)
-    if recorder is None or recorder.health_start is not None:
-        return
-    try:
-        recorder.health_start = Health(config.stash[RUN].health()).to_json()
-    except PitstopError as exc:
-        recorder.health_start = {"error": str(exc)}
+    # The health at the start, as the target is handed to the first worker (see ``Recorder``).
+    node.config.stash[RECORDER].note_health_start(run.health)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run_config = config.stash[RUN].config
-    target = run_config.base_url or "the embedded stack (started on first use)"
+    settings = run_config.settings
+    target = settings.app_url or "the embedded stack (started on first use)"
+    try:
+        store = store_kind(settings, embedded=run_config.embedded)
+    except BadInput:
+        store = "none (give a database, Supabase or admin token)"
     return [
-        f"pitstop: target {target}; store {_store_name(run_config)}; "
+        f"pitstop: target {target}; store {store}; "
         f"reset={run_config.reset} leaks={run_config.leaks} "
-        f"payment={run_config.payment}; test domain {run_config.settings.test_domain}; "
+        f"payment={run_config.payment}; test domain {settings.test_domain}; "
         f"report {run_config.health_path}"
     ]
-
-
-def _store_name(run_config: RunConfig) -> str:
-    settings = run_config.settings
-    if settings.store:
-        return settings.store
-    if run_config.embedded or settings.database_url:
-        return "postgres"
-    if settings.supabase_url:
-        return "supabase"
-    return "api" if run_config.admin_token else "none (give a database, Supabase or admin token)"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -293,9 +270,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return test_report
 
 
-PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()
-TEST_RECORD = pytest.StashKey[Any]()
-EVIDENCE = pytest.StashKey[Path]()  # the evidence bundle of a failed test (harness.fixtures)
 PLAYWRIGHT_ARTIFACTS = {"trace": "trace*.zip", "screenshot": "test-*.png", "video": "*.webm"}
 
 
@@ -382,9 +356,6 @@ def _write_report(
             out.write(report.markdown(data))
     if run_config.health_strict and health.get("problems") and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-REPORT = pytest.StashKey[dict[str, Any]]()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

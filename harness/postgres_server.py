@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from harness import processes
@@ -56,9 +57,19 @@ def _bindir() -> Path:
 class LocalPostgres:
     """Start with ``with LocalPostgres() as pg:``; ``pg.url()`` is the connection string."""
 
-    def __init__(self, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        on_directory: Callable[[Path, Path], None] | None = None,
+    ) -> None:
+        """``on_directory(directory, data_dir)``: called on start, before the server runs, with the
+        temporary directory it makes and the data directory in it (the embedded stack's watchdog
+        is told of both: ``harness.watchdog``)."""
         self.host = host
         self.port = port or free_port(host)
+        self._on_directory = on_directory
         self._dir: Path | None = None
         self._user: str | None = None
 
@@ -82,9 +93,11 @@ class LocalPostgres:
     def start(self) -> LocalPostgres:
         bindir = _bindir()
         self._dir = Path(tempfile.mkdtemp(prefix="pitstop-pg-"))
-        if os.geteuid() == 0:
-            self._user = _service_user(self._dir, bindir)
         try:
+            if self._on_directory is not None:
+                self._on_directory(self._dir, self.data_dir)
+            if os.geteuid() == 0:
+                self._user = _service_user(self._dir, bindir)
             self._run(
                 bindir / "initdb",
                 "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",

@@ -21,13 +21,15 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.errors import PitstopError
 from harness.health import Health
-from harness.store import JSON
+from harness.json_types import JSON
 
 FLOW_STEPS = ("payment_ms", "accept_ms", "chat_latency_ms", "end_ms")
 
@@ -65,6 +67,19 @@ class Recorder:
             self.outcomes.setdefault(nodeid, "skipped")
         elif when == "call":
             self.outcomes.setdefault(nodeid, "passed")
+
+    def note_health_start(self, health: Callable[[], JSON]) -> None:
+        """Once per run, after the start-of-run reset: the health then (an error, when it cannot be read).
+
+        The xdist controller takes it as it hands the target to the first worker;
+        a run without workers when its tests first reach the target (the ``pitstop`` fixture).
+        """
+        if self.health_start is not None:
+            return
+        try:
+            self.health_start = Health(health()).to_json()
+        except PitstopError as exc:
+            self.health_start = {"error": str(exc)}
 
     def test_data(self, nodeid: str, data: JSON) -> None:
         """Per-test data a worker attached to its report (``user_properties``)."""

@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.json_types import JSON
 from harness.report import FLOW_STEPS, ms_text, percentile
-from harness.store import JSON
 
 OUTCOME_LABELS = {"passed": "passed", "failed": "failed", "errors": "error", "skipped": "skipped"}
 ARTIFACT_LABELS = {"trace": "trace", "screenshot": "screenshot", "video": "video", "evidence": "evidence"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
-import json
 import os
 import socket
 import time
@@ -19,16 +18,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from harness.cleanup import Cleanup
-from harness.config import RunConfig
+from harness.config import RunConfig, Settings, store_kind
 from harness.errors import BadInput, PitstopError, Unsupported
+from harness.json_types import JSON
 from harness.mechanics import MechanicFactory, NewMechanic, default_factory, make_mechanic
 from harness.personas import Personas, Role, TestUser, new_run_id
 from harness.stack import EmbeddedStack, StackInfo
-from harness.store import JSON, NewUser
+from harness.store import check_hosts
+from harness.store.interface import NewUser
 from harness.store.postgres import PostgresStore
 
 # The test users a test can ask for, by fixture name.
@@ -42,17 +43,58 @@ APP_PROBE_TIMEOUT_S = 2.0
 
 @dataclass(frozen=True)
 class Target:
-    """The app under test and its database, given or embedded."""
+    """The app under test and its database, given or embedded.
 
-    app_url: str
-    database_url: str | None
-    admin_token: str | None
-    stripe_api_base: str | None
+    ``settings`` is how pitstop reaches it (``app_url``, ``database_url``,
+    ``admin_token``, the store, the allow-list): made once, when the target is
+    known, and passed on to whatever connects (``Run.cleanup``). A given
+    target's are the run's own settings; the embedded stack's add its app,
+    database and token.
+    """
+
+    settings: Settings
     kind: str  # "embedded" or "given"
+    stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
 
+    # What crosses to an xdist worker: the worker has the run's settings, and adds these.
+    WIRE: ClassVar[tuple[str, ...]] = ("app_url", "database_url", "admin_token")
+
+    def __post_init__(self) -> None:
+        if not self.settings.app_url:
+            raise BadInput("a target needs its app's URL", fix="pass --base-url URL")
+
+    @property
+    def app_url(self) -> str:
+        assert self.settings.app_url  # checked when made
+        return self.settings.app_url
+
+    @property
+    def database_url(self) -> str | None:
+        return self.settings.database_url
+
+    @property
+    def admin_token(self) -> str | None:
+        return self.settings.admin_token
+
     def to_json(self) -> JSON:
-        return dataclasses.asdict(self)
+        """For an xdist worker (plain values only, as execnet carries them): see ``from_json``."""
+        return {
+            **{name: getattr(self.settings, name) for name in self.WIRE},
+            "kind": self.kind,
+            "stripe_api_base": self.stripe_api_base,
+            "stripe_webhook_secret": self.stripe_webhook_secret,
+        }
+
+    @classmethod
+    def from_json(cls, data: JSON, settings: Settings) -> Target:
+        """The target ``to_json`` sent, on the worker's own ``settings`` (the same options)."""
+        return cls(
+            dataclasses.replace(settings, **{name: data[name] for name in cls.WIRE}),
+            data["kind"],
+            data["stripe_api_base"],
+            data["stripe_webhook_secret"],
+        )
 
     def public(self) -> JSON:
         """For reports: no secrets."""
@@ -119,48 +161,44 @@ class Run:
 
     def _start_target(self) -> Target:
         settings = self.config.settings
-        if self.config.embedded:
-            self._stack = EmbeddedStack(
-                database_url=settings.database_url,
-                test_domain=settings.test_domain,
-                settings=settings,
-                payment_kind=settings.payments.kind,  # the app pays as [tool.pitstop.payments] says
-            )
-            info: StackInfo = self._stack.start()
+        if not self.config.embedded:
+            # The guard, before anything (a store, a browser, a webhook) reaches the target, whatever
+            # --pitstop-reset says: its hosts, the app's included, are loopback or allow-listed.
+            check_hosts(settings, with_app=True)
             return Target(
-                info.app_url,
-                info.database_url,
-                info.admin_token,
-                info.stripe_api_base,
-                "embedded",
-                self._stack.webhook_secret,
+                settings,
+                "given",
+                os.environ.get("STRIPE_API_BASE"),
+                os.environ.get("STRIPE_WEBHOOK_SECRET"),
             )
-        assert self.config.base_url is not None
+        self._stack = EmbeddedStack(
+            database_url=settings.database_url,
+            test_domain=settings.test_domain,
+            settings=settings,
+            payment_kind=settings.payments.kind,  # the app pays as [tool.pitstop.payments] says
+        )
+        info: StackInfo = self._stack.start()
         return Target(
-            self.config.base_url.rstrip("/"),
-            settings.database_url,
-            self.config.admin_token,
-            os.environ.get("STRIPE_API_BASE"),
-            "given",
-            os.environ.get("STRIPE_WEBHOOK_SECRET"),
+            dataclasses.replace(
+                settings, app_url=info.app_url, database_url=info.database_url, admin_token=info.admin_token
+            ),
+            "embedded",
+            info.stripe_api_base,
+            self._stack.webhook_secret,
         )
 
     def cleanup(self) -> Cleanup:
         """The guarded cleanup service of this process, connected on first use."""
         if self._cleanup is None:
-            target = self.target()
-            settings = dataclasses.replace(
-                self.config.settings,
-                database_url=target.database_url,
-                app_url=target.app_url,
-                admin_token=target.admin_token,
-            )
-            if not (settings.store or settings.database_url or settings.supabase_url or settings.admin_token):
+            settings = self.target().settings
+            try:
+                store_kind(settings)
+            except BadInput:
                 raise PitstopError(
                     "pitstop needs a way to the target's state to reset it",
                     fix="pass --pitstop-database-url (or DATABASE_URL), --pitstop-supabase-url with "
                     "--pitstop-supabase-key, or --pitstop-admin-token, along with --base-url",
-                )
+                ) from None
             self._cleanup = Cleanup.open(settings)  # the store that settings select
         return self._cleanup
 
@@ -395,22 +433,17 @@ class Run:
                 self._stack = None
 
     def worker_input(self) -> JSON:
-        """What an xdist worker needs from the controller."""
-        return {
-            "run_id": self.run_id,
-            "run_pid": self.run_pid,
-            "target": json.dumps(self.target().to_json()),
-        }
+        """What an xdist worker needs from the controller: plain values, as execnet carries them."""
+        return {"run_id": self.run_id, "run_pid": self.run_pid, "target": self.target().to_json()}
 
     @classmethod
     def for_worker(cls, config: RunConfig, worker_input: JSON, worker_id: str) -> Run:
-        target = Target(**json.loads(worker_input["target"]))
         return cls(
             config,
             run_id=worker_input["run_id"],
             worker_id=worker_id,
             run_pid=int(worker_input["run_pid"]),
-            target=target,
+            target=Target.from_json(worker_input["target"], config.settings),
         )
 
 

@@ -4,7 +4,9 @@ Used by ``pitstop serve``, ``pitstop demo`` and the pytest plugin when no
 target is given. Every part listens on 127.0.0.1 on a free port and runs in a
 process group of its own; ``stop()`` ends every process it started, with
 whatever those started (by pid: ``harness.processes``), and removes its
-temporary directory. localstripe keeps its state in its own memory
+temporary directory. If the process that started the stack dies without
+stopping it (SIGKILLed, say), the stack's watchdog (``harness.watchdog``,
+started first) does that. localstripe keeps its state in its own memory
 (``harness.localstripe_run``), never in its shared /tmp/localstripe.pickle.
 """
 
@@ -33,6 +35,7 @@ from harness.errors import BadInput, PitstopError, Unreachable
 from harness.postgres_server import LocalPostgres, free_port
 from harness.safety import check_database_url
 from harness.store.postgres import PostgresStore
+from harness.watchdog import Watchdog
 
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
@@ -112,6 +115,8 @@ class EmbeddedStack:
                 fix='set [tool.pitstop.payments] kind = "checkout_session"',
             )
         self._dir: Path | None = None
+        self._watchdog: Watchdog | None = None
+        self._directories: list[Path] = []  # the temporary directories made, in the watchdog's care
         self._postgres: LocalPostgres | None = None
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self.info: StackInfo | None = None
@@ -120,8 +125,11 @@ class EmbeddedStack:
     # -- lifecycle ------------------------------------------------------------
 
     def start(self) -> StackInfo:
-        self._dir = Path(tempfile.mkdtemp(prefix="pitstop-stack-"))
+        # First the watchdog: from here on, whatever the stack makes goes when this process dies.
+        self._watchdog = Watchdog()
         try:
+            self._dir = Path(tempfile.mkdtemp(prefix="pitstop-stack-"))
+            self._watch_dir(self._dir)
             return self._start()
         except BaseException:
             self.stop()
@@ -201,6 +209,10 @@ class EmbeddedStack:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        if self._watchdog is not None:  # last: had this process died before now, it would have done the above
+            self._watchdog.stop()
+            self._watchdog = None
+        self._directories = []
         self.info = None
 
     def check(self) -> None:
@@ -221,6 +233,16 @@ class EmbeddedStack:
             pids["postgres"] = self._postgres.pid
         return pids
 
+    @property
+    def watchdog_pid(self) -> int | None:
+        """The stack's watchdog process (``harness.watchdog``), while the stack runs."""
+        return self._watchdog.pid if self._watchdog is not None else None
+
+    @property
+    def directories(self) -> list[Path]:
+        """The temporary directories the stack has made (its own, and its PostgreSQL's)."""
+        return list(self._directories)
+
     def __enter__(self) -> StackInfo:
         return self.start()
 
@@ -236,11 +258,12 @@ class EmbeddedStack:
             url = self._database_url
         else:
             try:
-                self._postgres = LocalPostgres().start()
+                self._postgres = LocalPostgres(on_directory=self._watch_postgres).start()
             except PitstopError as exc:
                 raise Unreachable(f"postgres failed to start: {exc.message}", fix=exc.fix) from None
             url = self._postgres.url()
-        with PostgresStore(database_url=url) as store:
+        # Bounded as every other statement pitstop sends (PITSTOP_STATEMENT_TIMEOUT: Settings).
+        with PostgresStore(database_url=url, statement_timeout=self._settings.statement_timeout) as store:
             Cleanup(store, self._settings)  # the guard again, on the address actually reached
             store.install(test_domain=self._test_domain, with_app_schema=True)
         return url
@@ -259,6 +282,19 @@ class EmbeddedStack:
             preexec_fn=_die_with_parent,
         )
         log.close()  # the child holds its own copy
+        assert self._watchdog is not None
+        self._watchdog.watch_group(self._processes[name].pid)
+
+    def _watch_dir(self, path: Path) -> None:
+        assert self._watchdog is not None
+        self._watchdog.watch_dir(path)
+        self._directories.append(path)
+
+    def _watch_postgres(self, directory: Path, data_dir: Path) -> None:
+        """``LocalPostgres``'s hook: its server and directory, before the server starts."""
+        assert self._watchdog is not None
+        self._watchdog.watch_postgres(data_dir)
+        self._watch_dir(directory)
 
     def _wait_for(self, name: str, url: str, *, auth: str | None = None) -> None:
         """Poll ``url`` (bounded) until it answers; a part that exits or hangs stops the stack."""
@@ -309,7 +345,8 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
 
 def _die_with_parent() -> None:
     """In the child: be sent SIGTERM if the stack's process dies, so no part outlives it (a part's
-    own children are not covered by this: ``stop`` ends them with their part)."""
+    own children are not covered by this: ``stop`` ends them with their part, and the watchdog,
+    ``harness.watchdog``, when the stack's process dies)."""
     if sys.platform == "linux":
         prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
         prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -234,10 +234,9 @@ def test_the_minimal_shape_gets_only_its_own_columns(database_url: str) -> None:
 
 
 def _run_on(url: str) -> Run:
-    settings = Settings.load(database_url=url, env={})
-    config = RunConfig(settings=settings, base_url="http://127.0.0.1:9", sweep_minutes=30)
-    target = Target("http://127.0.0.1:9", url, None, None, "given")
-    return Run(config, run_id="thisrun", target=target)
+    settings = Settings.load(database_url=url, app_url="http://127.0.0.1:9", env={})
+    config = RunConfig(settings=settings, sweep_minutes=30)
+    return Run(config, run_id="thisrun", target=Target(settings, "given"))
 
 
 def _tagged_user(store: PostgresStore, label: str, meta: dict[str, Any], created_at: str | None) -> UUID:

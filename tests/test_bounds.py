@@ -91,8 +91,8 @@ def test_a_lock_held_elsewhere_fails_a_purge_at_the_lock_timeout(
 
 
 def test_waiting_for_a_session_gives_up_at_its_bound(database_url: str) -> None:
-    target = Target("http://127.0.0.1:9", database_url, None, None, "given")
-    run = Run(RunConfig(settings=Settings(database_url=database_url)), target=target)
+    settings = Settings(database_url=database_url, app_url="http://127.0.0.1:9")
+    run = Run(RunConfig(settings=settings), target=Target(settings, "given"))
     try:
         pitstop = Pitstop(run)
         customer = run.user("customer")

@@ -304,6 +304,48 @@ def test_the_allow_list_lets_a_named_host_through(
     assert run(capsys, "cleanup", "--database-url", remote, "--allow-host", "other.example")[0] == 3
 
 
+# Every command that connects to a target, reads and writes alike (README: the safety guard).
+CONNECTING = [
+    ["health"],
+    ["doctor"],
+    ["inspect"],
+    ["sql"],
+    ["install"],
+    ["reset", "--user", "a@pitstop.test"],
+    ["cleanup"],
+    ["cleanup", "--dry-run"],
+    ["force-cancel", UNKNOWN],
+]
+
+
+@pytest.mark.parametrize("argv", CONNECTING, ids=" ".join)
+def test_reads_and_writes_alike_refuse_a_remote_database(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, out, err = run(capsys, *argv, "--database-url", "postgresql://postgres@192.0.2.10/postgres")
+    assert code == 3, err
+    assert "not on this machine" in err and "--allow-host 192.0.2.10" in err and out == ""
+
+
+@pytest.mark.parametrize(
+    "argv", [a for a in CONNECTING if a[0] not in ("inspect", "sql", "install")], ids=" ".join
+)
+def test_reads_and_writes_alike_refuse_a_remote_app(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, _, err = run(capsys, *argv, "--app-url", "https://192.0.2.10", "--admin-token", "t")
+    assert code == 3 and "the app at 192.0.2.10" in err and "--allow-host 192.0.2.10" in err
+
+
+def test_reads_reach_a_loopback_database_by_any_name(
+    capsys: pytest.CaptureFixture[str], postgres: object, store: PostgresStore
+) -> None:
+    port = store.connection.info.port
+    url = f"host=staging-db.invalid hostaddr=127.0.0.1 port={port} user=postgres dbname=postgres"
+    for argv in (["health"], ["inspect"], ["sql"]):
+        assert run(capsys, *argv, "--database-url", url)[0] == 0, argv
+
+
 def test_help_and_unknown_commands(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "exit codes" in out

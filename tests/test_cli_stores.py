@@ -142,8 +142,9 @@ def test_the_supabase_guard_exits_3_before_any_request(capsys: pytest.CaptureFix
     for key, says in ((rec.OTHER_PROJECT_KEY, "belongs to project"), (rec.ANON_KEY, "not service_role")):
         code, _, err = run(capsys, "cleanup", "--supabase-url", rec.URL, "--supabase-key", key, *host)
         assert code == 3 and says in err
-    code, _, err = run(capsys, "cleanup", "--supabase-url", rec.URL, "--supabase-key", rec.SERVICE_KEY)
-    assert code == 3 and ("not on this machine" in err or "does not resolve" in err)
+    for command in ("cleanup", "health", "doctor"):  # reads go through the host guard too
+        code, out, err = run(capsys, command, "--supabase-url", rec.URL, "--supabase-key", rec.SERVICE_KEY)
+        assert code == 3 and ("not on this machine" in err or "does not resolve" in err) and out == ""
     code, _, err = run(capsys, "health", "--supabase-url", rec.URL)
     assert code == 2 and "service-role key" in err
 

@@ -305,8 +305,9 @@ def test_a_stripe_api_that_does_not_answer_fails_the_payment_within_its_timeout(
     own_stack: EmbeddedStack,
 ) -> None:
     info = _info(own_stack)
-    target = Target(info.app_url, info.database_url, info.admin_token, info.stripe_api_base, "embedded")
-    run = Run(RunConfig(settings=Settings(database_url=info.database_url)), target=target)
+    settings = Settings(database_url=info.database_url, app_url=info.app_url, admin_token=info.admin_token)
+    target = Target(settings, "embedded", info.stripe_api_base)
+    run = Run(RunConfig(settings=settings), target=target)
     try:
         pitstop, customer = Pitstop(run), run.user("customer")
         stripe_pid = own_stack.pids["stripe"]

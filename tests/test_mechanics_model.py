@@ -139,9 +139,9 @@ def plain(plain_url: str) -> Iterator[PostgresStore]:
 
 def _run_on(store: PostgresStore, run_id: str = "thisrun") -> Run:
     url = store.connection.info.dsn
-    settings = Settings.load(database_url=url, model=store.model, env={})
-    config = RunConfig(settings=settings, base_url="http://127.0.0.1:9", sweep_minutes=30)
-    return Run(config, run_id=run_id, target=Target("http://127.0.0.1:9", url, None, None, "given"))
+    settings = Settings.load(database_url=url, model=store.model, app_url="http://127.0.0.1:9", env={})
+    config = RunConfig(settings=settings, sweep_minutes=30)
+    return Run(config, run_id=run_id, target=Target(settings, "given"))
 
 
 @contextmanager

@@ -23,9 +23,10 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from harness import processes
-from harness.plugin import EVIDENCE, _artifacts
+from harness.plugin import _artifacts
 from harness.postgres_server import free_port
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from harness.stash_keys import EVIDENCE
 from harness.store.postgres import PostgresStore
 
 WAIT_S = 60
@@ -444,6 +445,18 @@ def test_the_guard_stops_a_run_aimed_at_a_remote_host(pytester: pytest.Pytester)
         ]
     )
     assert "During handling" not in result.stdout.str()
+
+
+def test_the_guard_stops_a_run_that_only_drives_a_remote_app(pytester: pytest.Pytester) -> None:
+    # No store and no reset: the browser alone would reach the app, and the guard still stands first.
+    pytester.makepyfile(test_app="def test_app(base_url):\n    assert base_url\n")
+    result = run(
+        pytester, "--base-url", "http://192.0.2.10", "--pitstop-reset", "none", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*pitstop: the app at 192.0.2.10 is not on this machine and not allow-listed"]
+    )
 
 
 def test_the_report_when_a_worker_crashes(pytester: pytest.Pytester, stack: StackInfo) -> None:

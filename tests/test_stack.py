@@ -149,3 +149,30 @@ def _no_live_stripe_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert os.environ.get("STRIPE_SECRET_KEY") is None
+
+
+def test_the_stack_installs_with_the_statement_timeout_of_the_rest_of_pitstop(
+    postgres_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What statement_timeout each DDL statement of pitstop's connections ran under, recorded by the
+    # server itself (an event trigger), while the stack installs the schema and the rules.
+    with psycopg.connect(postgres_db_url, autocommit=True) as conn:
+        conn.execute(
+            """
+            create schema observed;
+            create table observed.timeouts (value text not null);
+            create function observed.note() returns event_trigger language plpgsql as $$
+            begin
+              if current_setting('application_name') = 'pitstop' then
+                insert into observed.timeouts values (current_setting('statement_timeout'));
+              end if;
+            end $$;
+            create event trigger note_timeout on ddl_command_end execute function observed.note();
+            """
+        )
+    monkeypatch.setenv("PITSTOP_STATEMENT_TIMEOUT", "7")  # as the plugin and the commands read it
+    with EmbeddedStack(database_url=postgres_db_url):
+        pass
+    with psycopg.connect(postgres_db_url, autocommit=True) as conn:
+        seen = conn.execute("select value, count(*) from observed.timeouts group by value").fetchall()
+    assert [value for value, _ in seen] == ["7s"], seen  # not the store's default, 30 s

@@ -6,96 +6,118 @@ returns their JSON as it is, so all transports give the same results.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypedDict
-from uuid import UUID
+from typing import TYPE_CHECKING
 
-from harness.config import Settings
-from harness.safety import Endpoint
+from harness.config import Settings, store_kind
+from harness.errors import BadInput
+from harness.json_types import JSON
+from harness.safety import check_database_url, check_endpoint, check_supabase_key, check_url
+from harness.store.interface import NewUser, Store
 
-JSON = dict[str, Any]
+if TYPE_CHECKING:
+    from harness.store.postgres import PostgresStore
 
-
-class NewUser(TypedDict):
-    """A test user to create; the password is already hashed (bcrypt)."""
-
-    email: str
-    password_hash: str
-    full_name: str
-    role: str
-    metadata: JSON
+__all__ = ["JSON", "NewUser", "Store", "check_hosts", "open_database", "open_store"]
 
 
-class Store(Protocol):
-    """The verbs every transport offers; see the SQL functions of the same names."""
+def open_store(settings: Settings, *, with_app: bool = False) -> Store:
+    """The store for the target that ``settings`` name (``store_kind``), behind the host guard.
 
-    name: str
-
-    @property
-    def endpoint(self) -> Endpoint: ...
-
-    def describe(self) -> str: ...
-
-    def purge_user(self, user_id: UUID, *, dry_run: bool = False) -> JSON: ...
-
-    def cleanup_stale(
-        self, *, waiting_minutes: int = 15, orphan_minutes: int = 20, dry_run: bool = False
-    ) -> JSON: ...
-
-    def force_cancel(self, session_id: UUID) -> JSON: ...
-
-    def customer_session_status(self, customer_id: UUID, *, minutes: int = 15) -> JSON: ...
-
-    def health(self, *, stale_minutes: int = 15, very_stale_minutes: int = 60) -> JSON: ...
-
-    def find_user(self, email: str) -> UUID | None: ...
-
-    def create_test_user(self, user: NewUser) -> UUID: ...
-
-    def delete_test_user(self, user_id: UUID) -> JSON: ...
-
-    def test_users(self) -> list[JSON]: ...
-
-    def active_sessions(self, user_ids: list[UUID]) -> list[JSON]: ...
-
-    def user_rows(self, user_ids: list[UUID]) -> JSON: ...
-
-    def purge_users(self, user_ids: list[UUID]) -> list[JSON]: ...
-
-    def close(self) -> None: ...
-
-
-def open_store(settings: Settings) -> Store:
-    """The store for the target that ``settings`` name (``store_kind``): connects, does not guard.
-
-    Writers get theirs through ``Cleanup.open``, which guards before and after.
+    Reads and writes alike: before connecting, the host the store will reach
+    must be loopback or allow-listed (``check_hosts``); after, the endpoint it
+    actually reached is checked again. ``with_app``: the app's host too, when
+    the store is not the app itself. Writers get theirs through
+    ``Cleanup.open``, which also refuses a live Stripe key.
     """
-    from harness.config import store_kind
-    from harness.errors import BadInput
-
     kind = store_kind(settings)
+    _require(settings, kind)
+    if kind == "supabase":  # offline, so first: a key that is not the project's service-role key
+        assert settings.supabase_url and settings.supabase_key
+        check_supabase_key(settings.supabase_key, settings.supabase_url)
+    check_hosts(settings, with_app=with_app)
+    store = _connect(settings, kind)
+    try:
+        check_endpoint(store.endpoint, settings.allowed_hosts, what=f"{store.name} target")
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open_database(settings: Settings) -> PostgresStore:
+    """A direct connection to the target's database (``database_url``), whatever the store reads
+    through, behind the same guard as ``open_store``: for what only a database connection can do
+    (its catalog)."""
+    from harness.store.postgres import PostgresStore
+
+    _require(settings, "postgres")
+    assert settings.database_url
+    check_database_url(settings.database_url, settings.allowed_hosts)
+    store = PostgresStore(
+        database_url=settings.database_url,
+        model=settings.model,
+        statement_timeout=settings.statement_timeout,
+    )
+    try:
+        check_endpoint(store.endpoint, settings.allowed_hosts, what="postgres target")
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def check_hosts(settings: Settings, *, with_app: bool = False) -> None:
+    """Refuse, before connecting, a target host that is neither loopback nor allow-listed.
+
+    The host checked is the one the store reaches: the database (``postgres``),
+    the Supabase project (``supabase``) or the app (``api``); with ``with_app``
+    the app's too, whichever store it is (or when no store is given at all).
+    """
+    try:
+        kind: str | None = store_kind(settings)
+    except BadInput:  # no store given: only the app, if any, is reached
+        kind = None
+    if kind == "postgres" and settings.database_url:
+        check_database_url(settings.database_url, settings.allowed_hosts)
+    elif kind == "supabase" and settings.supabase_url:
+        check_url(settings.supabase_url, settings.allowed_hosts, what="Supabase")
+    if settings.app_url and (kind == "api" or with_app):
+        check_url(settings.app_url, settings.allowed_hosts, what="app")
+
+
+def _require(settings: Settings, kind: str) -> None:
+    """Bad input when the store of ``kind`` is not given what it needs to connect."""
+    if kind == "postgres" and not settings.database_url:
+        raise BadInput(
+            "the postgres store needs a database", fix="pass --database-url URL or set DATABASE_URL"
+        )
+    if kind == "supabase" and (not settings.supabase_url or not settings.supabase_key):
+        raise BadInput(
+            "the supabase store needs the project's URL and service-role key",
+            fix="pass --supabase-url and --supabase-key (or SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY)",
+        )
+    if kind == "api" and (not settings.app_url or not settings.admin_token):
+        raise BadInput(
+            "the api store needs the app's URL and its admin token",
+            fix="pass --app-url and --admin-token (or PITSTOP_APP_URL, PITSTOP_ADMIN_TOKEN)",
+        )
+
+
+def _connect(settings: Settings, kind: str) -> Store:
+    """The store of ``kind``, connected (``_require`` said it has what it needs)."""
     if kind == "postgres":
         from harness.store.postgres import PostgresStore
 
-        if not settings.database_url:
-            raise BadInput(
-                "the postgres store needs a database", fix="pass --database-url URL or set DATABASE_URL"
-            )
+        assert settings.database_url
         return PostgresStore(
             database_url=settings.database_url,
             model=settings.model,
             statement_timeout=settings.statement_timeout,
         )
     if kind == "supabase":
-        from harness.safety import check_supabase_key, url_host
         from harness.store.supabase import SupabaseStore
 
-        if not settings.supabase_url or not settings.supabase_key:
-            raise BadInput(
-                "the supabase store needs the project's URL and service-role key",
-                fix="pass --supabase-url and --supabase-key (or SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY)",
-            )
-        url_host(settings.supabase_url, what="Supabase")  # a clear error for a malformed URL
-        check_supabase_key(settings.supabase_key, settings.supabase_url)
+        assert settings.supabase_url and settings.supabase_key
         return SupabaseStore(
             url=settings.supabase_url,
             key=settings.supabase_key,
@@ -104,11 +126,7 @@ def open_store(settings: Settings) -> Store:
         )
     from harness.store.api import ApiStore
 
-    if not settings.app_url or not settings.admin_token:
-        raise BadInput(
-            "the api store needs the app's URL and its admin token",
-            fix="pass --app-url and --admin-token (or PITSTOP_APP_URL, PITSTOP_ADMIN_TOKEN)",
-        )
+    assert settings.app_url and settings.admin_token
     return ApiStore(
         app_url=settings.app_url,
         admin_token=settings.admin_token,

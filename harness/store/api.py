@@ -23,8 +23,9 @@ import httpx
 from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable, Unsupported
 from harness.health import Health, problem_message
+from harness.json_types import JSON
 from harness.safety import Endpoint, url_host
-from harness.store import JSON, NewUser
+from harness.store.interface import NewUser
 
 TIMEOUT_S = 10.0
 DEBUG = "/api/debug"

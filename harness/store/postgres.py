@@ -19,10 +19,11 @@ from harness import auth_users
 from harness import sql as migrations
 from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
+from harness.json_types import JSON
 from harness.model import Model, fit
 from harness.model.catalog import Catalog, Column, read_catalog
 from harness.safety import Endpoint, is_loopback
-from harness.store import JSON, NewUser
+from harness.store.interface import NewUser
 
 CONNECT_TIMEOUT_S = 5
 # Every statement pitstop sends is bounded on the server: a rule stuck behind

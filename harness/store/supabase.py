@@ -26,9 +26,10 @@ from supabase_auth.errors import AuthApiError, AuthError
 from harness.closing import Closing
 from harness.config import DEFAULT_TEST_DOMAIN
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
+from harness.json_types import JSON
 from harness.model import Model
 from harness.safety import Endpoint, url_host
-from harness.store import JSON, NewUser
+from harness.store.interface import NewUser
 
 TIMEOUT_S = 10.0
 USERS_PAGE = 1000  # GoTrue's largest page

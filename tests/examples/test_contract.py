@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from harness.plugin import RUN
+from harness.stash_keys import RUN
 
 
 def test_the_contract(request: pytest.FixtureRequest) -> None:

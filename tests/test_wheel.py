@@ -1,0 +1,82 @@
+"""The project builds into one wheel: one import package, ``harness``, with the data files it reads.
+
+Built as a packager would (``pip wheel``), from a copy of the sources: setuptools writes
+``build/`` and ``*.egg-info`` beside what it builds, and the working tree keeps none of it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_S = 300
+# What the code reads at run time, beside its modules (relative to the repository root).
+DATA = (
+    "harness/py.typed",
+    "harness/testdata/*.json",
+    "harness/sql/*.sql",
+    "harness/sql/*.sql.j2",
+    "harness/reference_app/schema.sql",
+    "harness/reference_app/plans.json",
+    "harness/reference_app/templates/*.html",
+    "harness/reference_app/templates_second/*.html",
+    "harness/reference_app/static/*",
+    "harness/scenarios/pages/*.py",
+)
+
+
+def _build_output(root: Path) -> set[str]:
+    """What a build leaves in ``root``."""
+    return {p.name for p in root.iterdir() if p.name in ("build", "dist") or p.name.endswith(".egg-info")}
+
+
+def _copy_sources(destination: Path) -> None:
+    """The repository's top-level files (pyproject.toml, README.md, ...) and the package."""
+    destination.mkdir()
+    for path in ROOT.iterdir():
+        if path.is_file():
+            shutil.copy2(path, destination / path.name)
+    shutil.copytree(
+        ROOT / "harness", destination / "harness", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+
+
+def test_the_wheel_holds_the_harness_package_and_its_data_files(tmp_path: Path) -> None:
+    before = _build_output(ROOT)
+    source, out = tmp_path / "source", tmp_path / "wheels"
+    _copy_sources(source)
+    build = ["pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)]
+    result = subprocess.run(
+        [sys.executable, "-m", *build],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_S,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert _build_output(ROOT) == before  # nothing written into the working tree
+    wheels = list(out.glob("*.whl"))
+    assert len(wheels) == 1, wheels
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        names = set(wheel.namelist())
+        dist_info = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+        assert len(dist_info) == 1, dist_info
+        (meta,) = dist_info
+        entry_points = wheel.read(f"{meta}/entry_points.txt").decode()
+    assert {n.split("/")[0] for n in names} == {"harness", meta}  # the only import package
+    for pattern in DATA:
+        expected = {p.relative_to(ROOT).as_posix() for p in ROOT.glob(pattern) if p.is_file()}
+        assert expected, f"nothing in the repository matches {pattern}"
+        assert expected <= names, f"{pattern}: not in the wheel: {sorted(expected - names)}"
+    modules = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "harness").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert modules <= names, f"modules not in the wheel: {sorted(modules - names)}"
+    assert "pitstop = harness.cli:run" in entry_points  # the command
+    assert "pitstop = harness.plugin" in entry_points  # the pytest plugin
