@@ -46,7 +46,7 @@ def _own_part(pid: int) -> str:
     name = command_name(pid)
     if name.startswith(("chrom", "headless")):
         return "browser"
-    return "driver" if name == "node" else "pytest"
+    return "driver" if name.startswith("node") else "pytest"
 
 
 class CpuTime:

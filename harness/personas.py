@@ -17,7 +17,6 @@ from typing import Literal
 from uuid import UUID
 
 import bcrypt
-from faker import Faker
 
 from harness.config import DEFAULT_TEST_DOMAIN, check_test_domain
 from harness.store import NewUser, Store
@@ -77,6 +76,10 @@ class Personas:
 
     def build(self, label: str, role: Role) -> tuple[NewUser, str]:
         """The user to create for ``label`` and its clear-text password."""
+        # Imported here: Faker's import takes ~0.4 s (it loads every locale), which only a
+        # process that makes users should pay; a pytest-xdist controller makes none.
+        from faker import Faker
+
         fake = Faker()
         fake.seed_instance(f"{self.seed}:{label}")
         password = fake.password(length=20, special_chars=False)
