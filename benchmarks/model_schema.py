@@ -7,7 +7,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg.types.json import Jsonb
 
+from harness import auth_users
 from harness.model import Model, load_model
 
 SCHEMA = "garage"
@@ -70,13 +72,21 @@ def ddl() -> str:
 
 
 def make_user(conn: psycopg.Connection[Any], *, test: bool) -> UUID:
+    """A user in ``auth.users`` as the harness writes one (``harness.auth_users``); with both test
+    marks (an email in the test domain, ``{"pitstop": true}``) when ``test``."""
     uid = uuid4()
     domain = "pitstop.test" if test else "example.com"
-    conn.execute(
-        "insert into auth.users (id, email, raw_user_meta_data) values (%s, %s, %s)",
-        (uid, f"{uid.hex[:10]}@{domain}", '{"pitstop": true}' if test else "{}"),
-    )
-    return uid
+    row = conn.execute(
+        auth_users.create_user_statement(auth_users.read_shape(conn)),
+        {
+            "id": uid,
+            "email": f"{uid.hex[:10]}@{domain}",
+            "password_hash": None,
+            "metadata": Jsonb({"pitstop": True} if test else {}),
+        },
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row[0]))
 
 
 def seed_jobs(conn: psycopg.Connection[Any], uid: UUID, *, jobs: int = 2, per_table: int = 1) -> int:

@@ -19,6 +19,7 @@ from benchmarks.machine import MemorySampler, children_map, tree
 from benchmarks.target import Bench
 from harness import processes
 from harness.browsers import find_chromium, launch_args
+from harness.contract import AppContract
 from harness.personas import Personas, TestUser, new_run_id
 from harness.postgres_server import free_port
 from harness.scenarios.flows import ChatProbe, delivery_ms
@@ -131,8 +132,7 @@ def _chat(browser: Browser, app_url: str, customer: TestUser, mechanic: TestUser
         chats.append(ChatPage(page).open(session_id))
     for chat in chats:
         chat.wait_until_subscribed()
-    probe = ChatProbe(send='[data-testid="chat-send"]', messages='[data-testid="chat-messages"]',
-                      body='[data-testid="message-body"]')  # fmt: skip
+    probe = ChatProbe.of(ChatPage, AppContract().test_id_attribute)  # the reference app's test ids
     for i in range(MESSAGES):
         sender, receiver, text = chats[i % 2], chats[(i + 1) % 2], f"message {i}"
         delivery_ms(sender.page, receiver.page, text, lambda: sender.send(text), probe)  # noqa: B023

@@ -93,11 +93,8 @@ class Bench:
         """A stack of its own (e.g. ``payment_kind="checkout_session"``), stopped after."""
         stack = EmbeddedStack(**options)
         log.info("starting a stack with %s", options)
-        stack.start()
-        try:
+        with stack:
             yield stack
-        finally:
-            stack.stop()
 
     # -- pytest runs ---------------------------------------------------------------------
 

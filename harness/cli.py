@@ -21,12 +21,12 @@ from typing import Any
 from harness import sql
 from harness.browsers import ensure_browser
 from harness.cleanup import Cleanup, parse_uuid
-from harness.config import STORES, Settings
-from harness.contract import load_contract
+from harness.config import STORES, Settings, seconds, store_kind
+from harness.contract import CONTRACT_TABLES, load_contract
 from harness.doctor import diagnose
 from harness.errors import BadInput, ExitCode, PitstopError, Unreachable
 from harness.health import Health
-from harness.mechanics import MechanicFactory, NewMechanic, default_factory, load_factory, make_mechanic
+from harness.mechanics import MechanicFactory, load_factory, make_test_mechanic
 from harness.model import load_model
 from harness.model.render import answer_name
 from harness.payment_config import load_payments
@@ -36,8 +36,6 @@ from harness.stack import EmbeddedStack, StackInfo
 from harness.store import JSON, Store, open_database, open_store
 from harness.store.postgres import PostgresStore
 from harness.tool_config import config_file, read_tables
-
-PURGE_TABLES = ("sessions", "session_requests", "session_participants", "session_files", "chat_messages")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,11 +107,11 @@ def cmd_reset(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**counts, "dry_run": args.dry_run})
         return ExitCode.OK
-    if all(t in counts for t in PURGE_TABLES):  # the reference app's tables, in their usual order
-        done = ", ".join(f"{t} {counts[t]}" for t in PURGE_TABLES)
+    if all(t in counts for t in CONTRACT_TABLES):  # the reference app's tables, in their usual order
+        done = ", ".join(f"{t} {counts[t]}" for t in CONTRACT_TABLES)
     else:  # another model's: its sessions and requests first, then every table the purge touched
         tables: dict[str, int] = counts["tables"]
-        roots = [t for t in (settings.model.sessions.table, settings.model.requests.table) if t in tables]
+        roots = [t for t in settings.model.roots if t in tables]
         order = [*roots, *(t for t in tables if t not in roots)]
         done = ", ".join(f"{answer_name(t)} {tables[t]}" for t in order)
     verb = "would purge" if args.dry_run else "purged"
@@ -190,12 +188,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Read-only: the footprint of a purge, the model checked against the catalog, a proposed model."""
-    from harness.config import store_kind
     from harness.inspection import inspect_database
 
-    settings = _settings(args)
-    path = config_file(args.config, os.environ, Path.cwd())
-    declared = "model" in read_tables(path)  # else the model is the reference app's, by default
+    path, table = _config(args)
+    settings = _settings_of(args, table)
+    declared = "model" in table  # else the model is the reference app's, by default
     if store_kind(settings) != "postgres" or not settings.database_url:
         raise BadInput(
             "inspect reads the database's catalog: it needs a direct database connection",
@@ -303,20 +300,14 @@ def _demo_users(
         for role in ROLES:
             user, password = personas.build(role, role)
             if role == "mechanic" and settings.model.has_mechanics_table:
-                user_id = store.create_test_user(user) if settings.model.mechanics.user else None
-                mechanic = NewMechanic(
-                    email=user["email"],
-                    name=user["full_name"],
-                    password=password,
+                make_test_mechanic(
+                    store,
+                    factory,
+                    user,
+                    password,
                     label=role,
                     run=personas.run_id,
                     worker=personas.worker_id,
-                    user_id=user_id,
-                )
-                make_mechanic(
-                    store,
-                    factory or default_factory(settings.model),
-                    mechanic,
                     host=user["metadata"]["host"],
                     pid=user["metadata"]["pid"],
                     origin=origin if factory else "pitstop's default mechanic factory",
@@ -675,16 +666,26 @@ def _minutes(text: str) -> int:
 
 def _seconds(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
+        value = seconds(text, what="the time limit")
+    except BadInput:
+        value = None
+    if value is None:  # refused, or "" (which config.seconds lets through as None)
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
     return value
 
 
+def _config(args: argparse.Namespace) -> tuple[Path | None, dict[str, Any]]:
+    """The configuration file (``--config``, else ``pyproject.toml``) and its ``[tool.pitstop]`` table."""
+    path = config_file(getattr(args, "config", None), os.environ, Path.cwd())
+    return path, read_tables(path)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    table = read_tables(config_file(getattr(args, "config", None), os.environ, Path.cwd()))
+    return _settings_of(args, _config(args)[1])
+
+
+def _settings_of(args: argparse.Namespace, table: dict[str, Any]) -> Settings:
+    """The settings of the options and of the ``[tool.pitstop]`` table ``table``."""
     return Settings.load(
         store=args.store,
         database_url=args.database_url,

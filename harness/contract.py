@@ -39,6 +39,10 @@ KEYS = tuple(f.name for f in dataclasses.fields(AppContract))
 # Parts of [tool.pitstop] that other modules read.
 SUBTABLES = ("model", "payments")
 
+# The reference app's tables a purge counts, in public, in their usual order: the debug API's
+# answer (``harness.store.api``) and ``pitstop reset``'s line (``harness.cli``).
+CONTRACT_TABLES = ("sessions", "session_requests", "session_participants", "session_files", "chat_messages")
+
 
 def load_contract(
     table: dict[str, Any], ini: Callable[[str], str | None] | None = None, *, source: str = "[tool.pitstop]"

@@ -232,8 +232,7 @@ def _model(model: Model, catalog: Catalog) -> Check:
             "[tool.pitstop.model] does not fit the database: " + "; ".join(str(f) for f in found),
             "correct [tool.pitstop.model] (`pitstop inspect` proposes one from the database)",
         )
-    tables = [t for t in (model.sessions.table, model.requests.table, model.mechanics.table) if t]
-    return Check("model", True, f"the model fits: {', '.join(tables)}")
+    return Check("model", True, f"the model fits: {', '.join(model.tables)}")
 
 
 def _functions(
@@ -247,7 +246,7 @@ def _functions(
         return Check("functions", False, f"installed by a pitstop older than {__version__}", again)
     if version != __version__:
         return Check("functions", False, f"installed by pitstop {version}, not pitstop {__version__}", again)
-    if installed.get("model_hash", Model().digest()) != model.digest():
+    if model.installed_for_another(installed):
         return Check("functions", False, "installed for another [tool.pitstop.model] than this one", again)
     if rules is not None and digest != rules:
         return Check(
@@ -328,12 +327,11 @@ GRANTED = f"""
 
 def _app_tables(model: Model, catalog: Catalog) -> list[str]:
     """The model's tables and those of its footprint: what the API must not open to anon."""
-    declared = [t for t in (model.sessions.table, model.requests.table, model.mechanics.table) if t]
     try:
         steps = [step.table for step in footprint(catalog, model).steps]
     except PitstopError:
         steps = []
-    return list(dict.fromkeys(declared + steps))
+    return list(dict.fromkeys([*model.tables, *steps]))
 
 
 def _row_level_security(conn: psycopg.Connection[Any], tables: list[str]) -> Check:

@@ -206,11 +206,8 @@ class Pitstop:
                 "checkout_session_id": session["id"],
             }
         intent_id = payments.pay(
-            customer_id=str(customer.id),
-            plan=plan["slug"],
             amount=plan["amount"],
             currency=str(plan.get("currency", "usd")),
-            vehicle=vehicle,
             card=card,
             metadata=metadata,
         )

@@ -72,12 +72,7 @@ class Inspection:
         else:
             out = [f"model: the reference app's (no [tool.pitstop.model]{where or ' configured'})"]
         if not self.misfits:
-            tables = [
-                t
-                for t in (self.model.sessions.table, self.model.requests.table, self.model.mechanics.table)
-                if t
-            ]
-            out.append(f"  ok: it fits ({', '.join(tables)})")
+            out.append(f"  ok: it fits ({', '.join(self.model.tables)})")
         else:
             out.append("  does not fit (install would refuse it):")
             for m in self.misfits:
@@ -150,5 +145,4 @@ def inspect_database(
 
 
 def _roots_exist(model: Model, catalog: Catalog) -> bool:
-    roots = [model.sessions.table, model.requests.table if model.has_requests else ""]
-    return all(t in catalog.tables for t in roots if t)
+    return all(t in catalog.tables for t in model.roots)

@@ -37,6 +37,7 @@ from psycopg import sql
 
 from harness.errors import BadInput, PitstopError
 from harness.model import Model
+from harness.store.interface import NewUser
 from harness.store.postgres import PostgresStore, translate
 
 OVERRIDE = (
@@ -131,6 +132,43 @@ def make_mechanic(
             f"{origin} could not make a mechanic: {error.message}", fix=error.fix or OVERRIDE
         ) from None
     return mechanic_id
+
+
+def make_test_mechanic(
+    store: PostgresStore,
+    factory: MechanicFactory | None,
+    user: NewUser,
+    password: str,
+    *,
+    label: str,
+    run: str,
+    worker: str,
+    host: str | None,
+    pid: int | None,
+    origin: str,
+    linked: Callable[[UUID], None] | None = None,
+) -> UUID:
+    """A test mechanic for ``user``: its linked test user first (when the model's
+    ``mechanics.user`` is set; ``linked`` is told its id at once), then the row ``factory``
+    (default: pitstop's) makes, registered; the row's id.
+    """
+    user_id = None
+    if store.model.mechanics.user:  # the row links to a test user, made first
+        user_id = store.create_test_user(user)
+        if linked is not None:
+            linked(user_id)
+    mechanic = NewMechanic(
+        email=user["email"],
+        name=user["full_name"],
+        password=password,
+        label=label,
+        run=run,
+        worker=worker,
+        user_id=user_id,
+    )
+    return make_mechanic(
+        store, factory or default_factory(store.model), mechanic, host=host, pid=pid, origin=origin
+    )
 
 
 def _as_uuid(value: Any, origin: str) -> UUID:

@@ -63,28 +63,16 @@ class Payments:
     def pay(
         self,
         *,
-        customer_id: str,
-        plan: str,
         amount: int,
-        vehicle: dict[str, Any],
         card: dict[str, str],
+        metadata: dict[str, str],
         currency: str = "usd",
-        metadata: dict[str, str] | None = None,
     ) -> str:
-        """Create and confirm a PaymentIntent for ``plan``; returns its id.
+        """Create and confirm a PaymentIntent; returns its id.
 
-        ``metadata``: what the app expects on it (``PaymentConfig.render``); by default the
-        reference app's (customer id, plan slug, vehicle JSON, description).
+        ``metadata``: what the app expects on it (``PaymentConfig.render``).
         """
         card_params: Any = {"card": {k: card[k] for k in ("number", "exp_month", "exp_year", "cvc")}}
-        details = {k: vehicle[k] for k in ("year", "make", "model", "mileage")}
-        if metadata is None:
-            metadata = {
-                "customer_id": customer_id,
-                "plan": plan,
-                "vehicle": json.dumps(details, separators=(",", ":")),
-                "description": vehicle["description"],
-            }
         try:
             token = self._client.v1.tokens.create(params=card_params)
             buyer = self._client.v1.customers.create(params={"source": token.id})
@@ -243,19 +231,30 @@ class Payments:
         return event
 
 
-def checkout_completed_event(session: dict[str, Any]) -> dict[str, Any]:
-    """A ``checkout.session.completed`` event for ``session``, in the shape Stripe sends it."""
+def stripe_event(
+    event_type: str, obj: dict[str, Any], *, event_id: str | None = None, pending_webhooks: int = 1
+) -> dict[str, Any]:
+    """An event of ``event_type`` about ``obj``, in the shape Stripe sends it.
+
+    ``event_id``: by default a new ``evt_pitstop_…``. The one home of the event's shape: pitstop's
+    own (``checkout_completed_event``) and the embedded Stripe's (``harness.stripe_front``).
+    """
     return {
-        "id": "evt_pitstop_" + secrets.token_hex(12),
+        "id": event_id if event_id is not None else "evt_pitstop_" + secrets.token_hex(12),
         "object": "event",
         "api_version": stripe.api_version,
         "created": int(time.time()),
-        "data": {"object": session},
+        "data": {"object": obj},
         "livemode": False,
-        "pending_webhooks": 1,
+        "pending_webhooks": pending_webhooks,
         "request": {"id": None, "idempotency_key": None},
-        "type": "checkout.session.completed",
+        "type": event_type,
     }
+
+
+def checkout_completed_event(session: dict[str, Any]) -> dict[str, Any]:
+    """A ``checkout.session.completed`` event for ``session``, in the shape Stripe sends it."""
+    return stripe_event("checkout.session.completed", session)
 
 
 def signature_header(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:

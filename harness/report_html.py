@@ -23,7 +23,6 @@ from harness.json_types import JSON
 from harness.report import FLOW_STEPS, ms_text, percentile
 
 OUTCOME_LABELS = {"passed": "passed", "failed": "failed", "errors": "error", "skipped": "skipped"}
-ARTIFACT_LABELS = {"trace": "trace", "screenshot": "screenshot", "video": "video", "evidence": "evidence"}
 
 # Scoped to .pitstop, so that it changes nothing of pytest-html's page around it.
 STYLE = """
@@ -272,9 +271,7 @@ def artifacts_html(artifacts: list[JSON], links: Links) -> str:
     if not artifacts:
         return "<span class='muted'>-</span>"
     return "".join(
-        links.a(a["path"], ARTIFACT_LABELS.get(str(a["kind"]), str(a["kind"]))).replace(
-            "<a ", f"<a data-kind='{html.escape(str(a['kind']))}' ", 1
-        )
+        links.a(a["path"], str(a["kind"])).replace("<a ", f"<a data-kind='{html.escape(str(a['kind']))}' ", 1)
         for a in artifacts
     )
 

@@ -25,7 +25,7 @@ from harness.cleanup import Cleanup
 from harness.config import RunConfig, Settings, store_kind
 from harness.errors import BadInput, PitstopError, Unsupported
 from harness.json_types import JSON
-from harness.mechanics import MechanicFactory, NewMechanic, default_factory, make_mechanic
+from harness.mechanics import MechanicFactory, make_test_mechanic
 from harness.personas import Personas, Role, TestUser, new_run_id
 from harness.stack import EmbeddedStack, StackInfo
 from harness.store import check_hosts
@@ -323,26 +323,18 @@ class Run:
                 "test mechanics in a table of their own are made over a database connection",
                 fix="pass --pitstop-database-url (or DATABASE_URL) with the model's mechanics table",
             )
-        user_id = None
-        if store.model.mechanics.user:  # the row links to a test user, made first
-            user_id = self._linked[label] = store.create_test_user(user)
-        mechanic = NewMechanic(
-            email=user["email"],
-            name=user["full_name"],
-            password=password,
+        mechanic_id = make_test_mechanic(
+            store,
+            self.mechanic_factory,
+            user,
+            password,
             label=label,
             run=self.run_id,
             worker=self.worker_id,
-            user_id=user_id,
-        )
-        factory = self.mechanic_factory or default_factory(store.model)
-        mechanic_id = make_mechanic(
-            store,
-            factory,
-            mechanic,
             host=socket.gethostname(),
             pid=self.run_pid,
             origin="the pitstop_make_mechanic fixture's factory",
+            linked=lambda user_id: self._linked.__setitem__(label, user_id),
         )
         self._mechanics[label] = mechanic_id
         return TestUser(mechanic_id, user["email"], password, user["full_name"], "mechanic")

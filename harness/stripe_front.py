@@ -81,14 +81,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import stripe
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from harness.payments import REQUEST_TIMEOUT_S, signature_header
+from harness.payments import REQUEST_TIMEOUT_S, signature_header, stripe_event
 from harness.safety import LIVE_KEY_PREFIXES, is_loopback
 
 log = logging.getLogger("pitstop.stripe_front")
@@ -760,17 +759,12 @@ class Front:
 
     def _emit(self, event_type: str, session: Session) -> None:
         """Send the event to every endpoint that wants it, starting now, without waiting for it."""
-        event = {
-            "id": _random("evt_"),
-            "object": "event",
-            "api_version": stripe.api_version,
-            "created": int(time.time()),
-            "data": {"object": session.export()},
-            "livemode": False,
-            "pending_webhooks": sum(e.wants(event_type) for e in self.endpoints.values()),
-            "request": {"id": None, "idempotency_key": None},
-            "type": event_type,
-        }
+        event = stripe_event(
+            event_type,
+            session.export(),
+            event_id=_random("evt_"),
+            pending_webhooks=sum(e.wants(event_type) for e in self.endpoints.values()),
+        )
         self.events[(event_type, session.id)] = event
         task = asyncio.get_running_loop().create_task(self._deliver(event))
         self._deliveries.add(task)

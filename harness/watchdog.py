@@ -66,15 +66,14 @@ os.register_at_fork(after_in_child=_close_owned_in_child)
 class Watchdog:
     """The owner's side: starts the watchdog process and tells it what to stop if the owner dies."""
 
-    def __init__(self, *, stderr: IO[bytes] | int | None = None) -> None:
-        """Start it. ``stderr``: where it says what it did (default: this process's stderr)."""
+    def __init__(self) -> None:
+        """Start it; it says what it did on this process's stderr."""
         read, write = os.pipe()  # both non-inheritable: no child gets either by accident
         try:
             self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [sys.executable, "-m", "harness.watchdog", str(read)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=stderr,
                 pass_fds=(read,),  # the read end, and of this pipe nothing else
                 start_new_session=True,  # not stopped by the owner's terminal signals, nor with its group
             )

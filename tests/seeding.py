@@ -71,6 +71,7 @@ class Seeder:
         metadata: dict[str, Any] | None = None,
         role: str = "customer",
         password_hash: str | None = None,
+        full_name: str | None = None,
     ) -> UUID:
         """A user as Supabase Auth writes one (``harness.auth_users``), with its profile."""
         tag = uuid4().hex[:10]
@@ -85,7 +86,7 @@ class Seeder:
         assert row is not None
         self.conn.execute(
             "insert into public.profiles (id, role, full_name) values (%s, %s, %s)",
-            (row[0], role, f"{role.title()} {tag}"),
+            (row[0], role, full_name or f"{role.title()} {tag}"),
         )
         return UUID(str(row[0]))
 

@@ -26,14 +26,15 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
+from harness import processes
 from harness.errors import PitstopError
 from harness.payments import Payments
 from harness.postgres_server import free_port
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack
+from tests.browser_pages import fresh_page  # noqa: F401 (the fixture ``page``)
 from tests.reference_app.servers import Process, wait_until
-from tests.test_postgres_server import _alive
 
 KEY = "sk_test_checkout_sessions"
 SECRET = "whsec_checkout_endpoint"
@@ -107,10 +108,10 @@ def embedded_stripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
     logs = tmp_path_factory.mktemp("checkout-logs")
     localstripe_port, front_port = free_port(), free_port()
     localstripe_url, base = f"http://127.0.0.1:{localstripe_port}", f"http://127.0.0.1:{front_port}"
-    processes: list[Process] = []
+    servers: list[Process] = []
     receivers = [Receiver(), Receiver()]
     try:
-        processes.append(
+        servers.append(
             Process(
                 "localstripe",
                 # As the stack runs it: on loopback, its state in memory (not /tmp/localstripe.pickle).
@@ -119,8 +120,8 @@ def embedded_stripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
                 log_dir=logs,
             )
         )  # fmt: skip
-        processes[-1].wait_ready(f"{localstripe_url}/js.stripe.com/v3/")
-        processes.append(
+        servers[-1].wait_ready(f"{localstripe_url}/js.stripe.com/v3/")
+        servers.append(
             Process(
                 "stripe_front",
                 [sys.executable, "-m", "harness.stripe_front", "--port", str(front_port),
@@ -129,7 +130,7 @@ def embedded_stripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
                 log_dir=logs,
             )
         )  # fmt: skip
-        processes[-1].wait_ready(f"{base}/js.stripe.com/v3/")  # localstripe's Stripe.js, through the front
+        servers[-1].wait_ready(f"{base}/js.stripe.com/v3/")  # localstripe's Stripe.js, through the front
         checkout, intents = receivers
         registered = httpx.post(
             f"{base}/_config/webhooks/checkout",
@@ -149,9 +150,9 @@ def embedded_stripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
             },
         )
         assert registered.status_code == 200, registered.text
-        yield EmbeddedStripe(base, localstripe_url, processes, checkout, intents)
+        yield EmbeddedStripe(base, localstripe_url, servers, checkout, intents)
     finally:
-        for process in reversed(processes):
+        for process in reversed(servers):
             process.stop()
         for receiver in receivers:
             receiver.close()
@@ -169,17 +170,6 @@ def _client(base: str, key: str = KEY) -> stripe.StripeClient:
 @pytest.fixture(scope="module")
 def client(embedded_stripe: EmbeddedStripe) -> stripe.StripeClient:
     return _client(embedded_stripe.base)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh Chromium page (pytest-playwright's browser, launched as pitstop launches it)."""
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _create(client: stripe.StripeClient, pages: str, **changes: Any) -> Any:
@@ -501,6 +491,7 @@ def test_the_embedded_stacks_stripe_api_base_serves_checkout(tmp_path: Path) -> 
     with stack as info:
         pids = stack.pids
         assert {"stripe", "localstripe"} <= set(pids)
+        running = [processes.entry(pid) for pid in pids.values()]
         session = _create(_client(info.stripe_api_base, STRIPE_SECRET_KEY), "http://127.0.0.1:9")
         assert session.url.startswith(f"{info.stripe_api_base}/c/pay/")
         stripe_js = httpx.get(f"{info.stripe_api_base}/js.stripe.com/v3/")  # what the app's pages load
@@ -509,4 +500,4 @@ def test_the_embedded_stacks_stripe_api_base_serves_checkout(tmp_path: Path) -> 
         for name in ("app", "stripe", "localstripe"):
             addresses = _listening(pids[name])
             assert addresses and addresses <= LOOPBACK, (name, addresses)
-    assert not any(_alive(pid) for pid in pids.values())
+    assert not any(processes.alive(p) for p in running if p is not None)

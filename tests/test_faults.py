@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from harness import cli
+from harness import cli, processes
 from harness.config import RunConfig, Settings
 from harness.data import load
 from harness.errors import Unreachable
@@ -72,20 +72,6 @@ def _inner_run(
     )  # fmt: skip
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:  # it has just exited
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 @contextlib.contextmanager
 def frozen(pg: LocalPostgres) -> Iterator[None]:
     """PostgreSQL stopped (SIGSTOP) with its connections open, as a frozen host would be.
@@ -93,21 +79,19 @@ def frozen(pg: LocalPostgres) -> Iterator[None]:
     The postmaster first, so that it starts no more backends, then every process it
     started: each backend is a process group of its own. All resume on the way out.
     """
-    postmaster = pg.pid
+    assert pg.pid is not None
+    postmaster = processes.entry(pg.pid)
     assert postmaster is not None
-    stopped: list[int] = []
+    stopped: list[processes.ProcessEntry] = []
     try:
-        os.kill(postmaster, signal.SIGSTOP)
+        os.kill(postmaster.pid, signal.SIGSTOP)
         stopped.append(postmaster)
-        for child in _children(postmaster):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGSTOP)
-                stopped.append(child)
+        children = processes.descendants(postmaster.pid)
+        processes.signal_all(children, signal.SIGSTOP)
+        stopped += children
         yield
     finally:
-        for pid in reversed(stopped):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
+        processes.signal_all(reversed(stopped), signal.SIGCONT)
 
 
 class Operator:
@@ -330,22 +314,13 @@ def test_a_stripe_api_that_does_not_answer_fails_the_payment_within_its_timeout(
         run.close(delete_users=True)
 
 
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a process that has not exited (a zombie has)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _kill_left(pids_file: Path) -> dict[str, int]:
     """The run's processes (``pids.json``) still running, each killed by its pid: they were started here."""
     pids: dict[str, int] = json.loads(pids_file.read_text()) if pids_file.exists() else {}
-    left = {name: pid for name, pid in pids.items() if _running(pid)}
-    for pid in left.values():
-        os.kill(pid, signal.SIGKILL)
-    return left
+    found = {name: processes.entry(pid) for name, pid in pids.items()}
+    left = {name: p for name, p in found.items() if p is not None and processes.alive(p)}
+    processes.signal_all(left.values(), signal.SIGKILL)
+    return {name: p.pid for name, p in left.items()}
 
 
 def test_pitstop_run_stops_hanging_scenarios_and_their_stack_at_its_time_limit(
@@ -393,24 +368,23 @@ def test_scenarios_that_ignore_the_interruption_are_killed_with_their_group(
     process = subprocess.Popen(
         [sys.executable, "-c", HANGER], start_new_session=True, stdout=subprocess.PIPE, text=True
     )
-    child = None
+    children: list[processes.ProcessEntry] = []
     try:
         assert process.stdout is not None
-        child = int(process.stdout.readline())
+        found = processes.entry(int(process.stdout.readline()))
+        children = [found] if found is not None else []
         started = time.monotonic()
         assert cli._stop(process) is False  # it ignored SIGINT for its grace period
         assert 1 <= time.monotonic() - started < 5
         assert process.returncode == -signal.SIGKILL
-        deadline = time.monotonic() + WAIT_S
-        while _running(child):  # killed with its group; reaped by whoever adopted it
-            assert time.monotonic() < deadline, "the child outlived its group's kill"
-            time.sleep(0.05)
-        child = None
+        # Killed with its group; reaped by whoever adopted it.
+        assert processes.wait_gone(children, WAIT_S) == [], "the child outlived its group's kill"
+        children = []
     finally:
         if process.poll() is None:  # not reaped: the pid is still its own
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=WAIT_S)
-        elif child is not None and _running(child):
-            os.kill(child, signal.SIGKILL)
+        else:
+            processes.signal_all(children, signal.SIGKILL)
         if process.stdout is not None:
             process.stdout.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from harness import cli
 from harness.contract import AppContract
@@ -22,6 +22,7 @@ from harness.data import load
 from harness.scenarios.flows import Flows
 from harness.scenarios.pages import EmbeddedCheckoutPage, payment_form
 from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from tests.browser_pages import fresh_page  # noqa: F401 (the fixture ``page``)
 
 WAIT_S = 60
 EXAMPLES = Path(__file__).parent / "examples"
@@ -155,16 +156,6 @@ def test_pitstop_run_hands_pytest_what_it_does_not_know_in_order(
 
 
 # -- the hosted Checkout page --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _checkout_session(stack: StackInfo, **changes: Any) -> Any:

@@ -40,12 +40,6 @@ def target(request: pytest.FixtureRequest, postgres: LocalPostgres) -> Iterator[
 
 
 @pytest.fixture
-def linked(request: pytest.FixtureRequest, postgres: LocalPostgres) -> Iterator[Target]:
-    with opened(postgres.url(), request.param) as found:
-        yield found
-
-
-@pytest.fixture
 def garage(postgres: LocalPostgres) -> Iterator[Target]:
     with opened(postgres.url(), "garage") as found:
         yield found
@@ -395,10 +389,9 @@ def test_an_orphan_is_cancelled_just_over_the_orphan_threshold(target: Target) -
     assert w.status(under.session) == model.sessions.open[0]
 
 
-@pytest.mark.parametrize("linked", ["workshop", "helpdesk"], indirect=True)
-def test_a_session_with_a_linked_request_of_any_status_is_no_orphan(linked: Target) -> None:
+@pytest.mark.parametrize("target", ["workshop", "helpdesk"], indirect=True)
+def test_a_session_with_a_linked_request_of_any_status_is_no_orphan(target: Target) -> None:
     """sessions.request (workshop) and requests.session (helpdesk); by customer, see the garage's."""
-    target = linked
     w, model = target.world, target.model
     seeded = w.session(w.user(), age_minutes=25, request=model.requests.accepted, request_age_minutes=1)
     assert target.store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)["sessions_cancelled"] == 0

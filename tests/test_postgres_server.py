@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import psycopg
 import pytest
 
 from harness import processes
 from harness.errors import PitstopError
 from harness.postgres_server import LocalPostgres
-
-
-def _alive(pid: int) -> bool:
-    """Running, not merely a zombie that this sandbox's init has not reaped yet."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
 
 
 def test_starts_on_loopback_and_stops_without_a_trace() -> None:
@@ -30,10 +17,10 @@ def test_starts_on_loopback_and_stops_without_a_trace() -> None:
             assert conn.execute("show listen_addresses").fetchone() == ("127.0.0.1",)
             assert conn.execute("show fsync").fetchone() == ("off",)
         directory = pg.data_dir.parent
-        pid = pg.pid
-        assert pid is not None
-        assert _alive(pid)
-    assert not _alive(pid)
+        assert pg.pid is not None
+        postmaster = processes.entry(pg.pid)
+        assert postmaster is not None and processes.alive(postmaster)
+    assert not processes.alive(postmaster)  # gone, not merely a zombie nobody has reaped yet
     assert not directory.exists()
 
 
@@ -60,7 +47,8 @@ def test_a_server_pg_ctl_cannot_stop_is_ended_by_its_pid_with_its_children(
     pg = LocalPostgres().start()
     pid = pg.pid
     assert pid is not None
-    children = [p.pid for p in processes.descendants(pid)]
+    postmaster = processes.entry(pid)
+    children = processes.descendants(pid)
     assert children  # checkpointer, background writer, ...
 
     def stuck(action: str) -> None:
@@ -68,4 +56,4 @@ def test_a_server_pg_ctl_cannot_stop_is_ended_by_its_pid_with_its_children(
 
     monkeypatch.setattr(pg, "pg_ctl", stuck)
     pg.stop()
-    assert not any(_alive(p) for p in [pid, *children])
+    assert not any(processes.alive(p) for p in [postmaster, *children] if p is not None)

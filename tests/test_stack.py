@@ -16,9 +16,9 @@ import httpx
 import psycopg
 import pytest
 
+from harness import processes
 from harness.stack import EmbeddedStack, StackInfo
 from tests.pickle_guard import PickleGuard
-from tests.test_postgres_server import _alive
 
 WAIT_S = 60
 
@@ -57,10 +57,11 @@ def test_the_stack_starts_every_part_on_loopback_and_stops_them_all(
             assert conn.execute("select pitstop.health() ->> 'orphans'").fetchone() == ("0",)
         pids = stack.pids
         assert set(pids) == {"app", "stripe", "localstripe", "postgres"}
+        running = [processes.entry(pid) for pid in pids.values()]
         for url in (info.app_url, info.stripe_api_base):
             port = int(url.rsplit(":", 1)[1])
             assert _listening_addresses(port) <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, url
-    assert not any(_alive(pid) for pid in pids.values())
+    assert not any(processes.alive(p) for p in running if p is not None)
     assert stack.pids == {}
     assert guard.watched(pids["localstripe"]) and guard.opened() == {}
 
@@ -83,7 +84,7 @@ def test_serve_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> Non
         assert set(data) == {"app_url", "database_url", "stripe_api_base", "admin_token"}
         info = StackInfo(**data)
         assert _get(f"{info.app_url}/customer/login") == 200
-        children = _children(serve.pid)
+        children = processes.descendants(serve.pid)
         assert children
         # The printed users sign in with the printed passwords, through the app's Supabase Auth gates.
         assert serve.stderr is not None
@@ -110,7 +111,7 @@ def test_serve_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> Non
     assert serve.returncode == 0, err
     assert json.loads(out.splitlines()[0]) == data  # printed too
     assert not ready.exists()
-    assert not any(_alive(pid) for pid in children)
+    assert not any(processes.alive(p) for p in children)
 
 
 def test_a_part_that_cannot_start_stops_the_rest_and_exits_4(tmp_path: Path) -> None:
@@ -128,20 +129,6 @@ def test_a_part_that_cannot_start_stops_the_rest_and_exits_4(tmp_path: Path) -> 
     assert result.returncode == 4
     assert "app failed to start" in result.stderr
     assert "Traceback (most recent call last)" not in result.stderr.split("app failed to start")[0]
-
-
-def _children(pid: int) -> list[int]:
-    """Every descendant of ``pid`` (from /proc), to check none outlives it."""
-    kids: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if ppid == pid:
-                kids.append(int(entry.name))
-    return kids + [g for k in kids for g in _children(k)]
 
 
 @pytest.fixture(autouse=True)

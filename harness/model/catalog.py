@@ -7,7 +7,6 @@ a model, rendering the rules and proposing a model work on the same facts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +77,7 @@ class Catalog:
         return sorted(t for t in self.tables if t.split(".", 1)[0] not in SYSTEM_SCHEMAS)
 
 
-def read_catalog(conn: psycopg.Connection[Any], schemas: Iterable[str] | None = None) -> Catalog:
+def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     """Every ordinary table's columns and every foreign key, outside the database's own schemas."""
     columns = conn.execute(
         """
@@ -129,11 +128,8 @@ def read_catalog(conn: psycopg.Connection[Any], schemas: Iterable[str] | None = 
         words = _check_words(definition)
         if words is not None:
             allowed[(table, column)] = words
-    wanted = set(schemas) if schemas is not None else None
     tables: dict[str, dict[str, Column]] = {}
     for table, name, type_, is_enum, not_null, has_default, labels in columns:
-        if wanted is not None and table.split(".", 1)[0] not in wanted:
-            continue
         words = tuple(labels) if is_enum else allowed.get((table, name))
         tables.setdefault(table, {})[name] = Column(name, type_, words, is_enum, not_null, has_default)
     fks = tuple(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,21 @@ class Model:
     @property
     def has_mechanics_table(self) -> bool:
         return bool(self.mechanics.table)
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """The tables a purge starts from: sessions, and requests when the app keeps them."""
+        return tuple(t for t in (self.sessions.table, self.requests.table) if t)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables the model names: sessions, then requests and mechanics when it has them."""
+        return tuple(t for t in (self.sessions.table, self.requests.table, self.mechanics.table) if t)
+
+    def installed_for_another(self, installed: Mapping[str, str]) -> bool:
+        """Whether ``installed`` (what ``install`` recorded) was rendered for another model than
+        this one; an install that recorded no model hash was rendered for the default model."""
+        return installed.get("model_hash", Model().digest()) != self.digest()
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

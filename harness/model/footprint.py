@@ -53,7 +53,7 @@ class Footprint:
 
 
 def footprint(catalog: Catalog, model: Model) -> Footprint:
-    roots = tuple(t for t in (model.sessions.table, model.requests.table if model.has_requests else "") if t)
+    roots = model.roots
     excluded = set(roots) | ({model.mechanics.table} if model.has_mechanics_table else set())
     # Breadth first from the roots, through the keys whose rows a purge deletes (any action but
     # set null): those tables' own children are searched in turn. A table reached only through

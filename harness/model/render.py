@@ -26,7 +26,7 @@ _ANSWER_KEYS = {"user_id", "kept", "sessions", "session_requests", "tables"}
 
 def render(model: Model, catalog: Catalog | None) -> str:
     """The pitstop schema and functions for ``model``, over ``catalog``'s foreign keys."""
-    plan = footprint(catalog, model) if catalog is not None else Footprint(_roots(model), (), {})
+    plan = footprint(catalog, model) if catalog is not None else Footprint(model.roots, (), {})
     environment = jinja2.Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
@@ -34,10 +34,6 @@ def render(model: Model, catalog: Catalog | None) -> str:
         files("harness.sql").joinpath("pitstop.sql.j2").read_text(encoding="utf-8")
     )
     return template.render(**_context(model, plan))
-
-
-def _roots(model: Model) -> tuple[str, ...]:
-    return tuple(t for t in (model.sessions.table, model.requests.table) if t)
 
 
 def ident(name: str) -> str:

@@ -64,9 +64,23 @@ async def optional_user(request: Request, state: State) -> User | None:
     return await current_user(state, request.cookies.get(COOKIE_NAME))
 
 
-async def ws_user(websocket: WebSocket) -> User | None:
+# WebSocket close codes (4000-4999 are the application's): like HTTP 401/403/404.
+WS_UNAUTHORIZED = 4401
+WS_FORBIDDEN = 4403
+WS_NOT_FOUND = 4404
+
+
+async def accepted_user(websocket: WebSocket) -> User | None:
+    """Accept the socket and return its signed-in user; without one, close it (4401) and return None.
+
+    Accepting first makes a refusal reach the client as a close code, not a failed handshake.
+    """
+    await websocket.accept()
     state: AppState = websocket.app.state.pitstop
-    return await current_user(state, websocket.cookies.get(COOKIE_NAME))
+    user = await current_user(state, websocket.cookies.get(COOKIE_NAME))
+    if user is None:
+        await websocket.close(WS_UNAUTHORIZED, "sign in first")
+    return user
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]

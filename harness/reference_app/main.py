@@ -1,4 +1,7 @@
-"""The app factory: ``uvicorn --factory reference_app.main:create_app``; ``create_app(config)`` in tests."""
+"""The app factory: ``uvicorn --factory harness.reference_app.main:create_app``.
+
+``create_app(config)`` in tests.
+"""
 
 from __future__ import annotations
 

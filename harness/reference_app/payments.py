@@ -12,10 +12,10 @@ import stripe
 from harness.reference_app.config import Config
 from harness.reference_app.plans import Plan
 
-# Stripe's ids: a prefix and letters and digits. Anything else is no PaymentIntent, and must
-# not reach Stripe's URL paths.
-INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,255}")
-CHECKOUT_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,255}")
+# Stripe's ids: a prefix and letters and digits, at most 255 characters in all. Anything else is
+# no PaymentIntent (or Checkout Session), and must not reach Stripe's URL paths.
+INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,252}")
+CHECKOUT_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,252}")
 
 
 class PaymentError(Exception):

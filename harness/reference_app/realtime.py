@@ -35,12 +35,17 @@ RECONNECT_MAX_S = 5.0
 log = logging.getLogger(__name__)
 
 
+async def _pg_notify(conn: Conn, channel: str, payload: str) -> None:
+    """NOTIFY ``channel`` in the caller's transaction: the notice goes out at its commit."""
+    await conn.execute(b"select pg_notify(%s, %s)", (channel, payload))
+
+
 async def notify(conn: Conn, session_id: UUID, kind: str, item_id: UUID | None = None) -> None:
     """Queue a notice in the caller's transaction."""
     payload = json.dumps(
         {"session_id": str(session_id), "kind": kind, "id": str(item_id) if item_id else None}
     )
-    await conn.execute(b"select pg_notify(%s, %s)", (CHANNEL, payload))
+    await _pg_notify(conn, CHANNEL, payload)
 
 
 def customer_topic(customer_id: UUID) -> str:
@@ -50,7 +55,7 @@ def customer_topic(customer_id: UUID) -> str:
 
 async def notify_change(conn: Conn, topic: str) -> None:
     """Queue a change notice in the caller's transaction, for a change no trigger sees."""
-    await conn.execute(b"select pg_notify(%s, %s)", (CHANGES, topic))
+    await _pg_notify(conn, CHANGES, topic)
 
 
 class ChatHub:

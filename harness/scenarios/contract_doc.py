@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .flows import Flows
-from .pages import PAGE_OBJECTS, ChatPage, CheckoutPage, EmbeddedCheckoutPage, StripeCheckoutPage
+from .pages import PAGE_OBJECTS, CheckoutPage, EmbeddedCheckoutPage, StripeCheckoutPage
 from .pages.contract import declarations, summary, table
 
 BEGIN = "<!-- generated from the page objects and Flows: python -m harness.scenarios.contract_doc --write -->"
@@ -40,8 +40,6 @@ def drives(method: Callable[..., Any]) -> list[type]:
     used = [page for page in PAGE_OBJECTS if re.search(rf"\b{page.__name__}\b", source)]
     if "payment_form(" in source:
         used += [page for page in PAYMENT_FORMS if page not in used]
-    if "self._chat_path(" in source and ChatPage not in used:  # the chat's route
-        used.append(ChatPage)
     return used
 
 

@@ -34,12 +34,11 @@ on in the app is in docs/app-contract.md.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page
 
 from harness.contract import AppContract
 from harness.data import load
@@ -114,6 +113,15 @@ class ChatProbe:
     send: str
     messages: str
     body: str
+
+    @classmethod
+    def of(cls, chat: type[ChatPage], attribute: str) -> ChatProbe:
+        """The probe of a chat page object: its ``SEND``, ``MESSAGES`` and ``BODY`` test ids, by attribute."""
+        return cls(
+            send=f'[{attribute}="{chat.SEND}"]',
+            messages=f'[{attribute}="{chat.MESSAGES}"]',
+            body=f'[{attribute}="{chat.BODY}"]',
+        )
 
 
 def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None], probe: ChatProbe) -> float:
@@ -286,7 +294,7 @@ class Flows:
     def accept(self, mechanic: TestUser, session: Session) -> None:
         """Accept this session's request from the list: the mechanic lands in its chat."""
         MechanicDashboard(self.page(mechanic)).accept(str(session["request_id"]))
-        expect(self.page(mechanic)).to_have_url(re.compile(re.escape(self._chat_path(session)) + "$"))
+        ChatPage(self.page(mechanic)).expect_open(str(session["id"]))
 
     def accept_button(self, mechanic: TestUser, session: Session) -> Locator:
         """The Accept button of this session's request in the mechanic's list (found, not pressed)."""
@@ -308,9 +316,8 @@ class Flows:
 
     def lands_in_chat(self, mechanic: TestUser, session: Session, *, timeout_ms: float = 5_000) -> bool:
         """Whether the mechanic's page reaches the session's chat within ``timeout_ms``."""
-        pattern = re.compile(re.escape(self._chat_path(session)) + "$")
         try:
-            expect(self.page(mechanic)).to_have_url(pattern, timeout=timeout_ms)
+            ChatPage(self.page(mechanic)).expect_open(str(session["id"]), timeout=timeout_ms)
         except AssertionError:
             return False
         return True
@@ -355,12 +362,7 @@ class Flows:
 
     def chat_probe(self) -> ChatProbe:
         """What the chat-latency probe watches in a chat page, through the configured test-id attribute."""
-        attribute = self.contract.test_id_attribute
-        return ChatProbe(
-            send=f'[{attribute}="{ChatPage.SEND}"]',
-            messages=f'[{attribute}="{ChatPage.MESSAGES}"]',
-            body=f'[{attribute}="{ChatPage.BODY}"]',
-        )
+        return ChatProbe.of(ChatPage, self.contract.test_id_attribute)
 
     def say(self, sender: TestUser, receiver: TestUser, text: str) -> float:
         """``sender`` sends ``text`` (new to this chat); ms until ``receiver``'s chat shows it.
@@ -371,9 +373,3 @@ class Flows:
         return delivery_ms(
             self.page(sender), self.page(receiver), text, lambda: self.send(sender, text), self.chat_probe()
         )
-
-    # -- helpers --------------------------------------------------------------------------
-
-    @staticmethod
-    def _chat_path(session: Session) -> str:
-        return ChatPage.ROUTE.format(session_id=session["id"])

@@ -21,6 +21,7 @@ from uuid import UUID
 import httpx
 
 from harness.closing import Closing
+from harness.contract import CONTRACT_TABLES
 from harness.errors import BadInput, PitstopError, Refused, Unreachable, Unsupported
 from harness.health import Health, problem_message
 from harness.json_types import JSON
@@ -262,10 +263,6 @@ class ApiStore(Closing):
             fix="use the postgres store (--database-url) "
             "or the supabase store (--supabase-url, --supabase-key)",
         )
-
-
-# The tables the debug API's answer counts (the app contract's), in public.
-CONTRACT_TABLES = ("sessions", "session_requests", "session_participants", "session_files", "chat_messages")
 
 
 def _purge_counts(counts: JSON) -> JSON:

@@ -380,8 +380,7 @@ class PostgresStore(Closing):
         if self._model_checked:
             return
         installed = self.installed()
-        digest = installed.get("model_hash", Model().digest()) if installed else None
-        if digest is not None and digest != self.model.digest():
+        if installed and self.model.installed_for_another(installed):
             raise BadInput(
                 "the pitstop functions in this database were installed for another model of the app",
                 fix="run `pitstop install` again with this [tool.pitstop.model] (or point pitstop at "

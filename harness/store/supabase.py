@@ -192,7 +192,7 @@ class SupabaseStore(Closing):
     def _check_model(self) -> None:
         """Once per store: the rules in the project were rendered for this store's model."""
         installed = self.installed()
-        if installed and installed.get("model_hash", Model().digest()) != self.model.digest():
+        if installed and self.model.installed_for_another(installed):
             raise BadInput(
                 "the pitstop functions in this project were installed for another model of the app",
                 fix="write the migration again with this [tool.pitstop.model] "

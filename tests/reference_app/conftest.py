@@ -13,11 +13,10 @@ import bcrypt
 import httpx
 import pytest
 import stripe
-from psycopg.types.json import Jsonb
 
-from harness import auth_users
 from harness.store.postgres import PostgresStore
 from tests.reference_app.servers import AppServer, LocalStripe
+from tests.seeding import Seeder
 
 ADMIN_TOKEN = "admin-token-" + "x" * 20
 WEBHOOK_SECRET = "whsec_pitstop_tests"
@@ -100,6 +99,7 @@ class Users:
     def __init__(self, store: PostgresStore) -> None:
         self.conn = store.connection
         self.count = 0
+        self.seeder = Seeder(self.conn)  # reads the auth shape once, on the first user
 
     def __call__(
         self, role: str = "customer", *, test: bool = True, name: str | None = None, email: str | None = None
@@ -108,16 +108,10 @@ class Users:
         tag = secrets.token_hex(4)
         email = email or (f"{role}-{tag}@pitstop.test" if test else f"{role}-{tag}@example.com")
         full_name = name or f"{role.title()} {self.count} {tag}"
-        user_sql = auth_users.create_user_statement(auth_users.read_shape(self.conn))
-        metadata = Jsonb({"pitstop": True} if test else {})
-        row = self.conn.execute(
-            user_sql, {"email": email, "password_hash": PASSWORD_HASH, "metadata": metadata, "id": None}
-        ).fetchone()
-        assert row is not None
-        self.conn.execute(
-            "insert into public.profiles (id, role, full_name) values (%s, %s, %s)", (row[0], role, full_name)
+        user_id = self.seeder.user(
+            test=test, email=email, role=role, password_hash=PASSWORD_HASH, full_name=full_name
         )
-        return AppUser(UUID(str(row[0])), email, role, full_name)
+        return AppUser(user_id, email, role, full_name)
 
 
 @pytest.fixture

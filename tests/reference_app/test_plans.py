@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from harness.data import load
@@ -14,7 +15,7 @@ def test_the_plans_the_scenarios_buy_are_the_apps() -> None:
     ]
     assert [p.amount for p in PLANS] == [1900, 3900, 6900]
     # No second copy in the harness's own test data.
-    assert not (Path(__file__).parents[2] / "fixtures" / "plans.json").exists()
+    assert not files("harness.testdata").joinpath("plans.json").is_file()
     assert PLANS_FILE.parent == Path(__file__).parents[2] / "harness" / "reference_app"
 
 

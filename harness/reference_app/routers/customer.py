@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request
@@ -133,30 +134,24 @@ async def _create_checkout_session(
     )
 
 
-async def _own_checkout_session(state: AppState, user: User, session_id: str) -> CheckoutSession:
-    """The customer's own Checkout Session; someone else's is as unknown as a missing one."""
-    if not session_id.startswith("cs_") or len(session_id) > 255:
-        raise HTTPException(404, "unknown payment")
-    try:
-        checkout = await state.payments.retrieve_checkout_session(session_id)
-    except PaymentError as exc:
-        raise HTTPException(502, str(exc)) from exc
-    if checkout is None or checkout.customer_id != str(user.id):
-        raise HTTPException(404, "unknown payment")
-    return checkout
+Paid = TypeVar("Paid", Intent, CheckoutSession)
 
 
-async def _own_intent(state: AppState, user: User, intent_id: str) -> Intent:
-    """The customer's own PaymentIntent; someone else's is as unknown as a missing one."""
-    if not intent_id.startswith("pi_") or len(intent_id) > 255:
-        raise HTTPException(404, "unknown payment")
+async def _own_payment(
+    user: User, payment_id: str, retrieve: Callable[[str], Awaitable[Paid | None]]
+) -> Paid:
+    """The customer's own PaymentIntent or Checkout Session, read back from Stripe by ``retrieve``.
+
+    ``retrieve`` (``Payments.retrieve`` or ``retrieve_checkout_session``) answers None, without
+    asking Stripe, for an id that is not one; someone else's payment is as unknown as a missing one.
+    """
     try:
-        intent = await state.payments.retrieve(intent_id)
+        paid = await retrieve(payment_id)
     except PaymentError as exc:
         raise HTTPException(502, str(exc)) from exc
-    if intent is None or intent.customer_id != str(user.id):
+    if paid is None or paid.customer_id != str(user.id):
         raise HTTPException(404, "unknown payment")
-    return intent
+    return paid
 
 
 @router.get("/checkout/success", response_class=HTMLResponse)
@@ -170,11 +165,11 @@ async def success(
     """
     paid: Intent | CheckoutSession
     if session_id:
-        paid = await _own_checkout_session(state, user, session_id)
+        paid = await _own_payment(user, session_id, state.payments.retrieve_checkout_session)
         outcome = await fulfill_checkout_session(state.pool, state.payments, paid)
         status_url = f"/api/checkout/session/{paid.id}"
     else:
-        paid = await _own_intent(state, user, payment_intent)
+        paid = await _own_payment(user, payment_intent, state.payments.retrieve)
         outcome = await fulfill_checkout(state.pool, state.payments, paid)
         status_url = f"/api/checkout/{paid.id}"
     plan = find_plan(paid.plan)
@@ -194,7 +189,7 @@ async def success(
 
 @router.get("/checkout/{intent_id}", response_class=HTMLResponse)
 async def checkout(request: Request, state: State, user: Customer, intent_id: str) -> Response:
-    intent = await _own_intent(state, user, intent_id)
+    intent = await _own_payment(user, intent_id, state.payments.retrieve)
     if intent.status == "succeeded":
         return RedirectResponse(
             f"{state.ui.path('/checkout/success')}?payment_intent={intent.id}", status_code=303
@@ -206,7 +201,7 @@ async def checkout(request: Request, state: State, user: Customer, intent_id: st
 @router.post("/api/checkout/{intent_id}/card")
 async def pay_with_token(request: Request, state: State, user: Customer, intent_id: str) -> Response:
     """For localstripe's Stripe.js stand-in, which can make card tokens but not confirm a new card."""
-    intent = await _own_intent(state, user, intent_id)
+    intent = await _own_payment(user, intent_id, state.payments.retrieve)
     try:
         body = await request.json()
         token = body["token"]
@@ -225,7 +220,7 @@ async def pay_with_token(request: Request, state: State, user: Customer, intent_
 @router.get("/api/checkout/{intent_id}")
 async def checkout_status(state: State, user: Customer, intent_id: str) -> dict[str, Any]:
     """What the success page fetches after each change: has the payment become a session (or been refused)?"""
-    intent = await _own_intent(state, user, intent_id)
+    intent = await _own_payment(user, intent_id, state.payments.retrieve)
     outcome: Outcome = await fulfill_checkout(state.pool, state.payments, intent)
     return {"payment_status": intent.status, **outcome.as_json()}
 
@@ -233,6 +228,6 @@ async def checkout_status(state: State, user: Customer, intent_id: str) -> dict[
 @router.get("/api/checkout/session/{session_id}")
 async def checkout_session_status(state: State, user: Customer, session_id: str) -> dict[str, Any]:
     """The same for a Checkout Session: what the success page fetches after each change."""
-    checkout = await _own_checkout_session(state, user, session_id)
+    checkout = await _own_payment(user, session_id, state.payments.retrieve_checkout_session)
     outcome: Outcome = await fulfill_checkout_session(state.pool, state.payments, checkout)
     return {"payment_status": checkout.payment_status, **outcome.as_json()}

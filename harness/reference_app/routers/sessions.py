@@ -14,17 +14,20 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from harness.reference_app import chat, uploads
 from harness.reference_app.auth import User
-from harness.reference_app.deps import AnyUser, AppState, Mechanic, State, ws_user
+from harness.reference_app.deps import (
+    WS_FORBIDDEN,
+    WS_NOT_FOUND,
+    AnyUser,
+    AppState,
+    Mechanic,
+    State,
+    accepted_user,
+)
 from harness.reference_app.realtime import notify
 from harness.reference_app.routers.pages import render
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-
-# WebSocket close codes (4000-4999 are the application's): like HTTP 401/403/404.
-WS_UNAUTHORIZED = 4401
-WS_FORBIDDEN = 4403
-WS_NOT_FOUND = 4404
 
 
 async def _participant_session(state: AppState, session_id: UUID, user: User) -> tuple[dict[str, Any], str]:
@@ -49,11 +52,8 @@ async def chat_page(request: Request, state: State, user: AnyUser, session_id: U
 @router.websocket("/session/{session_id}/ws")
 async def chat_socket(websocket: WebSocket, session_id: str) -> None:
     state: AppState = websocket.app.state.pitstop
-    # Accept first so that a refusal reaches the client as a close code, not a failed handshake.
-    await websocket.accept()
-    user = await ws_user(websocket)
+    user = await accepted_user(websocket)
     if user is None:
-        await websocket.close(WS_UNAUTHORIZED, "sign in first")
         return
     try:
         sid = UUID(session_id)

@@ -17,12 +17,10 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from harness.reference_app.auth import User
-from harness.reference_app.deps import AppState, ws_user
+from harness.reference_app.deps import AppState, accepted_user
 from harness.reference_app.realtime import MECHANICS, customer_topic
 
 router = APIRouter()
-
-WS_UNAUTHORIZED = 4401
 
 
 def topics(user: User) -> list[str]:
@@ -37,10 +35,8 @@ def topics(user: User) -> list[str]:
 @router.websocket("/api/updates")
 async def updates_socket(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.pitstop
-    await websocket.accept()
-    user = await ws_user(websocket)
+    user = await accepted_user(websocket)
     if user is None:
-        await websocket.close(WS_UNAUTHORIZED, "sign in first")
         return
     watched = topics(user)
     changed = asyncio.Event()

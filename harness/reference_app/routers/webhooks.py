@@ -5,20 +5,56 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import stripe
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from harness.reference_app.db import Pool
 from harness.reference_app.deps import AppState, State
-from harness.reference_app.fulfillment import fulfill_checkout, fulfill_checkout_session
-from harness.reference_app.payments import PaymentError, PaymentsUnavailable
+from harness.reference_app.fulfillment import Outcome, fulfill_checkout, fulfill_checkout_session
+from harness.reference_app.payments import (
+    CHECKOUT_SESSION_ID,
+    INTENT_ID,
+    CheckoutSession,
+    Intent,
+    PaymentError,
+    Payments,
+    PaymentsUnavailable,
+)
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,250}")
-CHECKOUT_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
+
+Paid = TypeVar("Paid", Intent, CheckoutSession)
+
+
+@dataclass(frozen=True)
+class _Handled(Generic[Paid]):
+    """What an event type that fulfils is about, and how to read it back and fulfil it."""
+
+    pattern: re.Pattern[str]  # its object's id
+    noun: str  # in "the event names no ..."
+    unknown: str  # in "unknown ... <id>"
+    retrieve: Callable[[Payments, str], Awaitable[Paid | None]]
+    fulfill: Callable[[Pool, Payments, Paid], Awaitable[Outcome]]
+
+
+HANDLED: dict[str, _Handled[Any]] = {
+    "payment_intent.succeeded": _Handled(
+        INTENT_ID, "PaymentIntent", "payment", Payments.retrieve, fulfill_checkout
+    ),
+    "checkout.session.completed": _Handled(
+        CHECKOUT_SESSION_ID,
+        "Checkout Session",
+        "Checkout Session",
+        Payments.retrieve_checkout_session,
+        fulfill_checkout_session,
+    ),
+}
 
 
 def _object_id(event: dict[str, Any], pattern: re.Pattern[str]) -> str | None:
@@ -27,11 +63,6 @@ def _object_id(event: dict[str, Any], pattern: re.Pattern[str]) -> str | None:
     obj = data.get("object") if isinstance(data, dict) else None
     obj_id = obj.get("id") if isinstance(obj, dict) else None
     return obj_id if isinstance(obj_id, str) and pattern.fullmatch(obj_id) else None
-
-
-def _intent_id(event: dict[str, Any]) -> str | None:
-    """The id of the PaymentIntent an event is about, if the event has that shape."""
-    return _object_id(event, INTENT_ID)
 
 
 @router.post("/api/stripe/webhook")
@@ -46,36 +77,23 @@ async def stripe_webhook(request: Request, state: State) -> Response:
     except ValueError:
         return JSONResponse({"error": "the payload is not a Stripe event"}, status_code=400)
 
-    if event["type"] == "checkout.session.completed":
-        return await _checkout_session_completed(state, event)
-    if event["type"] != "payment_intent.succeeded":
+    handled = HANDLED.get(event["type"])
+    if handled is None:
         return JSONResponse({"received": True, "handled": False})
-    intent_id = _intent_id(event)
-    if intent_id is None:
-        return JSONResponse({"error": "the event names no PaymentIntent"}, status_code=400)
-    # Read the intent back from Stripe rather than trust the event's copy: it may be stale.
-    try:
-        intent = await state.payments.retrieve(intent_id)
-    except PaymentError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=502)  # Stripe retries
-    if intent is None:
-        return JSONResponse({"error": f"unknown payment {intent_id}"}, status_code=400)
-    outcome = await fulfill_checkout(state.pool, state.payments, intent)
-    log.info("webhook %s for %s: %s", event.get("id"), intent_id, outcome.state)
-    return JSONResponse({"received": True, "handled": True, **outcome.as_json()})
+    return await _fulfill(state, event, handled)
 
 
-async def _checkout_session_completed(state: AppState, event: dict[str, Any]) -> Response:
-    session_id = _object_id(event, CHECKOUT_SESSION_ID)
-    if session_id is None:
-        return JSONResponse({"error": "the event names no Checkout Session"}, status_code=400)
-    # Read the session back from Stripe rather than trust the event's copy, as the success page does.
+async def _fulfill(state: AppState, event: dict[str, Any], handled: _Handled[Paid]) -> Response:
+    object_id = _object_id(event, handled.pattern)
+    if object_id is None:
+        return JSONResponse({"error": f"the event names no {handled.noun}"}, status_code=400)
+    # Read the object back from Stripe rather than trust the event's copy: it may be stale.
     try:
-        checkout = await state.payments.retrieve_checkout_session(session_id)
+        paid = await handled.retrieve(state.payments, object_id)
     except PaymentError as exc:
         return JSONResponse({"error": str(exc)}, status_code=502)  # Stripe retries
-    if checkout is None:
-        return JSONResponse({"error": f"unknown Checkout Session {session_id}"}, status_code=400)
-    outcome = await fulfill_checkout_session(state.pool, state.payments, checkout)
-    log.info("webhook %s for %s: %s", event.get("id"), session_id, outcome.state)
+    if paid is None:
+        return JSONResponse({"error": f"unknown {handled.unknown} {object_id}"}, status_code=400)
+    outcome = await handled.fulfill(state.pool, state.payments, paid)
+    log.info("webhook %s for %s: %s", event.get("id"), object_id, outcome.state)
     return JSONResponse({"received": True, "handled": True, **outcome.as_json()})

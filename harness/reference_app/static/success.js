@@ -6,7 +6,7 @@
   const status = document.getElementById('session-status');
   if (!root || !status || status.dataset.sessionId) return;
   // The payment's status: /api/checkout/<pi> (card page) or /api/checkout/session/<cs> (Checkout).
-  const statusUrl = root.dataset.statusUrl || `/api/checkout/${encodeURIComponent(root.dataset.paymentIntent)}`;
+  const statusUrl = root.dataset.statusUrl;
   const updates = followUpdates(async () => {
     if (status.dataset.sessionId) return;
     const res = await fetch(statusUrl, {headers: {Accept: 'application/json'}});

@@ -51,6 +51,11 @@ class ChatPage:
         """Whether the page is this session's chat already."""
         return self.page.url.split("?")[0].endswith(self.ROUTE.format(session_id=session_id))
 
+    def expect_open(self, session_id: str, timeout: float | None = None) -> None:
+        """The page is this session's chat, its URL ending in the route (waits up to ``timeout`` ms)."""
+        path = self.ROUTE.format(session_id=session_id)
+        expect(self.page).to_have_url(re.compile(re.escape(path) + "$"), timeout=timeout)
+
     def wait_until_subscribed(self) -> None:
         """The server has subscribed this page to the session's channel and sent its history."""
         expect(self.root).to_have_attribute(self.READY, "true")
