@@ -149,10 +149,12 @@ async def _fulfill(
                 )
         except psycopg.errors.ForeignKeyViolation:
             return Outcome("failed", message="The customer of this payment no longer exists")
-    # Committed. Note it on the payment too, so that no later event re-creates the session
-    # once it has been deleted.
-    try:
-        await payments.mark_fulfilled(intent.id, row["id"])
-    except PaymentError as exc:
-        log.warning("payment %s fulfilled but not marked so: %s", intent.id, exc)
+        # Note it on the payment too, so that no later event re-creates the session once it has
+        # been deleted. Before the commit, under the lock: whoever sees the session (the webhook
+        # and the success page fulfil at the same moment) sees the mark, and a purge can never
+        # fall between the two.
+        try:
+            await payments.mark_fulfilled(intent.id, row["id"])
+        except PaymentError as exc:
+            log.warning("payment %s fulfilled but not marked so: %s", intent.id, exc)
     return Outcome("fulfilled", row["id"], "waiting", created=True)
