@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,7 +28,9 @@ def describe(extra: Iterable[str] = ()) -> str:
     parts = [
         f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GB RAM",
         f"{platform.system()} {platform.release()}",
-        f"Python {platform.python_version()}",
+        f"Python {platform.python_version()}"
+        # Without bytecode caches pytest rewrites its plugins' modules anew in every process.
+        + (" (PYTHONDONTWRITEBYTECODE set)" if sys.flags.dont_write_bytecode else ""),
         *extra,
     ]
     chromium = shutil.which("chromium")
@@ -154,13 +157,6 @@ def cpu_seconds(pid: int, *, reaped: bool = True) -> float:
         used = fields[11:15] if reaped else fields[11:13]
         return sum(int(f) for f in used) / TICKS
     return 0.0
-
-
-def tree_cpu_seconds(roots: Iterable[int]) -> float:
-    """CPU time of process trees: the roots with their reaped children, live descendants on their own."""
-    roots = list(roots)
-    pids = tree(roots, children_map())
-    return sum(cpu_seconds(p, reaped=p in roots) for p in pids)
 
 
 def parts_cpu_seconds(parts: dict[str, int], *, name: Callable[[int], str] | None = None) -> dict[str, float]:

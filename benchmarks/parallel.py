@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+from collections.abc import Callable
 
 from benchmarks.figures import Figure, Part, Target
 from benchmarks.target import Bench, InnerRun
@@ -13,22 +14,18 @@ def run(bench: Bench) -> Part:
     flows = bench.n(8, 4)
     # Alternate the order between rounds, so that a noisy neighbour hurts both sides alike.
     rounds = [(1, 2), (2, 1)][: bench.n(2, 1)]
-    walls: dict[int, list[float]] = {1: [], 2: []}
-    spans: dict[int, list[float]] = {1: [], 2: []}
-    cpus: dict[int, list[float]] = {1: [], 2: []}
-    busy: dict[int, list[float]] = {1: [], 2: []}
+    runs: dict[int, list[InnerRun]] = {1: [], 2: []}
     for order in rounds:
         for workers in order:
             repeat = {"PITSTOP_BENCH_REPEAT": str(flows)}
-            inner = bench.pytest("-n", str(workers), "-k", "ui_flow", env=repeat)
-            walls[workers].append(inner.wall_s)
-            spans[workers].append(_tests_span(inner))
-            cpus[workers].append(inner.cpu_s)
-            busy[workers].append(inner.busy)
-    wall = {n: statistics.median(v) for n, v in walls.items()}
-    span = {n: statistics.median(v) for n, v in spans.items()}
-    cpu = {n: statistics.median(v) / flows for n, v in cpus.items()}
-    load = {n: statistics.median(v) for n, v in busy.items()}
+            runs[workers].append(bench.pytest("-n", str(workers), "-k", "ui_flow", env=repeat))
+
+    def median(of: Callable[[InnerRun], float]) -> dict[int, float]:
+        return {n: statistics.median(of(r) for r in v) for n, v in runs.items()}
+
+    wall, span = median(lambda r: r.wall_s), median(_tests_span)
+    startup, tail, first = median(lambda r: r.startup_s), median(lambda r: r.tail_s), median(_first_setup)
+    cpu, load = median(lambda r: r.cpu_s / flows), median(lambda r: r.busy)
     part = Part("parallel")
     part.figures += [
         Figure(
@@ -37,6 +34,8 @@ def run(bench: Bench) -> Part:
         ),
         Figure("parallel.tests_speedup", "the same, tests only (first test start to last test end)",
                span[1] / span[2], "x"),
+        Figure("parallel.startup_s", "pytest start to the first test, -n 2 (start-up, workers)",
+               startup[2], "s"),
     ]  # fmt: skip
     part.extra |= {
         "flows": flows,
@@ -44,6 +43,12 @@ def run(bench: Bench) -> Part:
         "wall_n2_s": wall[2],
         "tests_n1_s": span[1],
         "tests_n2_s": span[2],
+        "startup_n1_s": startup[1],
+        "startup_n2_s": startup[2],
+        "first_setup_n1_s": first[1],
+        "first_setup_n2_s": first[2],
+        "tail_n1_s": tail[1],
+        "tail_n2_s": tail[2],
         "cpu_s_per_flow_n1": cpu[1],
         "cpu_s_per_flow_n2": cpu[2],
         "machine_busy_n1": load[1],
@@ -53,7 +58,10 @@ def run(bench: Bench) -> Part:
         f"parallel: {flows} runs of the shipped UI flow, one pytest run each with `-n 1` and `-n 2` "
         f"(median of {len(rounds)} rounds, order alternated); whole run = the pytest process's wall time "
         f"(start-up, workers, browsers, tests): {wall[1]:.1f} s vs {wall[2]:.1f} s; tests only: "
-        f"{span[1]:.1f} s vs {span[2]:.1f} s. CPU per flow (this run's pytest, workers, browsers, "
+        f"{span[1]:.1f} s vs {span[2]:.1f} s. Not divided by workers: start-up to the first test "
+        f"{startup[1]:.1f} s vs {startup[2]:.1f} s, the first test's setup (browser launch, two "
+        f"sign-ins, the users made) {first[1]:.1f} s vs {first[2]:.1f} s, and the last test's end to "
+        f"exit {tail[1]:.1f} s vs {tail[2]:.1f} s. CPU per flow (this run's pytest, workers, browsers, "
         f"and the stack): {cpu[1]:.2f} CPU-s with -n 1, {cpu[2]:.2f} with -n 2; the machine's "
         f"{os.cpu_count()} cores were {load[1]:.0%} / {load[2]:.0%} busy (all processes, others' too)."
     )
@@ -63,3 +71,7 @@ def run(bench: Bench) -> Part:
 def _tests_span(inner: InnerRun) -> float:
     tests = inner.timings.values()
     return max(float(t["stop"]) for t in tests) - min(float(t["start"]) for t in tests)
+
+
+def _first_setup(inner: InnerRun) -> float:
+    return float(min(inner.timings.values(), key=lambda t: float(t["start"]))["setup"])

@@ -204,9 +204,9 @@ def bench_user_creation(store: PostgresStore, runs: int, warmup: int) -> tuple[l
         lambda: personas.create(store, f"whole{next(labels)}", "customer"),
     )  # fmt: skip
     with store.connection.transaction():
-        for user in store.test_users():
-            if user["metadata"].get("run") == "bench":
-                store.delete_test_user(UUID(str(user["id"])))
+        for row in store.test_users():
+            if row["metadata"].get("run") == "bench":
+                store.delete_test_user(UUID(str(row["id"])))
     return database, whole
 
 

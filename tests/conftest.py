@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import bcrypt
 import pytest
+from hypothesis import HealthCheck, settings
 
 from harness.cli import main
 from harness.postgres_server import LocalPostgres
@@ -14,6 +15,14 @@ from harness.stack import EmbeddedStack, StackInfo
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder, truncate_all
+
+# Database round trips vary on a shared machine: no per-example deadline. Set here, not in
+# the root conftest.py, so that runs outside tests/ (the demo, the benchmark's inner runs)
+# do not import Hypothesis (~0.3 s per process, more when bytecode is not cached).
+settings.register_profile(
+    "pitstop", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile("pitstop")
 
 # Every variable that names a target or changes the guard: command-line tests start without them.
 TARGET_VARIABLES = (
