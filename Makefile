@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 
 BROWSER := $(VENV)/.browser
 
+# pytest caches the modules it rewrites (tests, conftests, plugins) only where Python may
+# write bytecode; without the cache each of the suite's many pytest processes rewrites
+# them anew (seconds each). The caches go to __pycache__ folders here and in .venv.
+export PYTHONDONTWRITEBYTECODE :=
+
 .PHONY: test demo lint bench clean soak
 
 $(STAMP): pyproject.toml

@@ -135,6 +135,9 @@ class Bench:
             f"--pitstop-health={out / 'report.json'}",
             "--output", str(out / "artifacts"),
             "-q", "-p", "no:randomly",
+            # pitstop alone: not this repository's test-suite plugins (the leftover-process
+            # check; Hypothesis's, which imports Hypothesis at every session's end).
+            "-p", "no:tests.leftovers", "-p", "no:hypothesispytest",
             *args,
         ]  # fmt: skip
         run_env = {
