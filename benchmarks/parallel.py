@@ -61,9 +61,9 @@ def run(bench: Bench) -> Part:
         f"{span[1]:.1f} s vs {span[2]:.1f} s. Not divided by workers: start-up to the first test "
         f"{startup[1]:.1f} s vs {startup[2]:.1f} s, the first test's setup (browser launch, two "
         f"sign-ins, the users made) {first[1]:.1f} s vs {first[2]:.1f} s, and the last test's end to "
-        f"exit {tail[1]:.1f} s vs {tail[2]:.1f} s. CPU per flow (this run's pytest, workers, browsers, "
-        f"and the stack): {cpu[1]:.2f} CPU-s with -n 1, {cpu[2]:.2f} with -n 2; the machine's "
-        f"{os.cpu_count()} cores were {load[1]:.0%} / {load[2]:.0%} busy (all processes, others' too)."
+        f"exit {tail[1]:.1f} s vs {tail[2]:.1f} s. The machine's CPU time per flow (every process, "
+        f"others' too): {cpu[1]:.2f} CPU-s with -n 1, {cpu[2]:.2f} with -n 2; its "
+        f"{os.cpu_count()} cores were {load[1]:.0%} / {load[2]:.0%} busy."
     )
     return part
 
