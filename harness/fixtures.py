@@ -238,7 +238,11 @@ def _pitstop_test(request: pytest.FixtureRequest) -> Iterator[None]:
                 "or mark it @pytest.mark.pitstop(leaves_state=True)",
                 pytrace=False,
             )
-        warnings.warn(LeakWarning(message), stacklevel=1)
+        # Filed under the test, not this line: the report points where the leak comes from.
+        path, line, _ = request.node.location
+        warnings.warn_explicit(
+            LeakWarning(message), LeakWarning, str(request.config.rootpath / path), (line or 0) + 1
+        )
 
 
 def _keep_evidence(request: pytest.FixtureRequest, run: Run, labels: list[str], folder: Path) -> None:

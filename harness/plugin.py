@@ -129,6 +129,9 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
     values: dict[str, Any] = {}
     for option in OPTIONS:
         value = config.getoption(option.dest)
+        if value == "" and option.kind == "text":
+            # What `--pitstop-database-url "$DATABASE_URL"` gives when the variable is unset.
+            raise pytest.UsageError(f"--{option.name} is empty: give it a value, or leave the option out")
         if value is None:
             ini = config.getini(option.dest)
             value = ini if ini not in ("", [], None) and (option.kind != "flag" or ini) else None

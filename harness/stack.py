@@ -28,10 +28,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from psycopg.conninfo import conninfo_to_dict
+
 from harness import processes
 from harness.cleanup import Cleanup
 from harness.config import DEFAULT_TEST_DOMAIN, Settings
-from harness.errors import BadInput, PitstopError, Unreachable
+from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.postgres_server import LocalPostgres, free_port
 from harness.safety import check_database_url
 from harness.store.postgres import PostgresStore
@@ -265,7 +267,13 @@ class EmbeddedStack:
         # Bounded as every other statement pitstop sends (PITSTOP_STATEMENT_TIMEOUT: Settings).
         with PostgresStore(database_url=url, statement_timeout=self._settings.statement_timeout) as store:
             Cleanup(store, self._settings)  # the guard again, on the address actually reached
+            if self._database_url:
+                _refuse_unless_ours(store, url)
             store.install(test_domain=self._test_domain, with_app_schema=True)
+            store.connection.execute(
+                "insert into pitstop.settings values (%s, 'the reference app') on conflict do nothing",
+                (STACK_MARK,),
+            )
         return url
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
@@ -341,6 +349,27 @@ def _post_json(url: str, body: dict[str, object]) -> None:
 def _terminate(process: subprocess.Popen[bytes]) -> None:
     """End a part and every process it started (SIGTERM, then SIGKILL after STOP_TIMEOUT_S)."""
     processes.stop(process, STOP_TIMEOUT_S)
+
+
+# The key in pitstop.settings that says the embedded stack installed this database.
+STACK_MARK = "embedded_stack"
+
+
+def _refuse_unless_ours(store: PostgresStore, url: str) -> None:
+    """A given database takes the reference app's schema and rules only when it is blank or the
+    embedded stack's own from an earlier start: never a database an app of its own lives in."""
+    tables = sorted(store.catalog().tables)
+    if not tables or STACK_MARK in store.installed():
+        return
+    shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    given = conninfo_to_dict(url)
+    where = f"database {given.get('dbname', '?')} on {given.get('host', 'the local socket')}"
+    raise Refused(
+        f"the embedded stack installs the reference app into its database, and the {where} "
+        f"holds tables of its own ({shown}); nothing was written",
+        fix="to test your app, give --base-url (the app under test) with this database; for the "
+        "embedded stack, name a blank database, or none (it then starts a PostgreSQL of its own)",
+    )
 
 
 def _die_with_parent() -> None:

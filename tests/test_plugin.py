@@ -84,9 +84,11 @@ def test_a_leak_is_named_in_warn_mode(pytester: pytest.Pytester, stack: StackInf
     report = pytester.path / "r.json"
     result = run(pytester, *target(stack, report))
     result.assert_outcomes(passed=2, warnings=1)
+    # Filed under the test's own file and line, not under pitstop's code.
     result.stdout.fnmatch_lines(
-        ["*LeakWarning: test_leaky.py::test_forgets_to_end_its_session left waiting session*"]
+        ["*test_leaky.py:*: LeakWarning: test_leaky.py::test_forgets_to_end_its_session left waiting*"]
     )
+    assert "harness/fixtures.py" not in result.stdout.str()
     leaks = read(report)["run"]["leaks"]  # type: ignore[index]
     assert [leak["test"] for leak in leaks] == ["test_leaky.py::test_forgets_to_end_its_session"]
     assert leaks[0]["sessions"][0]["status"] == "waiting"
@@ -560,3 +562,28 @@ def test_a_schema_that_does_not_fit_is_a_message_not_a_traceback(
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*pitstop: *raw_user_meta_data*", "*fix: *"])
     assert "Traceback" not in result.stdout.str() and "psycopg.errors" not in result.stdout.str()
+
+
+def test_a_database_of_an_app_of_its_own_and_no_base_url_is_refused_untouched(
+    pytester: pytest.Pytester, postgres_db_url: str
+) -> None:
+    """Without --base-url the plugin starts the embedded stack: never on the user's own database."""
+    with psycopg.connect(postgres_db_url, autocommit=True) as conn:
+        conn.execute("create table public.consultations (id uuid primary key, state text not null)")
+    pytester.makepyfile(test_db="def test_uses_a_customer(customer):\n    assert customer.email\n")
+    result = run(pytester, f"--pitstop-database-url={postgres_db_url}", "-p", "no:cacheprovider")
+    assert result.ret != pytest.ExitCode.OK
+    output = result.stdout.str() + result.stderr.str()
+    assert "holds tables of its own (public.consultations)" in output and "--base-url" in output
+    assert "Traceback" not in output
+    with psycopg.connect(postgres_db_url) as conn:
+        schemas = {name for (name,) in conn.execute("select nspname from pg_namespace")}
+    assert not schemas & {"pitstop", "auth"}  # nothing installed
+
+
+def test_an_empty_target_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """`--pitstop-database-url "$DATABASE_URL"` with the variable unset: not the embedded stack."""
+    pytester.makepyfile(test_db="def test_nothing():\n    pass\n")
+    result = run(pytester, "--pitstop-database-url=", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--pitstop-database-url is empty*"])

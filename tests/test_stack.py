@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from harness import processes
+from harness.errors import Refused
 from harness.stack import EmbeddedStack, StackInfo
 from tests.pickle_guard import PickleGuard
 
@@ -142,7 +143,10 @@ def test_the_stack_installs_with_the_statement_timeout_of_the_rest_of_pitstop(
     postgres_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What statement_timeout each DDL statement of pitstop's connections ran under, recorded by the
-    # server itself (an event trigger), while the stack installs the schema and the rules.
+    # server itself (an event trigger), while the stack installs the schema and the rules again
+    # on a database it installed into before (a blank one refuses nothing; see the test below).
+    with EmbeddedStack(database_url=postgres_db_url):
+        pass
     with psycopg.connect(postgres_db_url, autocommit=True) as conn:
         conn.execute(
             """
@@ -163,3 +167,36 @@ def test_the_stack_installs_with_the_statement_timeout_of_the_rest_of_pitstop(
     with psycopg.connect(postgres_db_url, autocommit=True) as conn:
         seen = conn.execute("select value, count(*) from observed.timeouts group by value").fetchall()
     assert [value for value, _ in seen] == ["7s"], seen  # not the store's default, 30 s
+
+
+def _tables(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select n.nspname || '.' || c.relname"
+            " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')"
+            " order by 1"
+        ).fetchall()
+    return [name for (name,) in rows]
+
+
+def test_the_stack_refuses_a_database_an_app_of_its_own_lives_in_and_writes_nothing(
+    postgres_db_url: str,
+) -> None:
+    # A user's DATABASE_URL, with no --base-url: the stack would install the reference app there.
+    with psycopg.connect(postgres_db_url, autocommit=True) as conn:
+        conn.execute("create table public.consultations (id uuid primary key, state text not null)")
+    with pytest.raises(Refused) as refused:
+        EmbeddedStack(database_url=postgres_db_url).start()
+    assert "holds tables of its own (public.consultations)" in refused.value.message
+    assert "--base-url" in (refused.value.fix or "")
+    assert _tables(postgres_db_url) == ["public.consultations"]  # no pitstop, auth or reference tables
+
+
+def test_the_stack_takes_a_blank_database_and_then_its_own_again(postgres_db_url: str) -> None:
+    with EmbeddedStack(database_url=postgres_db_url):
+        pass
+    installed = _tables(postgres_db_url)
+    assert "public.sessions" in installed and "pitstop.settings" in installed
+    with EmbeddedStack(database_url=postgres_db_url) as info:  # marked as the stack's: no refusal
+        assert _get(info.app_url + "/healthz") == 200
