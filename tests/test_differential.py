@@ -154,11 +154,17 @@ def run(store: Store, conn: Any, world: World, ops: list[Op]) -> dict[str, Any]:
 
 
 def comparable(result: dict[str, Any]) -> dict[str, Any]:
-    """Error messages are each implementation's own words: compare the kind and the exit code."""
-    outcomes = [
-        {k: v for k, v in o.items() if k != "message"} if "error" in o else o for o in result["outcomes"]
-    ]
-    return {**result, "outcomes": outcomes}
+    """Messages are each implementation's own words: compare an error's kind and exit code, and
+    a health problem's code and count."""
+
+    def outcome(o: Any) -> Any:
+        if isinstance(o, dict) and "error" in o:
+            return {k: v for k, v in o.items() if k != "message"}
+        if isinstance(o, dict) and "problems" in o:
+            return {**o, "problems": [{k: v for k, v in p.items() if k != "message"} for p in o["problems"]]}
+        return o
+
+    return {**result, "outcomes": [outcome(o) for o in result["outcomes"]]}
 
 
 def check(sql_side: Store, app_side: Store, conn: Any, world: World, ops: list[Op]) -> None:

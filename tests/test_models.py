@@ -575,6 +575,12 @@ def test_health_counts_by_the_models_words_with_stale_ages_and_every_problem(tar
         ("orphaned_sessions", 1),
         ("live_without_mechanic", 1),
     ]
+    messages = {p["code"]: p["message"] for p in health["problems"]}  # in the model's own words
+    open_words, live_words = "/".join(s.open), "/".join(s.live)
+    assert messages["stale_waiting"].startswith(f"2 {open_words} sessions older than 15 minutes")
+    assert messages["stale_pending_requests"].startswith(f"1 {r.pending} requests older than 15 minutes")
+    assert messages["orphaned_sessions"].startswith(f"1 {open_words} sessions have no request")
+    assert messages["live_without_mechanic"] == f"1 {live_words} sessions have no mechanic; force-cancel them"
 
 
 def test_health_of_an_empty_database_has_every_word_and_no_problem(target: Target) -> None:

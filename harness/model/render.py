@@ -92,6 +92,9 @@ def _context(model: Model, plan: Footprint) -> dict[str, Any]:
                 "terminal": words((*s.done, s.cancelled)),
                 "cancelled": literal(s.cancelled),
                 "report": report,
+                # The model's own words, as the health report's messages say them.
+                "open_text": literal("/".join(s.open)),
+                "live_text": literal("/".join(s.live)),
             }
         ),
         "R": None,
