@@ -31,7 +31,7 @@ class Sessions:
     ended_at: str = "ended_at"  # "" when there is none; set when pitstop cancels
     updated_at: str = ""  # "" when there is none; set to now() on every row pitstop changes
     open: tuple[str, ...] = ("pending", "waiting")  # cancelled when stale
-    active: tuple[str, ...] = ("pending", "waiting", "live")  # block a new payment
+    active: tuple[str, ...] = ("pending", "waiting", "live")  # block a new payment; all open and live words
     live: tuple[str, ...] = ("live",)
     done: tuple[str, ...] = ("completed",)
     cancelled: str = "cancelled"  # what pitstop writes when it cancels
@@ -211,6 +211,11 @@ def _check_words(model: Model, source: str) -> None:
         raise BadInput(
             f"{source}.sessions.open must be part of active: {sorted(set(s.open) - set(s.active))} are not",
             fix=f"active = {_toml(tuple(dict.fromkeys((*s.active, *s.open))))}",
+        )
+    if not set(s.live) <= set(s.active):  # a live session blocks a payment and is a test's leftover
+        raise BadInput(
+            f"{source}.sessions.live must be part of active: {sorted(set(s.live) - set(s.active))} are not",
+            fix=f"active = {_toml(tuple(dict.fromkeys((*s.active, *s.live))))}",
         )
     if model.has_requests and s.request and model.requests.session:
         raise BadInput(

@@ -1,5 +1,6 @@
 """Whether a declared model fits a database: every table and column there, types that fit,
-every status word allowed. Each misfit names what is missing and the candidates."""
+every status word allowed, and every user and link column referring where the model says it
+does. Each misfit names what is missing or wrong and the candidates."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import difflib
 from dataclasses import dataclass
 
 from harness.errors import BadInput
-from harness.model.catalog import Catalog, Column
+from harness.model.catalog import Catalog, Column, ForeignKey
 from harness.model.declaration import Model
 
 UUID, TIME, STATUS = "uuid", "timestamptz", "status"
+# Supabase Auth's sign-in users: what a customer column (and a mechanic's, where mechanics are
+# sign-in users) refers to, by its id.
+AUTH_USERS = "auth.users"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ def misfits(model: Model, catalog: Catalog) -> list[Misfit]:
         if not found:
             columns = [("id", m.id, UUID), ("email", m.email, "text"), ("user", m.user, UUID)]
             out += _columns("mechanics", m.table, columns, catalog)
+    out += _references(model, catalog, {f.key for f in out})
     return out
 
 
@@ -96,6 +101,117 @@ def _columns(part: str, table: str, columns: list[tuple[str, str, str]], catalog
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a user or link column must refer to: ``table(column)``, the key ``part`` declares."""
+
+    part: str  # "users", "sessions", "requests" or "mechanics"
+    table: str
+    column: str
+
+    @property
+    def shown(self) -> str:
+        where = f"{self.table}({self.column})"
+        return where if self.part == "users" else f"{where}, the {self.part} table"
+
+
+def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]:
+    """The user and link columns whose foreign keys refer elsewhere than the model says.
+
+    A customer column refers to ``auth.users(id)``; a mechanic column too, or to the model's
+    mechanics table when it has one; ``sessions.request`` to the requests table's id and
+    ``requests.session`` to the sessions table's. A foreign key to a table keyed by the user's
+    id (a profile: its id refers to ``auth.users(id)``) holds user ids too. A column with no
+    foreign key is taken as it is (apps leave some out), unless it is the row's own id.
+    Keys already found wrong (``wrong``), and columns of tables not there, are not looked at.
+    """
+    s, r, m = model.sessions, model.requests, model.mechanics
+    users = _Target("users", AUTH_USERS, "id")
+    sessions = _Target("sessions", s.table, s.id)
+    requests = _Target("requests", r.table, r.id)
+    mechanics = _Target("mechanics", m.table, m.id) if model.has_mechanics_table else users
+    # (part, its table, its id, key, column, target) for every column that refers to something.
+    columns = [("customer", s.customer, users), ("mechanic", s.mechanic, mechanics)]
+    checks = [("sessions", s.table, s.id, key, name, target) for key, name, target in columns]
+    if model.has_requests:
+        checks.append(("sessions", s.table, s.id, "request", s.request, requests))
+        columns = [("customer", r.customer, users), ("mechanic", r.mechanic, mechanics),
+                   ("session", r.session, sessions)]  # fmt: skip
+        checks += [("requests", r.table, r.id, key, name, target) for key, name, target in columns]
+    if model.has_mechanics_table:
+        checks.append(("mechanics", m.table, m.id, "user", m.user, users))
+    out: list[Misfit] = []
+    for part, table, own, key, name, target in checks:
+        if (
+            not name
+            or {f"{part}.table", f"{part}.{key}"} & wrong
+            or {f"{target.part}.table", f"{target.part}.id"} & wrong
+            or catalog.column(target.table, target.column) is None
+        ):
+            continue
+        refs = catalog.references(table, name)
+        if any(_refers(fk, target, catalog) for fk in refs):
+            continue
+        if refs:
+            shown = " and ".join(f"{fk.ref_table}({', '.join(fk.ref_columns)})" for fk in refs)
+            message = f"{table}.{name} references {shown}, not {target.shown}"
+        elif name == own:
+            message = f"{table}.{name} is the row's own id ({part}.id), not a reference to {target.shown}"
+        else:
+            continue  # no foreign key: taken as the model says
+        # The other keys of this table that refer to the same target keep their columns.
+        taken = {n for _, t, _, k, n, g in checks if t == table and k != key and g == target}
+        candidates = [c for c in _referring(catalog, table, target) if c not in taken and c != name]
+        fix = _fix(model, catalog, key, table, target, refs, candidates)
+        out.append(Misfit(f"{part}.{key}", message, fix))
+    return out
+
+
+def _referring(catalog: Catalog, table: str, target: _Target) -> list[str]:
+    """The columns of ``table`` that refer to ``target``, those named like its part first."""
+    found = {
+        fk.columns[0]
+        for fk in catalog.foreign_keys
+        if fk.table == table and len(fk.columns) == 1 and _refers(fk, target, catalog)
+    }
+    word = "user" if target.part == "users" else target.part.rstrip("s")
+    return sorted(found, key=lambda c: (word not in c.lower(), c))
+
+
+def _refers(fk: ForeignKey, target: _Target, catalog: Catalog) -> bool:
+    """Whether ``fk`` refers to ``target``: directly, or, for the users, to a table keyed by their id."""
+    if (fk.ref_table, fk.ref_columns) == (target.table, (target.column,)):
+        return True
+    return target.part == "users" and any(
+        (k.ref_table, k.ref_columns) == (target.table, (target.column,))
+        for k in catalog.references(fk.ref_table, fk.ref_columns[0])
+    )
+
+
+def _fix(
+    model: Model,
+    catalog: Catalog,
+    key: str,
+    table: str,
+    target: _Target,
+    refs: list[ForeignKey],
+    candidates: list[str],
+) -> str:
+    if candidates:
+        return f"did you mean {' or '.join(candidates)}?"
+    fixes = [f"name the column of {table} that references {target.table}({target.column})"]
+    if key == "mechanic" and refs:
+        users = _Target("users", AUTH_USERS, "id")
+        elsewhere = [fk.ref_table for fk in refs if not _refers(fk, users, catalog)]
+        if target.part == "mechanics" and not elsewhere:
+            fixes.append('mechanics.table = "" if mechanics are sign-in users')
+        elif target.part == "users" and elsewhere and elsewhere[0] not in model.tables:
+            fixes.append(f'mechanics.table = "{elsewhere[0]}" if mechanics are rows of it')
+    if key in ("request", "session"):
+        fixes.append(f'{key} = "" to link requests to sessions by customer')
+    return "; or ".join(fixes)
 
 
 def _words(part: str, table: str, name: str, words: tuple[str, ...], catalog: Catalog) -> list[Misfit]:
