@@ -179,7 +179,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     """A read-only check of the target: one line per check, a fix under each that fails."""
     report = diagnose(_settings(args))  # opens with open_store: reads only, never installs
-    if report.unreachable is not None:  # said on stderr too, as every command says it
+    if report.unreachable is not None and args.json:  # the text report's FAIL line says it already
         print(f"pitstop: error: {report.unreachable.message}", file=sys.stderr)
         print(f"  fix: {report.unreachable.fix}", file=sys.stderr)
     _print_report("doctor", report, as_json=args.json)

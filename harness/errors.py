@@ -21,6 +21,7 @@ class PitstopError(Exception):
     exit_code = ExitCode.USAGE
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
+        message = message.rstrip()  # libpq's messages end in a newline: no blank line before the fix
         super().__init__(message)
         self.message = message
         self.fix = fix

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 import urllib.error
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from harness.cleanup import Cleanup
 from harness.data import load
@@ -70,8 +71,37 @@ def state_words(model: Model, state: str, spec: JSON) -> tuple[str, str | None]:
     return status, str(getattr(r, request))
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _test_facing(method: Callable[P, R]) -> Callable[P, R]:
+    """A method a test calls: a ``PitstopError`` from it fails the test as its message and fix.
+
+    The error is raised again from here with its traceback cut, and pytest
+    hides this frame (``__tracebackhide__``): the failure shows the test's own
+    line and the error, not a traceback into pitstop (as the fixtures' errors
+    show no traceback: ``harness.fixtures._fail``). It keeps its type, so that
+    ``pytest.raises(BadInput)`` still catches it.
+    """
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        __tracebackhide__ = True
+        try:
+            return method(*args, **kwargs)
+        except PitstopError as exc:
+            raise exc.with_traceback(None) from None
+
+    return call
+
+
 class Pitstop:
-    """The harness as a test sees it: the target, the store, named states, step timings."""
+    """The harness as a test sees it: the target, the store, named states, step timings.
+
+    Its methods raise pitstop's errors (``harness.errors``) with the test's line as their
+    only traceback (``_test_facing``).
+    """
 
     def __init__(self, run: Run) -> None:
         self.run = run
@@ -79,10 +109,12 @@ class Pitstop:
         self._storage: dict[str, Any] = {}
 
     @property
+    @_test_facing
     def store(self) -> Store:
         return self.run.cleanup().store
 
     @property
+    @_test_facing
     def cleanup(self) -> Cleanup:
         """The guarded cleanup verbs (reset, stale cleanup, force-cancel) on the target."""
         return self.run.cleanup()
@@ -92,9 +124,11 @@ class Pitstop:
         """How scenarios that are not about payment pay: ``ui`` or ``webhook``."""
         return self.run.config.payment
 
+    @_test_facing
     def health(self) -> Health:
         return Health(self.run.health())
 
+    @_test_facing
     def seed(self, state: str, user: TestUser, **params: Any) -> JSON:
         """Create a named state from ``harness/testdata/states.json`` for ``user``; returns its ids.
 
@@ -137,6 +171,7 @@ class Pitstop:
             raise PitstopError(f"refusing to seed {state}: its users must be test users")
         return seeded
 
+    @_test_facing
     def active_session(self, user: TestUser, *, timeout_s: float = WAIT_S) -> JSON:
         """Wait (bounded) until ``user`` has a pending, waiting or live session; return the newest.
 
@@ -152,6 +187,7 @@ class Pitstop:
                 raise PitstopError(f"{user.email} has no active session after {timeout_s:g} s")
             time.sleep(POLL_S)
 
+    @_test_facing
     def pay_by_webhook(
         self,
         customer: TestUser,
@@ -213,6 +249,7 @@ class Pitstop:
         )
         return {**self.active_session(customer), "payment_intent_id": intent_id}
 
+    @_test_facing
     def payment_event(self, session: JSON, *, timeout_s: float = REQUEST_TIMEOUT_S) -> JSON:
         """The event Stripe sent the app for paying ``session`` (``pay_by_webhook``'s), as it was sent.
 
@@ -240,6 +277,7 @@ class Pitstop:
         except OSError as exc:
             raise Unreachable(f"the app's webhook at {url} did not answer: {exc}") from None
 
+    @_test_facing
     def payments(self, *, timeout_s: float = REQUEST_TIMEOUT_S) -> Payments:
         """Stripe test-mode calls against the target's Stripe (localstripe, embedded)."""
         target = self.target
@@ -255,6 +293,7 @@ class Pitstop:
     def record(self, name: str, value: float) -> None:
         self.run.record(name, value)
 
+    @_test_facing
     def storage_state(self, user: TestUser, browser: Any, sign_in: Callable[[Any, TestUser], None]) -> Any:
         """The user's signed-in browser state: ``sign_in(page, user)`` once per worker, on a fresh page.
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.json_types import JSON
+from harness.model.declaration import Requests, Sessions
 
 SESSION_STATUSES = ("pending", "waiting", "live", "completed", "cancelled")
 REQUEST_STATUSES = ("pending", "accepted", "expired", "cancelled")
@@ -96,20 +97,22 @@ def _status(name: str, counts: dict[str, Any]) -> str:
 
 
 def problem_message(code: str, count: int, *, stale_minutes: int, very_stale_minutes: int) -> str | None:
-    """pitstop's wording of a problem (as ``pitstop.health()`` words it); None for an unknown code.
+    """pitstop's wording of a problem (as ``pitstop.health()`` words it for the reference app's
+    model, the one an app's debug API speaks); None for an unknown code.
 
     A store that reads another implementation of the rules (an app's debug API)
     words the problems this way, so that every store prints the same report.
     """
+    sessions, requests = Sessions(), Requests()
+    open_words, live_words = "/".join(sessions.open), "/".join(sessions.live)
     messages = {
-        "stale_waiting": f"{count} waiting/pending sessions older than {stale_minutes} minutes "
+        "stale_waiting": f"{count} {open_words} sessions older than {stale_minutes} minutes "
         "block new payments; run pitstop cleanup",
-        "very_stale_waiting": f"{count} waiting/pending sessions older than {very_stale_minutes} minutes: "
+        "very_stale_waiting": f"{count} {open_words} sessions older than {very_stale_minutes} minutes: "
         "no stale cleanup has run for a long time",
-        "stale_pending_requests": f"{count} pending requests older than {stale_minutes} minutes "
+        "stale_pending_requests": f"{count} {requests.pending} requests older than {stale_minutes} minutes "
         "are still shown to mechanics; run pitstop cleanup",
-        "orphaned_sessions": f"{count} waiting/pending sessions have no request, "
-        "so no mechanic can accept them",
-        "live_without_mechanic": f"{count} live sessions have no mechanic; force-cancel them",
+        "orphaned_sessions": f"{count} {open_words} sessions have no request, so no mechanic can accept them",
+        "live_without_mechanic": f"{count} {live_words} sessions have no mechanic; force-cancel them",
     }
     return messages.get(code)

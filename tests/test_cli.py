@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
+import psycopg
 import pytest
 
-from harness.postgres_server import free_port
+from harness.errors import BadInput
+from harness.postgres_server import LocalPostgres, free_port
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli as run
 from tests.seeding import Seeder
@@ -259,6 +264,145 @@ def test_an_unreachable_database_exits_4(capsys: pytest.CaptureFixture[str]) -> 
 def test_a_malformed_database_url_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "health", "--database-url", "postgresql://[oops")
     assert code == 2 and "not a valid connection string" in err
+
+
+def test_a_connection_string_libpq_cannot_parse_says_so_without_a_blank_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "health", "--database-url", "not a url")
+    assert code == 2
+    assert err.splitlines()[0].endswith('missing "=" after "not" in connection info string')
+    assert "\n\n" not in err and "\n  fix: give a URL such as postgresql://" in err
+
+
+CONNECTING_TO_POSTGRES = (["health"], ["doctor"], ["install"])
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        ("connect_timeout=abc", "bad value for connect_timeout: 'abc'"),  # psycopg's
+        ("sslmode=bogus", 'invalid sslmode value: "bogus"'),  # libpq's, before connecting
+        ("keepalives=x", 'invalid integer value "x" for connection option "keepalives"'),
+        (
+            "options=-c%20statement_timeout%3Dabc",
+            'invalid value for parameter "statement_timeout"',
+        ),  # the server's
+    ],
+)
+@pytest.mark.parametrize("argv", CONNECTING_TO_POSTGRES, ids=" ".join)
+def test_a_bad_option_in_the_database_url_is_bad_input_naming_it(
+    capsys: pytest.CaptureFixture[str], database_url: str, argv: list[str], option: str, says: str
+) -> None:
+    code, out, err = run(capsys, *argv, "--database-url", f"{database_url}?{option}")
+    assert code == 2 and out == ""
+    name = option.split("=")[0]
+    assert err.startswith(f"pitstop: error: the database URL is not a valid connection string: {says}")
+    assert err.endswith(
+        f"\n  fix: correct {name} in the database URL (--database-url / DATABASE_URL), or leave it out\n"
+    )
+
+
+def test_an_unknown_query_parameter_is_named_by_the_store(database_url: str) -> None:
+    """The store's own words, as a library user meets them (the CLI's guard parses the URL first)."""
+    with pytest.raises(BadInput) as refused:
+        PostgresStore(database_url=f"{database_url}?colour=blue")
+    message, fix = refused.value.message, refused.value.fix
+    assert (
+        message == 'the database URL is not a valid connection string: invalid URI query parameter: "colour"'
+    )
+    assert fix == (
+        "remove ?colour= from the database URL (--database-url / DATABASE_URL): it is not a libpq "
+        "connection option"
+    )
+
+
+@contextmanager
+def hba_rule(postgres: LocalPostgres, role: str, method: str) -> Iterator[None]:
+    """``host all ROLE all METHOD`` first in pg_hba.conf of the shared server (whose roles are
+    otherwise trusted) while in the block: it changes how this role alone signs in."""
+    hba = postgres.data_dir / "pg_hba.conf"
+    before = hba.read_text()
+    try:
+        hba.write_text(f"host all {role} all {method}\n{before}")
+        with psycopg.connect(postgres.url(), autocommit=True) as conn:
+            conn.execute("select pg_reload_conf()")
+        deadline = time.monotonic() + 10
+        while True:  # the postmaster reads the file on SIGHUP: wait until this role is not let in as before
+            try:
+                psycopg.connect(f"postgresql://{role}@127.0.0.1:{postgres.port}/postgres").close()
+            except psycopg.OperationalError:
+                break
+            assert time.monotonic() < deadline, "pg_hba.conf was not reloaded"
+            time.sleep(0.05)
+        yield
+    finally:
+        hba.write_text(before)
+        with psycopg.connect(postgres.url(), autocommit=True) as conn:
+            conn.execute("select pg_reload_conf()")
+
+
+@pytest.fixture
+def password_role(postgres: LocalPostgres) -> Iterator[str]:
+    """The URL of a role that must sign in with its password (scram-sha-256)."""
+    role, password = f"pw_{uuid4().hex[:8]}", "right-password"
+    with psycopg.connect(postgres.url(), autocommit=True) as conn:
+        conn.execute(f"create role {role} login password '{password}'")
+    try:
+        with hba_rule(postgres, role, "scram-sha-256"):
+            yield f"postgresql://{role}:{password}@127.0.0.1:{postgres.port}/postgres"
+    finally:
+        with psycopg.connect(postgres.url(), autocommit=True) as conn:
+            conn.execute(f"drop role {role}")
+
+
+@pytest.mark.parametrize("argv", CONNECTING_TO_POSTGRES, ids=" ".join)
+def test_a_refused_login_is_bad_input_saying_to_check_the_user_and_password(
+    capsys: pytest.CaptureFixture[str], password_role: str, argv: list[str]
+) -> None:
+    role = password_role.split("//")[1].split(":")[0]
+    port = password_role.split(":")[-1].split("/")[0]
+    fix = "\n  fix: check the user name and password in the database URL (--database-url / DATABASE_URL)\n"
+    server = f'(server at "127.0.0.1", port {port})'
+    for url, says in (
+        (
+            password_role.replace("right-password", "wrong"),
+            f'password authentication failed for user "{role}"',
+        ),
+        (password_role.replace(":right-password", ""), "fe_sendauth: no password supplied"),
+        (f"postgresql://nobody:x@127.0.0.1:{port}/postgres", 'role "nobody" does not exist'),
+    ):
+        code, out, err = run(capsys, *argv, "--database-url", url)
+        assert (code, out) == (2, "")  # as a rejected key or token is for the other stores; not unreachable
+        assert err == f"pitstop: error: the database refused the login: {says} {server}{fix}"
+    # The right password connects (and finds no pitstop functions there, or no auth.users to install into).
+    code, _, err = run(capsys, *argv, "--database-url", password_role)
+    assert "refused the login" not in err and code in (1, 2)
+
+
+def test_a_role_that_pg_hba_conf_rejects_is_a_refused_login(
+    capsys: pytest.CaptureFixture[str], password_role: str, postgres: LocalPostgres
+) -> None:
+    role = password_role.split("//")[1].split(":")[0]
+    with hba_rule(postgres, role, "reject"):
+        code, _, err = run(capsys, "health", "--database-url", password_role)
+    assert code == 2
+    said = f'pg_hba.conf rejects connection for host "127.0.0.1", user "{role}"'
+    assert err.startswith(f"pitstop: error: the database refused the login: {said}")
+    assert err.endswith(
+        "(--database-url / DATABASE_URL), and that the server's pg_hba.conf lets this host in\n"
+    )
+
+
+def test_a_database_the_server_does_not_have_is_bad_input(
+    capsys: pytest.CaptureFixture[str], postgres: LocalPostgres
+) -> None:
+    code, _, err = run(capsys, "health", "--database-url", postgres.url("no_such_db"))
+    assert code == 2
+    assert err.startswith(
+        'pitstop: error: the database server refused the connection: database "no_such_db" does not exist'
+    )
+    assert "fix: check the database name (the URL's path, after host:port/)" in err
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,25 @@ select '00000000-0000-0000-0000-00000000000a', s
 from unnest(array['waiting', 'live', 'done', 'cancelled', 'waiting']) s;
 """
 
+# Mechanics are sign-in users whose columns are not named like a mechanic (claimed_by).
+DISPATCH = """
+create table public.jobs (
+    id uuid primary key default gen_random_uuid(),
+    customer_id uuid not null references auth.users,
+    claimed_by uuid references auth.users,
+    status text not null check (status in ('waiting', 'live', 'completed', 'cancelled')),
+    created_at timestamptz not null default now()
+);
+create table public.job_requests (
+    id uuid primary key default gen_random_uuid(),
+    job_id uuid references public.jobs on delete cascade,
+    customer_id uuid not null references auth.users,
+    claimed_by uuid references auth.users,
+    status text not null check (status in ('pending', 'accepted', 'expired', 'cancelled')),
+    created_at timestamptz not null default now()
+);
+"""
+
 # Nothing here is a session.
 SHOP = """
 create table public.orders (
@@ -278,6 +297,26 @@ def test_garage_free_text_check_constraint_and_link_by_customer(
     )
     assert [(f["table"], f["on_delete"]) for f in report["footprint"]] == [("shop.repair_photos", "restrict")]
     installs(url, model)
+
+
+def test_a_user_column_not_named_like_a_mechanic_is_named_not_taken(
+    capsys: pytest.CaptureFixture[str], postgres_db_url: str, blank_config: Path
+) -> None:
+    url = schema(postgres_db_url, DISPATCH)
+    _, report = inspect(capsys, "--database-url", url, "--propose")
+    model = proposed(report)
+    assert (model.sessions.table, model.requests.table) == ("public.jobs", "public.job_requests")
+    assert model.sessions.mechanic == model.requests.mechanic == ""  # not taken: the user chooses
+    code, out, _ = run(capsys, "inspect", "--database-url", url, "--propose")
+    assert code == 0
+    said = "# none: no column named like a mechanic; claimed_by references auth.users"
+    assert out.count(f'mechanic = ""  {said}') == 2, out  # sessions and requests
+    assert "no column references" not in out  # what it said before: claimed_by does
+    for part, table in (("sessions", "public.jobs"), ("requests", "public.job_requests")):
+        assert (
+            f"{part}.mechanic: {table}.claimed_by references auth.users but is not named like a mechanic: "
+            f'set {part}.mechanic = "claimed_by" if it holds the mechanic\'s user id'
+        ) in report["proposal"]["notes"]
 
 
 def test_nothing_looks_like_sessions(

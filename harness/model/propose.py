@@ -305,7 +305,7 @@ class _Builder:
             mechanic = next((fk for fk in candidates if fk.ref_table == mechanics), None)
             how = "the mechanics table"
         if mechanic is None:
-            self.set("requests.mechanic", "", "none: no column references a mechanic")
+            self._no_mechanic("requests", table, candidates, "none: no column references a mechanic")
         else:
             self.set("requests.mechanic", mechanic.columns[0], f"references {_target(mechanic)}, {how}")
         status = _status_column(self.catalog, table)
@@ -365,7 +365,9 @@ class _Builder:
             (fk for fk in fks if _mechanic_like(fk.ref_table)), None
         )
         if found is None:
-            self.set("sessions.mechanic", "", "none: no column references auth.users or a mechanics table")
+            self._no_mechanic(
+                "sessions", table, fks, "none: no column references auth.users or a mechanics table"
+            )
             self.set("mechanics.table", "", "no mechanics table: none is referenced")
             return
         column = found.columns[0]
@@ -414,6 +416,28 @@ class _Builder:
             self.set("mechanics.user", "", "none: no column references auth.users")
         else:
             self.set("mechanics.user", user.columns[0], "references auth.users")
+
+    def _no_mechanic(self, part: str, table: str, fks: Sequence[ForeignKey], none: str) -> None:
+        """No mechanic column was found: ``none`` says so, unless a column left over references auth.users.
+
+        Such a column (``claimed_by``) is not named like a mechanic, so it is not taken; the
+        comment and a note name it, for the user to choose.
+        """
+        users = [fk.columns[0] for fk in fks if fk.ref_table == AUTH_USERS]
+        if not users:
+            self.set(f"{part}.mechanic", "", none)
+            return
+        verb = "references" if len(users) == 1 else "reference"
+        self.set(
+            f"{part}.mechanic",
+            "",
+            f"none: no column named like a mechanic; {', '.join(users)} {verb} auth.users",
+        )
+        for column in users:
+            self.notes.append(
+                f"{part}.mechanic: {table}.{column} references auth.users but is not named like a mechanic: "
+                f'set {part}.mechanic = "{column}" if it holds the mechanic\'s user id'
+            )
 
     # -- the link ---------------------------------------------------------------------
 

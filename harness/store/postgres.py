@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import select
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -86,10 +87,7 @@ class PostgresStore(Closing):
         try:
             params = conninfo_to_dict(database_url)
         except psycopg.ProgrammingError as exc:
-            raise BadInput(
-                f"the database URL is not a valid connection string: {exc}",
-                fix="give a URL such as postgresql://user:password@127.0.0.1:5432/postgres",
-            ) from None
+            raise _bad_url(exc) from None
         params.setdefault("connect_timeout", str(max(1, round(connect_timeout))))
         params.setdefault("application_name", "pitstop")
         for name, value in KEEPALIVES.items():
@@ -227,11 +225,8 @@ class PostgresStore(Closing):
     def _connect(self) -> _BoundedConnection:
         try:
             conn = _BoundedConnection.connect(self._conninfo, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise Unreachable(
-                f"could not connect to the database: {_first_line(exc)}",
-                fix="check --database-url / DATABASE_URL and that the server is running",
-            ) from None
+        except psycopg.Error as exc:
+            raise connect_error(exc) from None
         info = conn.info
         conn.where = _where(Endpoint(host=info.host, address=info.hostaddr or None), info.port, info.dbname)
         conn.bound = self._client_bound
@@ -743,3 +738,93 @@ def _dropped(conn: psycopg.Connection[Any]) -> bool:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# Where the database URL is named to the user.
+_URL = "the database URL (--database-url / DATABASE_URL)"
+# libpq's and psycopg's words for a connection string they will not use, and the server's for a
+# setting in its ``options`` that it will not take: the URL is to change, not the server.
+_BAD_OPTION = re.compile(
+    r"bad value for|invalid (?:[\w ]+ )?value|invalid port number|for connection option"
+    r"|could not parse network address|could not match \d+ (?:host names|port numbers)"
+    r"|invalid URI|invalid connection option|missing \"=\"|unterminated quoted string"
+    r"|unrecognized configuration parameter|invalid command-line argument"
+)
+# A login the server refused: SQLSTATE 28P01 (invalid_password) or 28000
+# (invalid_authorization_specification), which a failed connection does not carry (no result holds
+# it) so its words are read; "no password supplied" is libpq's; "Tenant or user not found" is
+# Supabase's pooler (Supavisor) not knowing the user name (postgres.<project ref>).
+_LOGIN_REFUSED = re.compile(
+    r"authentication failed|no password supplied|role \"[^\"]*\" does not exist|pg_hba\.conf"
+    r"|Tenant or user not found"
+)
+_NO_DATABASE = re.compile(r"database \"[^\"]*\" does not exist")  # SQLSTATE 3D000
+# libpq's prefix of a failed attempt: `connection to server at "h" (a), port 5432 failed: FATAL:  …`.
+_ATTEMPT = re.compile(r"connection to server (?P<where>.*?) failed: (?:FATAL:\s+)?(?P<reason>.*)")
+
+
+def connect_error(exc: psycopg.Error) -> PitstopError:
+    """pitstop's error for a connection that was not made.
+
+    A URL that libpq or psycopg will not use, a login the server refused and a
+    database it does not have are bad input (exit 2, as a rejected key is for
+    the other stores); a server that did not answer is unreachable (exit 4).
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    # psycopg's own words before libpq's; each failed attempt (a host with two addresses) is a line.
+    reasons = [re.sub(r"^(?:connection (?:is bad|failed): )", "", line) for line in lines]
+    login = next((r for r in reasons if _LOGIN_REFUSED.search(r)), None)
+    if login is not None or exc.sqlstate in ("28P01", "28000"):
+        said = _server_words(login or reasons[0])
+        fix = f"check the user name and password in {_URL}"
+        if "pg_hba.conf" in said:
+            fix += ", and that the server's pg_hba.conf lets this host in"
+        elif "Tenant or user not found" in said:
+            fix += " (Supabase's pooler takes the user as postgres.<project ref>)"
+        return BadInput(f"the database refused the login: {said}", fix=fix)
+    missing = next((r for r in reasons if _NO_DATABASE.search(r)), None)
+    if missing is not None or exc.sqlstate == "3D000":
+        return BadInput(
+            f"the database server refused the connection: {_server_words(missing or reasons[0])}",
+            fix=f"check the database name (the URL's path, after host:port/) in {_URL}",
+        )
+    if isinstance(exc, psycopg.ProgrammingError) or (reasons and _BAD_OPTION.search(reasons[0])):
+        return _bad_url(exc)
+    return Unreachable(
+        f"could not connect to the database: {_first_line(exc)}",
+        fix="check --database-url / DATABASE_URL and that the server is running",
+    )
+
+
+def _bad_url(exc: psycopg.Error) -> BadInput:
+    """The database URL, or an option in it, that psycopg, libpq or the server will not take."""
+    reason = _server_words(re.sub(r"^connection (?:is bad|failed): ", "", _first_line(exc)))
+    reason = re.sub(r"(://[^:/@\s\"]*:)[^@\s\"]*@", r"\1***@", reason)  # no password in the message
+    option = _option_named(reason)
+    if query := re.search(r'invalid URI query parameter: "([^"]*)"', reason):
+        fix = f"remove ?{query[1]}= from {_URL}: it is not a libpq connection option"
+    elif option is not None:
+        fix = f"correct {option} in {_URL}, or leave it out"
+    else:
+        fix = f"give {_URL} as postgresql://user:password@127.0.0.1:5432/postgres"
+    return BadInput(f"the database URL is not a valid connection string: {reason}", fix=fix)
+
+
+def _server_words(line: str) -> str:
+    """What the server (or libpq) said in a failed attempt's line, and to which server."""
+    found = _ATTEMPT.search(line)
+    if found is None:
+        return line
+    return f"{found['reason'].strip()} (server {found['where']})"
+
+
+def _option_named(reason: str) -> str | None:
+    """The connection option (libpq's keyword) that ``reason`` names, if any."""
+    if quoted := re.search(r'for connection option "(\w+)"', reason):
+        return quoted[1]
+    if 'parameter "' in reason or "command-line argument" in reason:  # the server's, for a -c setting
+        return "options"
+    if "network address" in reason:
+        return "hostaddr"
+    keywords = {o.keyword.decode() for o in pq.Conninfo.get_defaults()}
+    return next((w for w in re.findall(r"\w+", reason) if w in keywords), None)
