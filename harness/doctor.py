@@ -163,7 +163,7 @@ def _postgres_checks(store: PostgresStore, test_domain: str) -> Iterator[Check]:
     )
     yield _test_domain(installed, test_domain, install=f"`pitstop install --test-domain {test_domain}`")
     yield _privileges(conn, supabase=shape.is_supabase)
-    yield _row_level_security(conn, _app_tables(store.model, catalog))
+    yield _row_level_security(conn, _app_tables(store.model, catalog), others=catalog.app_tables())
 
 
 def _supabase_checks(store: SupabaseStore, test_domain: str) -> Iterator[Check]:
@@ -334,7 +334,8 @@ def _app_tables(model: Model, catalog: Catalog) -> list[str]:
     return list(dict.fromkeys([*model.tables, *steps]))
 
 
-def _row_level_security(conn: psycopg.Connection[Any], tables: list[str]) -> Check:
+def _row_level_security(conn: psycopg.Connection[Any], tables: list[str], *, others: list[str]) -> Check:
+    """``others``: the database's app tables, whatever the model says (to tell which advice fits)."""
     rows = _rows(
         conn,
         "select t, c.relrowsecurity from unnest(%s::text[]) with ordinality as u(t, n)"
@@ -347,8 +348,12 @@ def _row_level_security(conn: psycopg.Connection[Any], tables: list[str]) -> Che
         return Check(
             "row_level_security",
             False,
-            f"the app's tables are missing: {_names(missing)}",
-            "apply the app's migrations, or `pitstop install --with-app-schema` on a blank database",
+            f"the model's tables are missing: {_names(missing)}",
+            # Tables of another name: the model is what is wrong, not the database.
+            "declare the app's own tables in [tool.pitstop.model] (`pitstop inspect --propose` proposes "
+            "a model)"
+            if others
+            else "apply the app's migrations, or `pitstop install --with-app-schema` on a blank database",
             level="warning",
         )
     if off:

@@ -305,3 +305,26 @@ def test_a_supabase_key_of_another_role_is_refused_exit_3(capsys: pytest.Capture
     argv = ["--supabase-url", rec.URL, "--supabase-key", rec.ANON_KEY]
     code, out, err = run(capsys, "doctor", *argv)
     assert code == 3 and out == "" and "not service_role" in err
+
+
+def test_a_database_of_other_tables_and_no_model_is_told_to_declare_one(
+    capsys: pytest.CaptureFixture[str], postgres_db_url: str
+) -> None:
+    """No [tool.pitstop.model] yet: the advice is to declare the app's tables, not to add the reference's."""
+    sql(postgres_db_url, "create table public.consultations (id uuid primary key, state text not null)")
+    code, out, _ = run(capsys, "doctor", "--json", "--database-url", postgres_db_url)
+    assert code == 1
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    rls = checks["row_level_security"]
+    assert rls["message"] == "the model's tables are missing: public.sessions, public.session_requests"
+    assert "[tool.pitstop.model]" in rls["fix"] and "--with-app-schema" not in rls["fix"]
+    assert "pitstop inspect" in checks["model"]["fix"]
+
+
+def test_a_blank_database_is_told_to_get_the_app_schema(
+    capsys: pytest.CaptureFixture[str], postgres_db_url: str
+) -> None:
+    code, out, _ = run(capsys, "doctor", "--json", "--database-url", postgres_db_url)
+    assert code == 1  # not installed
+    rls = {c["name"]: c for c in json.loads(out)["checks"]}["row_level_security"]
+    assert "migrations" in rls["fix"] and "--with-app-schema" in rls["fix"]

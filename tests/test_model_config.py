@@ -160,3 +160,14 @@ def test_a_store_configured_for_another_model_than_the_installed_one_refuses(
     assert "installed for another model" in err and "pitstop install" in err
     code, out, _ = run_cli(capsys, "health", "--json", "--database-url", database_url)
     assert code == 0 and "sessions" in json.loads(out)
+
+
+def test_a_store_configured_for_another_model_that_does_not_fit_says_what_install_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_target_environment: None, database_url: str
+) -> None:
+    config = _toml(tmp_path / "pitstop.toml", '[tool.pitstop.model.sessions]\ncustomer = "customer"\n')
+    code, _, err = run_cli(capsys, "health", "--database-url", database_url, "--config", str(config))
+    assert code == 2
+    assert "installed for another model" in err and "install would refuse it" in err
+    assert "sessions.customer: public.sessions has no column customer (did you mean customer_id?)" in err
+    assert "fix: correct [tool.pitstop.model]" in err

@@ -376,9 +376,19 @@ class PostgresStore(Closing):
             return
         installed = self.installed()
         if installed and self.model.installed_for_another(installed):
+            # Say now what install would refuse, rather than send the user round to learn it.
+            found = fit.misfits(self.model, self.catalog())
+            misfit = (
+                "; and this model does not fit the database, so install would refuse it:\n    "
+                + "\n    ".join(str(f) for f in found)
+                if found
+                else ""
+            )
             raise BadInput(
-                "the pitstop functions in this database were installed for another model of the app",
-                fix="run `pitstop install` again with this [tool.pitstop.model] (or point pitstop at "
+                "the pitstop functions in this database were installed for another model of the app" + misfit,
+                fix="correct [tool.pitstop.model] (`pitstop inspect` proposes one), then `pitstop install`"
+                if found
+                else "run `pitstop install` again with this [tool.pitstop.model] (or point pitstop at "
                 "the configuration they were installed with: --config FILE)",
             )
         self._model_checked = True
