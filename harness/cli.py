@@ -69,6 +69,14 @@ def run() -> None:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    if args.platform:  # for a bare PostgreSQL, before the app's own migrations: no target needed
+        if args.with_app_schema or args.supabase_migration:
+            raise BadInput(
+                "--platform prints the platform alone",
+                fix="leave out --with-app-schema and --supabase-migration (a Supabase project has it)",
+            )
+        sys.stdout.write(sql.platform())
+        return ExitCode.OK
     settings = _settings(args)
     catalog = None
     if settings.database_url:  # the foreign keys a purge follows come from the app's own database
@@ -536,6 +544,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-app-schema",
         action="store_true",
         help="prepend the platform (Supabase's roles and auth schema, where missing) and the app's tables",
+    )
+    sub.add_argument(
+        "--platform",
+        action="store_true",
+        help="print only the platform (Supabase's roles and auth schema, where missing): for a bare "
+        "PostgreSQL, before the app's own migrations",
     )
     sub.add_argument(
         "--supabase-migration",

@@ -45,6 +45,25 @@ def test_sql_with_another_domain_and_the_app_schema(capsys: pytest.CaptureFixtur
     assert out.index("public.sessions") < out.index("create schema if not exists pitstop")
 
 
+def test_sql_platform_readies_a_bare_postgres_for_the_apps_own_migrations_and_install(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, postgres_db_url: str
+) -> None:
+    """A bare PostgreSQL (a CI service container): platform, then the app's migrations, then install."""
+    code, platform, _ = run(capsys, "sql", "--platform")
+    assert code == 0 and "auth.users" in platform and "pitstop." not in platform
+    schemas = Path(__file__).with_name("schemas")
+    with psycopg.connect(postgres_db_url, autocommit=True) as conn:
+        conn.execute(platform.encode())
+        conn.execute((schemas / "helpdesk.sql").read_text().encode())  # the app's own tables
+    config = tmp_path / "pitstop.toml"
+    config.write_text((schemas / "helpdesk.toml").read_text())
+    code, out, err = run(capsys, "install", "--database-url", postgres_db_url, "--config", str(config))
+    assert code == 0, err
+    assert "installed the pitstop functions" in out
+    code, _, err = run(capsys, "sql", "--platform", "--with-app-schema")
+    assert code == 2 and "--platform prints the platform alone" in err
+
+
 def test_sql_refuses_a_bad_domain(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "sql", "--test-domain", "x'; drop table auth.users; --")
     assert code == 2
