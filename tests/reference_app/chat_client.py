@@ -36,6 +36,20 @@ class ChatClient:
             if event["type"] == kind:
                 return event
 
+    def first_of_each(self, *kinds: str, timeout: float = EVENT_TIMEOUT_S) -> dict[str, dict[str, Any]]:
+        """The first event of each type in ``kinds``, in whatever order they come; others skipped.
+
+        The sender's "sent" and its own "message" are not ordered: the message reaches it
+        through the database's NOTIFY, which may come before the handler's acknowledgement.
+        """
+        deadline = time.monotonic() + timeout
+        found: dict[str, dict[str, Any]] = {}
+        while len(found) < len(kinds):
+            event = self.next(max(0.01, deadline - time.monotonic()))
+            if event["type"] in kinds:
+                found.setdefault(event["type"], event)
+        return found
+
     def message(self, body: str, timeout: float = EVENT_TIMEOUT_S) -> dict[str, Any]:
         """The next chat message with this body (the sender gets its own messages too)."""
         deadline = time.monotonic() + timeout

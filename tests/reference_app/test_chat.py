@@ -113,12 +113,13 @@ def test_history_comes_first_then_ready_then_live_messages_to_both(
         ]
         mechanic.ready()
         customer.send("  Hello from the customer  ")
-        sent = customer.wait_for("sent")
+        own = customer.first_of_each("sent", "message")
+        sent = own["sent"]
         got = mechanic.wait_for("message")["message"]
         assert got["id"] == sent["id"] and got["body"] == "Hello from the customer"
         assert got["sender_name"] == "Carla Customer" and got["sender_id"] == str(live.customer.id)
         assert "T" in got["created_at"] and got["created_at"].endswith("+00:00")
-        assert customer.wait_for("message")["message"]["id"] == sent["id"]
+        assert own["message"]["message"]["id"] == sent["id"]
     ordered = rows(store, "select body from public.chat_messages order by created_at, id")
     assert ordered[-1] == ("Hello from the customer",)
 
