@@ -11,6 +11,11 @@ BROWSER := $(VENV)/.browser
 # them anew (seconds each). The caches go to __pycache__ folders here and in .venv.
 export PYTHONDONTWRITEBYTECODE :=
 
+# pytest with a temporary directory of its own, removed afterwards, pass or fail: its default
+# (/tmp/pytest-of-$USER) is shared and outlives the run.
+PYTEST := tmp=$$(mktemp -d -t pitstop-pytest-XXXXXX); $(BIN)/pytest --basetemp="$$tmp"
+PYTEST_END := ; status=$$?; rm -rf "$$tmp"; exit $$status
+
 .PHONY: test demo lint bench clean soak
 
 $(STAMP): pyproject.toml
@@ -33,11 +38,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint $(BROWSER)
-	$(BIN)/pytest -n auto
+	$(PYTEST) -n auto $(PYTEST_END)
 
 # The full flow 100 times in a row and 100 times under two workers; numbers in soak-results.json.
 soak: $(BROWSER)
-	$(BIN)/pytest tests/soak -m soak -p no:xdist -v
+	$(PYTEST) tests/soak -m soak -p no:xdist -v $(PYTEST_END)
 	@cat soak-results.json
 
 demo: $(BROWSER)
