@@ -11,10 +11,11 @@ BROWSER := $(VENV)/.browser
 # them anew (seconds each). The caches go to __pycache__ folders here and in .venv.
 export PYTHONDONTWRITEBYTECODE :=
 
-# pytest with a temporary directory of its own, removed afterwards, pass or fail: its default
-# (/tmp/pytest-of-$USER) is shared and outlives the run.
-PYTEST := tmp=$$(mktemp -d -t pitstop-pytest-XXXXXX); $(BIN)/pytest --basetemp="$$tmp"
-PYTEST_END := ; status=$$?; rm -rf "$$tmp"; exit $$status
+# pytest with a temporary directory of its own, removed afterwards (pass, fail or Ctrl-C): its
+# default (/tmp/pytest-of-$USER) is shared and outlives the run.
+PYTEST := tmp=$$(mktemp -d -t pitstop-pytest-XXXXXX) || exit 1; \
+	trap 'rm -rf "$$tmp"' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(BIN)/pytest --basetemp="$$tmp"
 
 .PHONY: test demo lint bench clean soak
 
@@ -38,11 +39,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint $(BROWSER)
-	$(PYTEST) -n auto $(PYTEST_END)
+	$(PYTEST) -n auto
 
 # The full flow 100 times in a row and 100 times under two workers; numbers in soak-results.json.
 soak: $(BROWSER)
-	$(PYTEST) tests/soak -m soak -p no:xdist -v $(PYTEST_END)
+	$(PYTEST) tests/soak -m soak -p no:xdist -v
 	@cat soak-results.json
 
 demo: $(BROWSER)

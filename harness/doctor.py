@@ -163,7 +163,9 @@ def _postgres_checks(store: PostgresStore, test_domain: str) -> Iterator[Check]:
     )
     yield _test_domain(installed, test_domain, install=f"`pitstop install --test-domain {test_domain}`")
     yield _privileges(conn, supabase=shape.is_supabase)
-    yield _row_level_security(conn, _app_tables(store.model, catalog), others=catalog.app_tables())
+    tables = _app_tables(store.model, catalog)
+    others = [t for t in catalog.app_tables() if t not in tables]
+    yield _row_level_security(conn, tables, others=others)
 
 
 def _supabase_checks(store: SupabaseStore, test_domain: str) -> Iterator[Check]:
@@ -335,7 +337,7 @@ def _app_tables(model: Model, catalog: Catalog) -> list[str]:
 
 
 def _row_level_security(conn: psycopg.Connection[Any], tables: list[str], *, others: list[str]) -> Check:
-    """``others``: the database's app tables, whatever the model says (to tell which advice fits)."""
+    """``others``: the database's app tables that the model does not name (which advice fits)."""
     rows = _rows(
         conn,
         "select t, c.relrowsecurity from unnest(%s::text[]) with ordinality as u(t, n)"

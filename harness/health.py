@@ -13,8 +13,9 @@ from typing import Any
 from harness.json_types import JSON
 from harness.model.declaration import Requests, Sessions
 
-SESSION_STATUSES = ("pending", "waiting", "live", "completed", "cancelled")
-REQUEST_STATUSES = ("pending", "accepted", "expired", "cancelled")
+# The reference model's words, in the order a report prints them (a model's own come after).
+SESSION_STATUSES = Sessions().statuses
+REQUEST_STATUSES = Requests().statuses
 
 
 @dataclass(frozen=True)

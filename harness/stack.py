@@ -34,6 +34,7 @@ from harness import processes
 from harness.cleanup import Cleanup
 from harness.config import DEFAULT_TEST_DOMAIN, Settings
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
+from harness.model.catalog import SYSTEM_SCHEMAS
 from harness.postgres_server import LocalPostgres, free_port
 from harness.safety import check_database_url
 from harness.store.postgres import PostgresStore
@@ -269,11 +270,13 @@ class EmbeddedStack:
             Cleanup(store, self._settings)  # the guard again, on the address actually reached
             if self._database_url:
                 _refuse_unless_ours(store, url)
-            store.install(test_domain=self._test_domain, with_app_schema=True)
-            store.connection.execute(
-                "insert into pitstop.settings values (%s, 'the reference app') on conflict do nothing",
-                (STACK_MARK,),
-            )
+            with store.connection.transaction():  # the install and its mark, or neither
+                store.install(test_domain=self._test_domain, with_app_schema=True)
+                store.connection.execute(
+                    "insert into pitstop.settings values (%s, %s)"
+                    " on conflict (key) do update set value = excluded.value",
+                    (STACK_MARK, ",".join(store.catalog().app_tables())),
+                )
         return url
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
@@ -351,22 +354,50 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
     processes.stop(process, STOP_TIMEOUT_S)
 
 
-# The key in pitstop.settings that says the embedded stack installed this database.
+# The key in pitstop.settings that says the embedded stack installed this database; its value
+# is the app tables it left there (the reference app's).
 STACK_MARK = "embedded_stack"
+# Every object a user made outside PostgreSQL's own schemas (not one an extension owns): a blank
+# database has none. Tables are not enough: views, sequences, functions and types count too.
+OWN_OBJECTS = """
+with own(schema, name) as (
+    select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+      and not exists (select from pg_depend d
+                      where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+    union all
+    select n.nspname, p.proname || '()' from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where not exists (select from pg_depend d
+                      where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+    union all
+    select n.nspname, t.typname from pg_type t join pg_namespace n on n.oid = t.typnamespace
+    where t.typtype in ('e', 'd', 'r')
+      and not exists (select from pg_depend d
+                      where d.classid = 'pg_type'::regclass and d.objid = t.oid and d.deptype = 'e')
+)
+select schema || '.' || name from own
+where schema not in ('pg_catalog', 'information_schema')
+  and schema not like 'pg\\_toast%%' and schema not like 'pg\\_temp%%'
+order by schema = any(%s), 1
+"""
 
 
 def _refuse_unless_ours(store: PostgresStore, url: str) -> None:
-    """A given database takes the reference app's schema and rules only when it is blank or the
-    embedded stack's own from an earlier start: never a database an app of its own lives in."""
-    tables = sorted(store.catalog().tables)
-    if not tables or STACK_MARK in store.installed():
+    """A given database takes the reference app's schema and rules only when it is blank, or the
+    embedded stack's own from an earlier start with no app table added since: never a database
+    an app of its own lives in."""
+    found = [name for (name,) in store.connection.execute(OWN_OBJECTS, (list(SYSTEM_SCHEMAS),))]
+    if not found:
         return
-    shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    mark = store.installed().get(STACK_MARK)
+    if mark is not None and set(store.catalog().app_tables()) <= set(mark.split(",")):
+        return
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
     given = conninfo_to_dict(url)
     where = f"database {given.get('dbname', '?')} on {given.get('host', 'the local socket')}"
     raise Refused(
         f"the embedded stack installs the reference app into its database, and the {where} "
-        f"holds tables of its own ({shown}); nothing was written",
+        f"holds objects of its own ({shown}); nothing was written",
         fix="to test your app, give --base-url (the app under test) with this database; for the "
         "embedded stack, name a blank database, or none (it then starts a PostgreSQL of its own)",
     )

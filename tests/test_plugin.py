@@ -574,7 +574,7 @@ def test_a_database_of_an_app_of_its_own_and_no_base_url_is_refused_untouched(
     result = run(pytester, f"--pitstop-database-url={postgres_db_url}", "-p", "no:cacheprovider")
     assert result.ret != pytest.ExitCode.OK
     output = result.stdout.str() + result.stderr.str()
-    assert "holds tables of its own (public.consultations)" in output and "--base-url" in output
+    assert "holds objects of its own (public.consultations)" in output and "--base-url" in output
     assert "Traceback" not in output
     with psycopg.connect(postgres_db_url) as conn:
         schemas = {name for (name,) in conn.execute("select nspname from pg_namespace")}

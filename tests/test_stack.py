@@ -161,6 +161,10 @@ def test_the_stack_installs_with_the_statement_timeout_of_the_rest_of_pitstop(
             create event trigger note_timeout on ddl_command_end execute function observed.note();
             """
         )
+        # The observer's table counts as the stack's own: an app table added since would be refused.
+        conn.execute(
+            "update pitstop.settings set value = value || ',observed.timeouts' where key = 'embedded_stack'"
+        )
     monkeypatch.setenv("PITSTOP_STATEMENT_TIMEOUT", "7")  # as the plugin and the commands read it
     with EmbeddedStack(database_url=postgres_db_url):
         pass
@@ -188,7 +192,7 @@ def test_the_stack_refuses_a_database_an_app_of_its_own_lives_in_and_writes_noth
         conn.execute("create table public.consultations (id uuid primary key, state text not null)")
     with pytest.raises(Refused) as refused:
         EmbeddedStack(database_url=postgres_db_url).start()
-    assert "holds tables of its own (public.consultations)" in refused.value.message
+    assert "holds objects of its own (public.consultations)" in refused.value.message
     assert "--base-url" in (refused.value.fix or "")
     assert _tables(postgres_db_url) == ["public.consultations"]  # no pitstop, auth or reference tables
 
@@ -200,3 +204,31 @@ def test_the_stack_takes_a_blank_database_and_then_its_own_again(postgres_db_url
     assert "public.sessions" in installed and "pitstop.settings" in installed
     with EmbeddedStack(database_url=postgres_db_url) as info:  # marked as the stack's: no refusal
         assert _get(info.app_url + "/healthz") == 200
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "create view public.open_jobs as select 1 as id",
+        "create function public.notify_page_change() returns int language sql as 'select 1'",
+        "create type public.job_state as enum ('open', 'done')",
+    ],
+    ids=["a-view", "a-function", "a-type"],
+)
+def test_a_database_of_no_tables_but_objects_of_its_own_is_not_blank(
+    postgres_db_url: str, statement: str
+) -> None:
+    with psycopg.connect(postgres_db_url, autocommit=True) as conn:
+        conn.execute(statement)
+    with pytest.raises(Refused, match="holds objects of its own"):
+        EmbeddedStack(database_url=postgres_db_url).start()
+    assert _tables(postgres_db_url) == []
+
+
+def test_the_stacks_own_database_with_an_app_table_added_since_is_refused(postgres_db_url: str) -> None:
+    with EmbeddedStack(database_url=postgres_db_url):
+        pass
+    with psycopg.connect(postgres_db_url, autocommit=True) as conn:
+        conn.execute("create table public.consultations (id uuid primary key)")
+    with pytest.raises(Refused, match="holds objects of its own"):
+        EmbeddedStack(database_url=postgres_db_url).start()
