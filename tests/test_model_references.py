@@ -7,6 +7,7 @@ Every schema here is real, in a database of its own."""
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ from harness.errors import BadInput
 from harness.model import Model, load_model
 from harness.model.catalog import Catalog, read_catalog
 from harness.model.fit import Misfit, misfits
+from harness.model.propose import propose
 from harness.postgres_server import LocalPostgres
+from harness.store.interface import NewUser
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
 from tests.model_worlds import NAMES, create_database, drop_database, model_of
@@ -76,6 +79,46 @@ create table public.session_requests (
 """
 
 
+# Mechanics keyed by the user's id: a mechanic's row has its sign-in user's id, so the sessions'
+# mechanic refers to the mechanics table and the request's accepted_by to auth.users, both
+# holding the same ids. ``{key}`` is the mechanics' id.
+MECHANICS = """
+create table public.mechanics (
+    {key},
+    email text not null unique
+);
+create table public.sessions (
+    id uuid primary key default gen_random_uuid(),
+    customer_id uuid not null references auth.users,
+    mechanic_id uuid references public.mechanics,
+    status text not null default 'pending'
+        check (status in ('pending', 'waiting', 'live', 'completed', 'cancelled')),
+    created_at timestamptz not null default now(),
+    ended_at timestamptz
+);
+create table public.session_requests (
+    id uuid primary key default gen_random_uuid(),
+    customer_id uuid not null references auth.users,
+    accepted_by uuid references auth.users,
+    session_id uuid references public.sessions on delete cascade,
+    status text not null default 'pending' check (status in ('pending', 'accepted', 'expired', 'cancelled')),
+    created_at timestamptz not null default now()
+);
+"""
+KEYED = MECHANICS.format(key="id uuid primary key references auth.users on delete cascade")
+# The same ids, but no foreign key says so: the model's mechanics.user = "id" does.
+KEYED_LOOSELY = MECHANICS.format(key="id uuid primary key")
+# Mechanics with ids of their own, linked to a sign-in user by user_id: accepted_by's user ids are
+# no mechanic's ids.
+UNKEYED = MECHANICS.format(
+    key="id uuid primary key default gen_random_uuid(),\n    user_id uuid references auth.users"
+)
+KEYED_MODEL = {
+    "requests": {"mechanic": "accepted_by", "session": "session_id"},
+    "mechanics": {"table": "public.mechanics", "user": "id"},
+}
+
+
 def _database(postgres: LocalPostgres, ddl: str) -> str:
     name = f"refs_{uuid4().hex[:12]}"
     with psycopg.connect(postgres.url(), autocommit=True) as conn:
@@ -101,6 +144,27 @@ def shipped(postgres: LocalPostgres) -> Iterator[dict[str, str]]:
     yield urls
     for url in urls.values():
         drop_database(postgres.url(), url)
+
+
+@pytest.fixture(scope="module")
+def keyed(postgres: LocalPostgres) -> Iterator[str]:
+    url = _database(postgres, KEYED)
+    yield url
+    drop_database(postgres.url(), url)
+
+
+def _email(role: str) -> str:
+    return f"{role}-refs@pitstop.test"
+
+
+def _user(role: str) -> NewUser:
+    return NewUser(
+        email=_email(role),
+        password_hash="$2a$04$abcdefghijklmnopqrstuu5Q0p9b3mQn0k8F9rXo0nZpD2i5x1W6e",
+        full_name=role.title(),
+        role=role,
+        metadata={"pitstop": True},
+    )
 
 
 def catalog(url: str) -> Catalog:
@@ -184,6 +248,133 @@ def test_the_row_own_id_is_refused_even_without_a_foreign_key(postgres: LocalPos
         drop_database(postgres.url(), url)
 
 
+# -- mechanics keyed by the user's id: a key to auth.users holds mechanics' ids too ------------------
+
+
+def test_propose_on_mechanics_keyed_by_the_users_id_proposes_a_model_that_fits(keyed: str) -> None:
+    found = catalog(keyed)
+    proposal = propose(found)
+    model = proposal.model
+    assert (model.mechanics.table, model.mechanics.id, model.mechanics.user) == (
+        "public.mechanics",
+        "id",
+        "id",
+    )
+    assert (model.sessions.mechanic, model.requests.mechanic) == ("mechanic_id", "accepted_by")
+    assert proposal.misfits == ()
+    assert misfits(model, found) == []
+    assert misfits(load_model(KEYED_MODEL), found) == []
+
+
+def test_install_takes_the_proposed_model_of_mechanics_keyed_by_the_users_id(
+    postgres: LocalPostgres, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _database(postgres, KEYED)
+    try:
+        config = tmp_path / "pitstop.toml"
+        config.write_text(propose(catalog(url)).toml, encoding="utf-8")
+        code, out, err = run_cli(capsys, "install", "--config", str(config), "--database-url", url)
+        assert code == 0, err
+        assert "installed the pitstop functions" in out
+        assert has_pitstop(url)
+        # The rules take a mechanic's user id for its id: a purge of the mechanic's user finds the
+        # session (mechanic_id) and the request (accepted_by) it served a test customer in.
+        model = load_model(tomllib.loads(config.read_text())["tool"]["pitstop"]["model"])
+        with PostgresStore(database_url=url, model=model) as store:
+            customer, mechanic = (store.create_test_user(_user(role)) for role in ("customer", "mechanic"))
+            conn = store.connection
+            conn.execute(
+                "insert into public.mechanics (id, email) values (%s, %s)", (mechanic, _email("mechanic"))
+            )
+            row = conn.execute(
+                "insert into public.sessions (customer_id, mechanic_id, status)"
+                " values (%s, %s, 'live') returning id",
+                (customer, mechanic),
+            ).fetchone()
+            assert row is not None
+            conn.execute(
+                "insert into public.session_requests (customer_id, accepted_by, session_id, status)"
+                " values (%s, %s, %s, 'accepted')",
+                (customer, mechanic, row[0]),
+            )
+            assert [s["id"] for s in store.active_sessions([mechanic])] == [str(row[0])]
+            counts = store.purge_user(mechanic)
+            assert (counts["sessions"], counts["session_requests"], counts["kept"]) == (1, 1, 0)
+    finally:
+        drop_database(postgres.url(), url)
+
+
+def test_a_mechanics_user_that_is_its_id_keys_the_mechanics_by_the_users_id(postgres: LocalPostgres) -> None:
+    """No foreign key on mechanics.id: the model's ``user = "id"`` says it is the user's id."""
+    url = _database(postgres, KEYED_LOOSELY)
+    try:
+        assert misfits(load_model(KEYED_MODEL), catalog(url)) == []
+        with PostgresStore(database_url=url, model=load_model(KEYED_MODEL)) as store:
+            store.install(test_domain="pitstop.test")
+        assert has_pitstop(url)
+        # Without it, nothing says a mechanic's id is a user's: accepted_by is not a mechanic column.
+        data = declared(KEYED_MODEL, mechanics={"user": ""})
+        assert misfits(load_model(data), catalog(url)) == [
+            Misfit(
+                "requests.mechanic",
+                "public.session_requests.accepted_by references auth.users(id), not public.mechanics(id), "
+                "the mechanics table",
+                "name the column of public.session_requests that references public.mechanics(id); or "
+                'mechanics.table = "" if mechanics are sign-in users',
+            )
+        ]
+    finally:
+        drop_database(postgres.url(), url)
+
+
+def test_mechanics_keyed_by_the_users_id_may_be_taken_for_sign_in_users(keyed: str) -> None:
+    """The other way round: with no mechanics table, sessions.mechanic_id refers to mechanics keyed
+    by the user's id, so it holds user ids (the profile rule)."""
+    assert misfits(load_model(declared(KEYED_MODEL, mechanics={"table": ""})), catalog(keyed)) == []
+
+
+def test_a_profile_keyed_by_the_users_id_may_be_the_mechanics_table(consultations: str) -> None:
+    """claimed_by refers to auth.users; the profiles' ids are the users' ids."""
+    data = declared(CONSULTATION_MODEL, mechanics={"table": "public.profiles"})
+    assert misfits(load_model(data), catalog(consultations)) == []
+
+
+def test_a_wrong_mechanic_column_is_pointed_at_the_users_column_not_the_customers(keyed: str) -> None:
+    """Both accepted_by and customer_id hold ids a mechanic's may be; customer_id is the customer's."""
+    data = declared(KEYED_MODEL, requests={"mechanic": "session_id", "session": ""})
+    assert misfits(load_model(data), catalog(keyed)) == [
+        Misfit(
+            "requests.mechanic",
+            "public.session_requests.session_id references public.sessions(id), not public.mechanics(id), "
+            "the mechanics table",
+            "did you mean accepted_by?",
+        )
+    ]
+
+
+def test_mechanics_with_ids_of_their_own_are_not_the_users(
+    postgres: LocalPostgres, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _database(postgres, UNKEYED)
+    try:
+        expected = Misfit(
+            "requests.mechanic",
+            "public.session_requests.accepted_by references auth.users(id), not public.mechanics(id), "
+            "the mechanics table",
+            "name the column of public.session_requests that references public.mechanics(id); or "
+            'mechanics.table = "" if mechanics are sign-in users',
+        )
+        proposal = propose(catalog(url))
+        assert proposal.model.mechanics.user == "user_id"
+        assert proposal.model.requests.mechanic == "accepted_by"
+        assert proposal.misfits == (expected,)  # the proposal says so itself
+        data = declared(KEYED_MODEL, mechanics={"user": "user_id"})
+        assert misfits(load_model(data), catalog(url)) == [expected]
+        refused(capsys, url, toml_of(data, tmp_path / "pitstop.toml"), expected)
+    finally:
+        drop_database(postgres.url(), url)
+
+
 # -- wrong references: a misfit naming the key, what the column refers to, and the fix ---------------
 
 WRONG = [
@@ -244,17 +435,6 @@ WRONG = [
             'request = "" to link requests to sessions by customer',
         ),
         id="request-is-a-user-column",
-    ),
-    pytest.param(
-        {"mechanics": {"table": "public.profiles"}},
-        Misfit(
-            "requests.mechanic",
-            "public.session_requests.claimed_by references auth.users(id), not public.profiles(id), "
-            "the mechanics table",
-            "name the column of public.session_requests that references public.profiles(id); or "
-            'mechanics.table = "" if mechanics are sign-in users',
-        ),
-        id="mechanic-is-a-user-where-mechanics-have-a-table",
     ),
 ]
 

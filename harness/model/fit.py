@@ -110,11 +110,17 @@ class _Target:
     part: str  # "users", "sessions", "requests" or "mechanics"
     table: str
     column: str
+    # Its ids are the users' ids (a mechanics table keyed by the user's id): what refers to the
+    # users holds its ids too.
+    users: bool = False
 
     @property
     def shown(self) -> str:
         where = f"{self.table}({self.column})"
         return where if self.part == "users" else f"{where}, the {self.part} table"
+
+
+USERS = _Target("users", AUTH_USERS, "id")
 
 
 def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]:
@@ -123,15 +129,21 @@ def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]
     A customer column refers to ``auth.users(id)``; a mechanic column too, or to the model's
     mechanics table when it has one; ``sessions.request`` to the requests table's id and
     ``requests.session`` to the sessions table's. A foreign key to a table keyed by the user's
-    id (a profile: its id refers to ``auth.users(id)``) holds user ids too. A column with no
-    foreign key is taken as it is (apps leave some out), unless it is the row's own id.
+    id (a profile: its id refers to ``auth.users(id)``) holds user ids too; and where the
+    mechanics table is keyed by the user's id (its id refers to the users, or the model's
+    ``mechanics.user`` is its id), a mechanic's id is its user's, so a mechanic column may refer
+    to the users as well. A column with no foreign key is taken as it is (apps leave some out),
+    unless it is the row's own id (``mechanics.user`` may be: it says the table is keyed so).
     Keys already found wrong (``wrong``), and columns of tables not there, are not looked at.
     """
     s, r, m = model.sessions, model.requests, model.mechanics
-    users = _Target("users", AUTH_USERS, "id")
+    users = USERS
     sessions = _Target("sessions", s.table, s.id)
     requests = _Target("requests", r.table, r.id)
-    mechanics = _Target("mechanics", m.table, m.id) if model.has_mechanics_table else users
+    mechanics = users
+    if model.has_mechanics_table:
+        keyed = m.user == m.id or any(_refers(fk, users, catalog) for fk in catalog.references(m.table, m.id))
+        mechanics = _Target("mechanics", m.table, m.id, users=keyed)
     # (part, its table, its id, key, column, target) for every column that refers to something.
     columns = [("customer", s.customer, users), ("mechanic", s.mechanic, mechanics)]
     checks = [("sessions", s.table, s.id, key, name, target) for key, name, target in columns]
@@ -157,12 +169,20 @@ def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]
         if refs:
             shown = " and ".join(f"{fk.ref_table}({', '.join(fk.ref_columns)})" for fk in refs)
             message = f"{table}.{name} references {shown}, not {target.shown}"
-        elif name == own:
+        elif name == own and (part, key) != ("mechanics", "user"):
             message = f"{table}.{name} is the row's own id ({part}.id), not a reference to {target.shown}"
         else:
             continue  # no foreign key: taken as the model says
-        # The other keys of this table that refer to the same target keep their columns.
-        taken = {n for _, t, _, k, n, g in checks if t == table and k != key and g == target}
+        # The columns that other keys of this table name, and rightly (they refer to those keys'
+        # targets), stay theirs: a customer column is no mechanic's, even where both hold user ids.
+        taken = {
+            n
+            for _, t, _, k, n, g in checks
+            if t == table
+            and k != key
+            and n
+            and any(_refers(fk, g, catalog) for fk in catalog.references(t, n))
+        }
         candidates = [c for c in _referring(catalog, table, target) if c not in taken and c != name]
         fix = _fix(model, catalog, key, table, target, refs, candidates)
         out.append(Misfit(f"{part}.{key}", message, fix))
@@ -181,13 +201,16 @@ def _referring(catalog: Catalog, table: str, target: _Target) -> list[str]:
 
 
 def _refers(fk: ForeignKey, target: _Target, catalog: Catalog) -> bool:
-    """Whether ``fk`` refers to ``target``: directly, or, for the users, to a table keyed by their id."""
+    """Whether ``fk`` refers to ``target``: directly, or, for the users, to a table keyed by their id;
+    for a target keyed by the users' id (``target.users``), to the users as well."""
     if (fk.ref_table, fk.ref_columns) == (target.table, (target.column,)):
         return True
-    return target.part == "users" and any(
-        (k.ref_table, k.ref_columns) == (target.table, (target.column,))
-        for k in catalog.references(fk.ref_table, fk.ref_columns[0])
-    )
+    if target.part == "users":
+        return any(
+            (k.ref_table, k.ref_columns) == (target.table, (target.column,))
+            for k in catalog.references(fk.ref_table, fk.ref_columns[0])
+        )
+    return target.users and _refers(fk, USERS, catalog)
 
 
 def _fix(
@@ -203,8 +226,7 @@ def _fix(
         return f"did you mean {' or '.join(candidates)}?"
     fixes = [f"name the column of {table} that references {target.table}({target.column})"]
     if key == "mechanic" and refs:
-        users = _Target("users", AUTH_USERS, "id")
-        elsewhere = [fk.ref_table for fk in refs if not _refers(fk, users, catalog)]
+        elsewhere = [fk.ref_table for fk in refs if not _refers(fk, USERS, catalog)]
         if target.part == "mechanics" and not elsewhere:
             fixes.append('mechanics.table = "" if mechanics are sign-in users')
         elif target.part == "users" and elsewhere and elsewhere[0] not in model.tables:
