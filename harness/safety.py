@@ -11,10 +11,12 @@ import binascii
 import ipaddress
 import json
 import os
+import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
@@ -99,10 +101,11 @@ def check_database_url(url: str, allowed_hosts: frozenset[str]) -> None:
     try:
         params = conninfo_to_dict(url)
     except ProgrammingError as exc:
-        raise BadInput(
-            f"the database URL is not a valid connection string: {exc}",
+        raise BadInput(  # libpq quotes the fragment it could not read: often the password
+            f"the database URL is not a valid connection string: {scrub(str(exc), passwords_in(url))}",
             fix="give a URL such as postgresql://user:password@127.0.0.1:5432/postgres",
         ) from None
+    check_hosts_and_ports(params)  # before a host made of a password's pieces is looked up
     hosts = str(params.get("host") or os.environ.get("PGHOST") or "").split(",")
     addresses = str(params.get("hostaddr") or os.environ.get("PGHOSTADDR") or "").split(",")
     for i, host in enumerate(hosts):
@@ -209,3 +212,73 @@ def _resolve(host: str, *, what: str) -> list[str]:
             fix=f"if it is a test target, allow it with --allow-host {host} or PITSTOP_ALLOWED_HOSTS={host}",
         ) from None
     return sorted({str(info[4][0]) for info in infos})
+
+
+# -- the database URL's password, never shown ----------------------------------------
+
+# Where the database URL is named to the user.
+DATABASE_URL_NAMED = "the database URL (--database-url / DATABASE_URL)"
+
+# A URL's user:password@, found leniently (the URL may not parse): the user has no ':', '@' or
+# '/'; the password runs to the first '@' (libpq's reading) or, if it has an '@' of its own, to the
+# last (so both are taken). key=value's (or a URL query's) password=..., to the next key= or the end.
+_URL_PASSWORD = (
+    re.compile(r"^\s*[A-Za-z][\w+.-]*://[^:@/]*:(?P<pw>.*?)@", re.DOTALL),
+    re.compile(r"^\s*[A-Za-z][\w+.-]*://[^:@/]*:(?P<pw>.*)@", re.DOTALL),
+)
+_KEYWORD_PASSWORD = re.compile(r"(?:^|[\s?&])password\s*=\s*(?P<pw>.*?)(?=\s+\w+\s*=|&\w+=|$)", re.DOTALL)
+# The characters that, left unencoded in a URL's password, make libpq read it as something else.
+_RESERVED = "/ @ : ? # %"
+
+
+def passwords_in(url: str) -> tuple[str, ...]:
+    """The password in a connection string, each way it may be written (as given, decoded,
+    unquoted), longest first: what to scrub from the messages about it (``scrub``)."""
+    found = [m["pw"] for pattern in _URL_PASSWORD if (m := pattern.search(url))]
+    found += [m["pw"].strip() for m in _KEYWORD_PASSWORD.finditer(url)]
+    found += [unquote(pw) for pw in found] + [pw.strip("'") for pw in found]
+    try:
+        parsed = conninfo_to_dict(url).get("password")
+    except ProgrammingError:
+        parsed = None
+    if parsed:
+        found.append(str(parsed))
+    return tuple(sorted({pw for pw in found if pw}, key=len, reverse=True))
+
+
+def scrub(text: str, passwords: tuple[str, ...]) -> str:
+    """``text`` with each password, and each of its whitespace-separated pieces, as ``***``.
+
+    A password or a piece of 3 characters or more goes wherever it appears; a shorter one only
+    where it is quoted whole (libpq's ``"cd"``), since its letters may be in any word.
+    """
+    for password in passwords:
+        for piece in sorted({password, *password.split()}, key=len, reverse=True):
+            if len(piece) >= 3:
+                text = text.replace(piece, "***")
+            elif piece:
+                text = re.sub(rf"([\"']){re.escape(piece)}\1", r"\1***\1", text)
+    return text
+
+
+def check_hosts_and_ports(params: Mapping[str, object]) -> None:
+    """Refuse a port that is not a number, or a URL's host with an '@' in it: most often a
+    password with a character a URL reserves, left unencoded, that made libpq read the rest of
+    the URL as host and port. Neither is shown: it may be part of the password."""
+    encode = (
+        f"a password's special characters ({_RESERVED}) must be percent-encoded in a URL "
+        "(/ as %2F, @ as %40, : as %3A, ? as %3F, # as %23, % as %25)"
+    )
+    ports = str(params.get("port") or "").split(",")
+    if not all(re.fullmatch(r"\s*[0-9]*\s*", port) for port in ports):
+        raise BadInput(
+            "the database URL is not a valid connection string: its port is not a number",
+            fix=f"correct port in {DATABASE_URL_NAMED}: a number, or one per host, separated by commas; "
+            + encode,
+        )
+    hosts = str(params.get("host") or "").split(",")
+    if any("@" in host and not host.startswith(("/", "@")) for host in hosts):
+        raise BadInput(
+            "the database URL is not a valid connection string: its host has an '@' in it",
+            fix=f"correct host in {DATABASE_URL_NAMED}; {encode}",
+        )

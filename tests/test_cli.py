@@ -16,7 +16,7 @@ import pytest
 
 from harness.errors import BadInput
 from harness.postgres_server import LocalPostgres, free_port
-from harness.store.postgres import PostgresStore
+from harness.store.postgres import PostgresStore, connect_error
 from tests.conftest import run_cli as run
 from tests.seeding import Seeder
 
@@ -334,6 +334,90 @@ def test_an_unknown_query_parameter_is_named_by_the_store(database_url: str) -> 
         "remove ?colour= from the database URL (--database-url / DATABASE_URL): it is not a libpq "
         "connection option"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "pieces"),
+    [
+        ("postgresql://u:s3cr%zzet@127.0.0.1:{port}/postgres", ["s3cr%zzet", "zzet"]),
+        ("postgresql://u:s3cr et@127.0.0.1:{port}/postgres", ["s3cr et", "s3cr"]),
+        ("host=127.0.0.1 port={port} password=ab cd", ["ab cd", '"cd"']),
+        ("postgresql://127.0.0.1:{port}/postgres?password=s3cr%zzet&sslmode=disable", ["s3cr%zzet"]),
+    ],
+)
+def test_a_connection_string_libpq_cannot_parse_never_shows_its_password(
+    capsys: pytest.CaptureFixture[str], postgres: LocalPostgres, url: str, pieces: list[str]
+) -> None:
+    """libpq quotes the fragment it could not parse, which is often the password: never shown."""
+    url = url.format(port=postgres.port)
+    with pytest.raises(BadInput) as refused:
+        PostgresStore(database_url=url)
+    said = str(refused.value)
+    assert said.startswith("the database URL is not a valid connection string: ") and '"***"' in said
+    assert refused.value.fix
+    for piece in pieces:
+        assert piece not in said
+    code, out, err = run(capsys, "health", "--database-url", url)  # the guard reads it first
+    assert (code, out) == (2, "") and "not a valid connection string" in err
+    for piece in pieces:
+        assert piece not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:qzv/xkw@127.0.0.1:{port}/postgres",
+        "postgresql://u:qzv/xkw@127.0.0.1:{port},127.0.0.1:{port}/postgres",
+        "postgresql://u:qz#kw/xv@127.0.0.1:{port}/postgres",
+    ],
+)
+def test_a_slash_in_the_password_is_bad_input_saying_to_percent_encode_it(
+    capsys: pytest.CaptureFixture[str], postgres: LocalPostgres, url: str
+) -> None:
+    """libpq reads ``u:qzv/xkw@...`` as host u, port qzv: not a server that did not answer (exit 4)."""
+    url = url.format(port=postgres.port)
+    code, out, err = run(capsys, "health", "--database-url", url, "--allow-host", "u")
+    assert (code, out) == (2, "")
+    assert err.startswith("pitstop: error: the database URL is not a valid connection string: its port is")
+    assert "fix: correct port in the database URL" in err and "must be percent-encoded" in err
+    for piece in ("qz", "xk", "kw", "xv"):  # no fragment of the password
+        assert piece not in err
+    with pytest.raises(BadInput, match="port is not a number"):
+        PostgresStore(database_url=url)
+
+
+def test_an_at_sign_in_the_password_is_bad_input_saying_to_percent_encode_it(postgres: LocalPostgres) -> None:
+    """libpq reads ``u:pa@ss@127.0.0.1`` as password pa at host ss@127.0.0.1: the host is refused unshown."""
+    with pytest.raises(BadInput) as refused:
+        PostgresStore(database_url=f"postgresql://u:pa@ss@127.0.0.1:{postgres.port}/postgres")
+    assert str(refused.value).startswith("the database URL is not a valid connection string: its host has")
+    assert "ss@" not in str(refused.value) and "% as %25" in str(refused.value)
+
+
+def test_a_password_with_a_slash_percent_encoded_signs_in(
+    capsys: pytest.CaptureFixture[str], postgres: LocalPostgres
+) -> None:
+    """The fix the port error gives works: / as %2F in the URL's password."""
+    role = f"pw_{uuid4().hex[:8]}"
+    with psycopg.connect(postgres.url(), autocommit=True) as conn:
+        conn.execute(f"create role {role} login password 'pa/ss'")
+    try:
+        with hba_rule(postgres, role, "scram-sha-256"):
+            url = f"postgresql://{role}:pa%2Fss@127.0.0.1:{postgres.port}/postgres"
+            code, _, err = run(capsys, "health", "--database-url", url)
+            assert "refused the login" not in err and code in (1, 2)  # signed in; no pitstop functions there
+            wrong = f"postgresql://{role}:pa%2Fxx@127.0.0.1:{postgres.port}/postgres"
+            code, _, err = run(capsys, "health", "--database-url", wrong)
+            assert code == 2 and "refused the login: password authentication failed" in err
+    finally:
+        with psycopg.connect(postgres.url(), autocommit=True) as conn:
+            conn.execute(f"drop role {role}")
+
+
+def test_a_connect_error_with_no_words_names_its_type() -> None:
+    """An exception with an empty message (and no SQLSTATE, as psycopg 3 gives a failed connect)."""
+    error = connect_error(psycopg.OperationalError(""))
+    assert str(error).startswith("could not connect to the database: OperationalError")
 
 
 @contextmanager

@@ -23,7 +23,14 @@ from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.json_types import JSON
 from harness.model import Model, fit
 from harness.model.catalog import Catalog, Column, read_catalog
-from harness.safety import Endpoint, is_loopback
+from harness.safety import (
+    DATABASE_URL_NAMED,
+    Endpoint,
+    check_hosts_and_ports,
+    is_loopback,
+    passwords_in,
+    scrub,
+)
 from harness.store.interface import NewUser
 
 CONNECT_TIMEOUT_S = 5
@@ -84,10 +91,13 @@ class PostgresStore(Closing):
                 f"the statement timeout is {statement_timeout:g} s",
                 fix="give a number of seconds, 0 for none (PITSTOP_STATEMENT_TIMEOUT)",
             )
+        # libpq's messages quote what they could not parse, often the password: it is kept to scrub.
+        self._passwords = passwords_in(database_url)
         try:
             params = conninfo_to_dict(database_url)
         except psycopg.ProgrammingError as exc:
-            raise _bad_url(exc) from None
+            raise _bad_url(exc, self._passwords) from None
+        check_hosts_and_ports(params)
         params.setdefault("connect_timeout", str(max(1, round(connect_timeout))))
         params.setdefault("application_name", "pitstop")
         for name, value in KEEPALIVES.items():
@@ -226,7 +236,7 @@ class PostgresStore(Closing):
         try:
             conn = _BoundedConnection.connect(self._conninfo, autocommit=True)
         except psycopg.Error as exc:
-            raise connect_error(exc) from None
+            raise connect_error(exc, self._passwords) from None
         info = conn.info
         conn.where = _where(Endpoint(host=info.host, address=info.hostaddr or None), info.port, info.dbname)
         conn.bound = self._client_bound
@@ -750,8 +760,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-# Where the database URL is named to the user.
-_URL = "the database URL (--database-url / DATABASE_URL)"
 # libpq's and psycopg's words for a connection string they will not use, and the server's for a
 # setting in its ``options`` that it will not take: the URL is to change, not the server.
 _BAD_OPTION = re.compile(
@@ -773,20 +781,27 @@ _NO_DATABASE = re.compile(r"database \"[^\"]*\" does not exist")  # SQLSTATE 3D0
 _ATTEMPT = re.compile(r"connection to server (?P<where>.*?) failed: (?:FATAL:\s+)?(?P<reason>.*)")
 
 
-def connect_error(exc: psycopg.Error) -> PitstopError:
+def connect_error(exc: psycopg.Error, passwords: tuple[str, ...] = ()) -> PitstopError:
     """pitstop's error for a connection that was not made.
 
     A URL that libpq or psycopg will not use, a login the server refused and a
     database it does not have are bad input (exit 2, as a rejected key is for
     the other stores); a server that did not answer is unreachable (exit 4).
+    ``passwords``: the URL's password as it may be written (``harness.safety.passwords_in``),
+    scrubbed from libpq's and psycopg's words (which may quote a fragment of the
+    URL); the server's (a refused login, a missing database) are shown as said,
+    since the server is never told the password and the user name may be alike.
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     # psycopg's own words before libpq's; each failed attempt (a host with two addresses) is a line.
     reasons = [re.sub(r"^(?:connection (?:is bad|failed): )", "", line) for line in lines]
+    first = reasons[0] if reasons else type(exc).__name__  # an exception may say nothing
     login = next((r for r in reasons if _LOGIN_REFUSED.search(r)), None)
+    # psycopg (3.3) gives a failed connection no SQLSTATE (no result holds one), so the server's
+    # words are read; the SQLSTATEs are checked too in case a later version sets them.
     if login is not None or exc.sqlstate in ("28P01", "28000"):
-        said = _server_words(login or reasons[0])
-        fix = f"check the user name and password in {_URL}"
+        said = _server_words(login or first)
+        fix = f"check the user name and password in {DATABASE_URL_NAMED}"
         if "pg_hba.conf" in said:
             fix += ", and that the server's pg_hba.conf lets this host in"
         elif "Tenant or user not found" in said:
@@ -795,28 +810,29 @@ def connect_error(exc: psycopg.Error) -> PitstopError:
     missing = next((r for r in reasons if _NO_DATABASE.search(r)), None)
     if missing is not None or exc.sqlstate == "3D000":
         return BadInput(
-            f"the database server refused the connection: {_server_words(missing or reasons[0])}",
-            fix=f"check the database name (the URL's path, after host:port/) in {_URL}",
+            f"the database server refused the connection: {_server_words(missing or first)}",
+            fix=f"check the database name (the URL's path, after host:port/) in {DATABASE_URL_NAMED}",
         )
     if isinstance(exc, psycopg.ProgrammingError) or (reasons and _BAD_OPTION.search(reasons[0])):
-        return _bad_url(exc)
+        return _bad_url(exc, passwords)
     return Unreachable(
-        f"could not connect to the database: {_first_line(exc)}",
+        f"could not connect to the database: {scrub(_first_line(exc), passwords)}",
         fix="check --database-url / DATABASE_URL and that the server is running",
     )
 
 
-def _bad_url(exc: psycopg.Error) -> BadInput:
+def _bad_url(exc: psycopg.Error, passwords: tuple[str, ...] = ()) -> BadInput:
     """The database URL, or an option in it, that psycopg, libpq or the server will not take."""
     reason = _server_words(re.sub(r"^connection (?:is bad|failed): ", "", _first_line(exc)))
     reason = re.sub(r"(://[^:/@\s\"]*:)[^@\s\"]*@", r"\1***@", reason)  # no password in the message
+    reason = scrub(reason, passwords)  # nor the fragment of it libpq quotes
     option = _option_named(reason)
     if query := re.search(r'invalid URI query parameter: "([^"]*)"', reason):
-        fix = f"remove ?{query[1]}= from {_URL}: it is not a libpq connection option"
+        fix = f"remove ?{query[1]}= from {DATABASE_URL_NAMED}: it is not a libpq connection option"
     elif option is not None:
-        fix = f"correct {option} in {_URL}, or leave it out"
+        fix = f"correct {option} in {DATABASE_URL_NAMED}, or leave it out"
     else:
-        fix = f"give {_URL} as postgresql://user:password@127.0.0.1:5432/postgres"
+        fix = f"give {DATABASE_URL_NAMED} as postgresql://user:password@127.0.0.1:5432/postgres"
     return BadInput(f"the database URL is not a valid connection string: {reason}", fix=fix)
 
 
