@@ -134,6 +134,7 @@ class Bench:
             "--pitstop-admin-token", info.admin_token,
             f"--pitstop-health={out / 'report.json'}",
             "--output", str(out / "artifacts"),
+            "--basetemp", str(out / "tmp"),  # not the shared /tmp/pytest-of-$USER, which xdist makes
             "-q", "-p", "no:randomly",
             # pitstop alone: not this repository's test-suite plugins (the leftover-process
             # check; Hypothesis's, which imports Hypothesis at every session's end).
