@@ -149,13 +149,12 @@ class MemorySampler:
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int, *, reaped: bool = True) -> float:
-    """CPU time of a process (user + system), with its waited-for children's when ``reaped``."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process (user + system), with its waited-for children's."""
     with contextlib.suppress(OSError, ValueError, IndexError):
         fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
         # After the ')': state is field 3, so utime (14) .. cstime (17) are [11:15].
-        used = fields[11:15] if reaped else fields[11:13]
-        return sum(int(f) for f in used) / TICKS
+        return sum(int(f) for f in fields[11:15]) / TICKS
     return 0.0
 
 

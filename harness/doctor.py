@@ -164,8 +164,7 @@ def _postgres_checks(store: PostgresStore, test_domain: str) -> Iterator[Check]:
     yield _test_domain(installed, test_domain, install=f"`pitstop install --test-domain {test_domain}`")
     yield _privileges(conn, supabase=shape.is_supabase)
     tables = _app_tables(store.model, catalog)
-    others = [t for t in catalog.app_tables() if t not in tables]
-    yield _row_level_security(conn, tables, others=others)
+    yield _row_level_security(conn, tables, others=any(t not in tables for t in catalog.app_tables()))
 
 
 def _supabase_checks(store: SupabaseStore, test_domain: str) -> Iterator[Check]:
@@ -336,8 +335,8 @@ def _app_tables(model: Model, catalog: Catalog) -> list[str]:
     return list(dict.fromkeys([*model.tables, *steps]))
 
 
-def _row_level_security(conn: psycopg.Connection[Any], tables: list[str], *, others: list[str]) -> Check:
-    """``others``: the database's app tables that the model does not name (which advice fits)."""
+def _row_level_security(conn: psycopg.Connection[Any], tables: list[str], *, others: bool) -> Check:
+    """``others``: whether the database has app tables the model does not name (which advice fits)."""
     rows = _rows(
         conn,
         "select t, c.relrowsecurity from unnest(%s::text[]) with ordinality as u(t, n)"

@@ -271,11 +271,11 @@ class EmbeddedStack:
             if self._database_url:
                 _refuse_unless_ours(store, url)
             with store.connection.transaction():  # the install and its mark, or neither
-                store.install(test_domain=self._test_domain, with_app_schema=True)
+                found = store.install(test_domain=self._test_domain, with_app_schema=True)
                 store.connection.execute(
                     "insert into pitstop.settings values (%s, %s)"
                     " on conflict (key) do update set value = excluded.value",
-                    (STACK_MARK, ",".join(store.catalog().app_tables())),
+                    (STACK_MARK, ",".join(found.app_tables())),
                 )
         return url
 

@@ -52,16 +52,27 @@ def link(model: Model) -> str:
     return "session" if model.sessions.request else "customer"
 
 
-def create_database(postgres_url: str, name: str, *, dbname: str | None = None) -> str:
+def create_database(postgres_url: str, name: str) -> str:
     """A database of its own with Supabase's auth schema and ``name``'s tables (pitstop not installed)."""
-    dbname = dbname or f"model_{name}_{uuid4().hex[:10]}"
+    return database_with(postgres_url, (SCHEMAS / f"{name}.sql").read_text(), prefix=f"model_{name}")
+
+
+def database_with(postgres_url: str, ddl: str, *, prefix: str) -> str:
+    """A new database (named ``prefix`` and a random tail) with Supabase's auth schema, then ``ddl``."""
+    dbname = f"{prefix}_{uuid4().hex[:10]}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
     url = postgres_url.rsplit("/", 1)[0] + f"/{dbname}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(migrations.platform().encode())
-        conn.execute((SCHEMAS / f"{name}.sql").read_bytes())
+        conn.execute(ddl.encode())
     return url
+
+
+def has_pitstop(url: str) -> bool:
+    """Whether pitstop's schema is in the database (an install wrote something)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("select to_regnamespace('pitstop')").fetchone() != (None,)
 
 
 def drop_database(postgres_url: str, url: str) -> None:

@@ -9,13 +9,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from harness.postgres_server import LocalPostgres
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
-from tests.model_worlds import SCHEMAS, World, create_database, drop_database, keyof, model_of
+from tests.model_worlds import SCHEMAS, World, create_database, drop_database, has_pitstop, keyof, model_of
 
 CONFIG = str(SCHEMAS / "garage.toml")
 
@@ -32,11 +31,6 @@ def pitstop(
     capsys: pytest.CaptureFixture[str], url: str, *argv: str, config: str = CONFIG
 ) -> tuple[int, str, str]:
     return run_cli(capsys, *argv, "--config", config, "--database-url", url)
-
-
-def has_pitstop(url: str) -> bool:
-    with psycopg.connect(url) as conn:
-        return conn.execute("select to_regnamespace('pitstop')").fetchone() != (None,)
 
 
 def test_the_commands_on_the_garage_in_its_words(

@@ -11,13 +11,10 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 
-from harness import sql
 from harness.errors import BadInput
 from harness.model import Model, load_model
 from harness.model.catalog import Catalog, read_catalog
@@ -27,7 +24,7 @@ from harness.postgres_server import LocalPostgres
 from harness.store.interface import NewUser
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
-from tests.model_worlds import NAMES, create_database, drop_database, model_of
+from tests.model_worlds import NAMES, create_database, database_with, drop_database, has_pitstop, model_of
 
 pytestmark = pytest.mark.usefixtures("no_target_environment")
 
@@ -120,14 +117,7 @@ KEYED_MODEL = {
 
 
 def _database(postgres: LocalPostgres, ddl: str) -> str:
-    name = f"refs_{uuid4().hex[:12]}"
-    with psycopg.connect(postgres.url(), autocommit=True) as conn:
-        conn.execute(pgsql.SQL("create database {}").format(pgsql.Identifier(name)))
-    url = postgres.url(name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.platform().encode())
-        conn.execute(ddl.encode())
-    return url
+    return database_with(postgres.url(), ddl, prefix="refs")
 
 
 @pytest.fixture(scope="module")
@@ -183,11 +173,6 @@ def declared(base: dict[str, Any], **changes: dict[str, str]) -> dict[str, Any]:
 def toml_of(data: dict[str, Any], path: Path) -> str:
     path.write_text(load_model(data).to_toml(), encoding="utf-8")
     return str(path)
-
-
-def has_pitstop(url: str) -> bool:
-    with psycopg.connect(url) as conn:
-        return conn.execute("select to_regnamespace('pitstop')").fetchone() != (None,)
 
 
 def refused(capsys: pytest.CaptureFixture[str], url: str, config: str, expected: Misfit) -> None:

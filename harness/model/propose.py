@@ -28,9 +28,8 @@ from psycopg import sql
 from harness.errors import BadInput
 from harness.model.catalog import Catalog, Column, ForeignKey
 from harness.model.declaration import PARTS, Mechanics, Model, Requests, Sessions, load_model
-from harness.model.fit import Misfit, misfits
+from harness.model.fit import AUTH_USERS, Misfit, misfits
 
-AUTH_USERS = "auth.users"
 # How many distinct values of a free-text status column are read.
 VALUES_READ = 50
 

@@ -328,8 +328,9 @@ class PostgresStore(Closing):
                 fix="set [tool.pitstop.model.mechanics] table, if your app keeps mechanics in a table",
             )
 
-    def install(self, *, test_domain: str, with_app_schema: bool = False) -> None:
-        """Apply the rules for this store's model in one transaction, after checking the database.
+    def install(self, *, test_domain: str, with_app_schema: bool = False) -> Catalog:
+        """Apply the rules for this store's model in one transaction, after checking the database;
+        return the catalog they were rendered from.
 
         ``with_app_schema``: a blank database first gets the platform (Supabase's
         roles and auth schema, where missing) and the reference app's tables.
@@ -349,6 +350,7 @@ class PostgresStore(Closing):
         self._user_sql = None  # the shape may have changed
         self._seed_catalog = None
         self._model_checked = True
+        return found
 
     def catalog(self) -> Catalog:
         """What the database's catalog says now (tables, columns, status words, foreign keys)."""
@@ -777,6 +779,8 @@ _LOGIN_REFUSED = re.compile(
     r"|Tenant or user not found"
 )
 _NO_DATABASE = re.compile(r"database \"[^\"]*\" does not exist")  # SQLSTATE 3D000
+# psycopg's prefix of a connection error, before libpq's words.
+_ATTEMPT_PREFIX = re.compile(r"^connection (?:is bad|failed): ")
 # libpq's prefix of a failed attempt: `connection to server at "h" (a), port 5432 failed: FATAL:  …`.
 _ATTEMPT = re.compile(r"connection to server (?P<where>.*?) failed: (?:FATAL:\s+)?(?P<reason>.*)")
 
@@ -794,7 +798,7 @@ def connect_error(exc: psycopg.Error, passwords: tuple[str, ...] = ()) -> Pitsto
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     # psycopg's own words before libpq's; each failed attempt (a host with two addresses) is a line.
-    reasons = [re.sub(r"^(?:connection (?:is bad|failed): )", "", line) for line in lines]
+    reasons = [_ATTEMPT_PREFIX.sub("", line) for line in lines]
     first = reasons[0] if reasons else type(exc).__name__  # an exception may say nothing
     login = next((r for r in reasons if _LOGIN_REFUSED.search(r)), None)
     # psycopg (3.3) gives a failed connection no SQLSTATE (no result holds one), so the server's
@@ -823,7 +827,7 @@ def connect_error(exc: psycopg.Error, passwords: tuple[str, ...] = ()) -> Pitsto
 
 def _bad_url(exc: psycopg.Error, passwords: tuple[str, ...] = ()) -> BadInput:
     """The database URL, or an option in it, that psycopg, libpq or the server will not take."""
-    reason = _server_words(re.sub(r"^connection (?:is bad|failed): ", "", _first_line(exc)))
+    reason = _server_words(_ATTEMPT_PREFIX.sub("", _first_line(exc)))
     reason = re.sub(r"(://[^:/@\s\"]*:)[^@\s\"]*@", r"\1***@", reason)  # no password in the message
     reason = scrub(reason, passwords)  # nor the fragment of it libpq quotes
     option = _option_named(reason)

@@ -223,6 +223,26 @@ def test_a_write_that_changes_nothing_shown_sends_no_page_a_fetch(
     assert customer_page.requests == [] and mechanic_page.requests == []
 
 
+def _processing_success_page(
+    signed_in: OpenAs, stack: Stack, stripe_client: stripe.StripeClient, customer: AppUser
+) -> tuple[Watched, str]:
+    """The customer's success page for a payment not made yet: it says "processing"."""
+    intent_id = paid_intent(stripe_client, customer.id, confirm=False)
+    watched = signed_in(stack.url, "/customer/login", customer)
+    watched.open(f"/checkout/success?payment_intent={intent_id}", f"/api/checkout/{intent_id}")
+    expect(watched.page.get_by_test_id("session-status")).to_have_text("processing")
+    return watched, intent_id
+
+
+def _pay_and_deliver(
+    stripe_client: stripe.StripeClient, anonymous: httpx.Client, intent_id: str
+) -> httpx.Response:
+    """The payment made at Stripe, and its signed event posted to the app's webhook."""
+    stripe_client.v1.payment_intents.confirm(intent_id)
+    payload = event(intent_id)
+    return post_event(anonymous, payload, signature(payload))
+
+
 def test_the_success_page_shows_the_session_as_soon_as_the_webhook_fulfils_it(
     signed_in: OpenAs,
     stack: Stack,
@@ -232,16 +252,11 @@ def test_the_success_page_shows_the_session_as_soon_as_the_webhook_fulfils_it(
     anonymous: httpx.Client,
 ) -> None:
     customer = users("customer")
-    intent_id = paid_intent(stripe_client, customer.id, confirm=False)  # not paid yet: "processing"
-    watched = signed_in(stack.url, "/customer/login", customer)
-    watched.open(f"/checkout/success?payment_intent={intent_id}", f"/api/checkout/{intent_id}")
+    watched, intent_id = _processing_success_page(signed_in, stack, stripe_client, customer)
     status = watched.page.get_by_test_id("session-status")
-    expect(status).to_have_text("processing")
     watched.expect_idle()
 
-    stripe_client.v1.payment_intents.confirm(intent_id)
-    payload = event(intent_id)
-    response = post_event(anonymous, payload, signature(payload))
+    response = _pay_and_deliver(stripe_client, anonymous, intent_id)
     assert response.status_code == 200 and response.json()["state"] == "fulfilled", response.text
     assert pushed(lambda: expect(status).to_have_text("waiting", timeout=5000)) < PUSHED_S
     session_id = store.connection.execute(
@@ -263,17 +278,12 @@ def test_the_success_page_shows_the_refusal_as_soon_as_the_webhook_refunds(
     anonymous: httpx.Client,
 ) -> None:
     customer = users("customer")
-    intent_id = paid_intent(stripe_client, customer.id, confirm=False)
-    watched = signed_in(stack.url, "/customer/login", customer)
-    watched.open(f"/checkout/success?payment_intent={intent_id}", f"/api/checkout/{intent_id}")
-    expect(watched.page.get_by_test_id("session-status")).to_have_text("processing")
+    watched, intent_id = _processing_success_page(signed_in, stack, stripe_client, customer)
     # Meanwhile another payment made a session: this one is refused and refunded, no row changes.
     Seeder(store.connection).session(customer.id, status="waiting")
     watched.page.wait_for_timeout(300)
 
-    stripe_client.v1.payment_intents.confirm(intent_id)
-    payload = event(intent_id)
-    response = post_event(anonymous, payload, signature(payload))
+    response = _pay_and_deliver(stripe_client, anonymous, intent_id)
     assert response.status_code == 200 and response.json()["state"] == "blocked", response.text
     blocked = watched.page.get_by_test_id("active-session-error")
     assert pushed(lambda: expect(blocked).to_contain_text("already has an active session", timeout=5000)) < 2
