@@ -11,7 +11,7 @@ from benchmarks.target import Bench, InnerRun
 
 STEPS = ("payment_ms", "accept_ms", "chat_latency_ms", "end_ms")
 # The full browser, for the CPU comparison: what a headless run drove before it took the
-# headless shell (harness.browsers.find_chromium).
+# headless shell (harness.engine.browsers.find_chromium).
 FULL_CHROMIUM = "chromium"
 
 

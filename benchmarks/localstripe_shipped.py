@@ -6,7 +6,7 @@ and after every POST, PUT and DELETE. This does the same work, pickling the
 whole store with the same protocol, to ``PATH`` instead (a private file), so
 that the "before" figure is measured without writing the file that other
 runs on the machine share. Run in its own process, like the wrapper the stack
-uses (harness/localstripe_run.py), and on loopback.
+uses (harness/stack/localstripe_run.py), and on loopback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import importlib
 import pickle
 import sys
 
-from harness import loopback
+from harness.stack import loopback
 
 
 def main() -> None:

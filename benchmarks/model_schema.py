@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg.types.json import Jsonb
 
-from harness import auth_users
-from harness.model import Model, load_model
+from harness.rules.model import Model, load_model
+from harness.store import auth_users
 
 SCHEMA = "garage"
 # (table, parent, on delete): 8 tables under jobs, 8 under those, 4 at depth 3. Set-null keys
@@ -72,7 +72,7 @@ def ddl() -> str:
 
 
 def make_user(conn: psycopg.Connection[Any], *, test: bool) -> UUID:
-    """A user in ``auth.users`` as the harness writes one (``harness.auth_users``); with both test
+    """A user in ``auth.users`` as the harness writes one (``harness.store.auth_users``); with both test
     marks (an email in the test domain, ``{"pitstop": true}``) when ``test``."""
     uid = uuid4()
     domain = "pitstop.test" if test else "example.com"

@@ -20,9 +20,9 @@ import psycopg
 from benchmarks import model_schema
 from benchmarks.figures import ANCHOR_RESET, Figure, Part, Target, percentile
 from benchmarks.target import Bench
-from harness.personas import Personas, TestUser
-from harness.postgres_server import LocalPostgres
-from harness.sql import platform
+from harness.engine.personas import Personas, TestUser
+from harness.rules.sql import platform
+from harness.stack.postgres import LocalPostgres
 from harness.store import NewUser
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore

@@ -11,12 +11,12 @@ import json
 import os
 from pathlib import Path
 
+import harness.scenarios.test_full_flow as full_flow
 import pytest
 
-import harness.scenarios.test_full_flow as full_flow
-from harness.handle import Pitstop
-from harness.personas import TestUser
-from harness.scenarios.flows import Flows, Session, plan
+from harness.engine.handle import Pitstop
+from harness.engine.personas import TestUser
+from harness.flows.steps import Flows, Session, plan
 
 REPEAT = int(os.environ.get("PITSTOP_BENCH_REPEAT", "1"))
 MESSAGES = int(os.environ.get("PITSTOP_BENCH_MESSAGES", "100"))

@@ -17,14 +17,13 @@ from playwright.sync_api import Browser, sync_playwright
 from benchmarks.figures import Figure, Part, Target, percentile
 from benchmarks.machine import MemorySampler, children_map, tree
 from benchmarks.target import Bench
-from harness import processes
-from harness.browsers import find_chromium, launch_args
-from harness.contract import AppContract
-from harness.personas import Personas, TestUser, new_run_id
-from harness.postgres_server import free_port
-from harness.scenarios.flows import ChatProbe, delivery_ms
-from harness.scenarios.pages import ChatPage
-from harness.stack import EmbeddedStack
+from harness.config.contract import AppContract
+from harness.engine.browsers import find_chromium, launch_args
+from harness.engine.personas import Personas, TestUser, new_run_id
+from harness.flows.pages import ChatPage
+from harness.flows.steps import ChatProbe, delivery_ms
+from harness.stack.embedded import EmbeddedStack, processes
+from harness.stack.postgres import free_port
 from harness.store.postgres import PostgresStore
 
 MESSAGES = 20
@@ -147,7 +146,7 @@ def stripe_store(bench: Bench) -> Part:
     with tempfile.TemporaryDirectory(prefix="pitstop-bench-stripe-") as workdir:
         modes = {
             "shipped": ["benchmarks.localstripe_shipped", "--pickle", str(Path(workdir) / "store.pickle")],
-            "memory": ["harness.localstripe_run"],
+            "memory": ["harness.stack.localstripe_run"],
         }
         for mode, module in modes.items():
             found[mode] = _stripe_latencies([sys.executable, "-m", *module], Path(workdir), calls)
@@ -166,7 +165,7 @@ def stripe_store(bench: Bench) -> Part:
     part.notes.append(
         f"stripe: localstripe alone on loopback, {calls} timed calls of each kind (one keep-alive "
         f"client), with an empty store and with {STRIPE_OBJECTS} customers in it. In memory (the "
-        "stack's harness.localstripe_run): write p50 "
+        "stack's harness.stack.localstripe_run): write p50 "
         f"{after['write_empty_p50_ms']:.1f} ms empty / {after['write_full_p50_ms']:.1f} ms full, read "
         f"{after['read_full_p50_ms']:.1f} ms full. As localstripe ships (the whole store pickled to a file "
         "after every write, here a private file instead of the shared /tmp/localstripe.pickle): write "

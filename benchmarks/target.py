@@ -19,9 +19,8 @@ from uuid import UUID
 import httpx
 
 from benchmarks.machine import machine_busy
-from harness import processes
-from harness.personas import Personas, Role, TestUser, new_run_id
-from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from harness.engine.personas import Personas, Role, TestUser, new_run_id
+from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo, processes
 from harness.store.postgres import PostgresStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,9 @@
 """pitstop: an end-to-end test harness for session-marketplace apps.
 
-The cleanup rules live in SQL (``harness/sql``); stores carry them to a
-target; the pytest plugin (``harness.plugin``) wires them into a test run.
+The cleanup rules live in SQL (``harness.rules``); stores carry them to a
+target (``harness.store``); the pytest plugin (``harness.plugin``) wires them into a test run.
 """
 
-__version__ = "0.1.0"
+from harness.version import __version__
+
+__all__ = ["__version__"]

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from harness.cli import main
-from harness.postgres_server import LocalPostgres
-from harness.stack import EmbeddedStack, StackInfo
+from harness.stack.embedded import EmbeddedStack, StackInfo
+from harness.stack.postgres import LocalPostgres
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder, truncate_all

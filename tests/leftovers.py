@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from harness import processes
+from harness.stack import processes
 
 MARK = "PITSTOP_RUN_MARK"
 # How long processes still there at the end may take to exit before they count as left behind.

@@ -24,9 +24,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from harness import auth_users
-from harness import sql as migrations
-from harness.model import Model, load_model
+from harness.rules import sql as migrations
+from harness.rules.model import Model, load_model
+from harness.store import auth_users
 from harness.store.postgres import PostgresStore
 
 SCHEMAS = Path(__file__).parent / "schemas"

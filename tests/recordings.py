@@ -27,8 +27,8 @@ import respx
 from psycopg.types.json import Jsonb
 
 from harness import __version__
-from harness.model import Model
-from harness.sql import rules_hash
+from harness.rules.model import Model
+from harness.rules.sql import rules_hash
 
 HERE = Path(__file__).parent / "recorded"
 REF = "qwertyuiopasdfghjklz"

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from harness import auth_users
+from harness.store import auth_users
 
 # Every table of the reference app (TRUNCATE … CASCADE takes them in any order).
 APP_TABLES = (
@@ -73,7 +73,7 @@ class Seeder:
         password_hash: str | None = None,
         full_name: str | None = None,
     ) -> UUID:
-        """A user as Supabase Auth writes one (``harness.auth_users``), with its profile."""
+        """A user as Supabase Auth writes one (``harness.store.auth_users``), with its profile."""
         tag = uuid4().hex[:10]
         if email is None:
             email = f"{role}-{tag}@{self.domain}" if test else f"{role}-{tag}@example.com"

@@ -8,15 +8,15 @@ import dataclasses
 import re
 from pathlib import Path
 
-from harness.contract import AppContract
-from harness.scenarios import contract_doc
-from harness.scenarios.pages import PAGE_OBJECTS, EmbeddedCheckoutPage, StripeCheckoutPage
-from harness.scenarios.pages.contract import Route, TestId, declarations
+from harness.config.contract import AppContract
+from harness.flows import contract_doc
+from harness.flows.pages import PAGE_OBJECTS, EmbeddedCheckoutPage, StripeCheckoutPage
+from harness.flows.pages.contract import Route, TestId, declarations
 from harness.store import api
 
 ROOT = Path(__file__).parents[1]
 DOCUMENT = ROOT / "docs" / "app-contract.md"
-APP = ROOT / "harness" / "reference_app"
+APP = ROOT / "harness" / "stack" / "reference_app"
 STRIPES_PAGES = (EmbeddedCheckoutPage, StripeCheckoutPage)
 
 
@@ -27,7 +27,7 @@ def document() -> str:
 def test_the_generated_part_is_what_the_page_objects_and_flows_declare() -> None:
     assert contract_doc.generated_part(document()) == contract_doc.render_generated(), (
         "docs/app-contract.md is out of date: run "
-        "python -m harness.scenarios.contract_doc --write docs/app-contract.md"
+        "python -m harness.flows.contract_doc --write docs/app-contract.md"
     )
 
 
@@ -94,9 +94,11 @@ def test_the_reference_app_has_every_test_id_and_route_the_page_objects_declare(
 
 def test_no_default_step_hard_codes_the_test_id_attribute() -> None:
     """Every selector of the steps goes through [tool.pitstop] test_id_attribute (Stripe's pages aside)."""
-    scenarios = ROOT / "harness" / "scenarios"
+    flows = ROOT / "harness" / "flows"
+    steps = [*flows.glob("*.py"), *flows.glob("pages/*.py"), *(ROOT / "scenarios").glob("*.py")]
+    assert len(steps) > 10, steps  # the walk found the steps, the page objects and the scenarios
     offenders = []
-    for path in [*scenarios.glob("*.py"), *scenarios.glob("pages/*.py")]:
+    for path in steps:
         if path.name == "hosted_checkout.py":  # Stripe's own attribute on Stripe's page
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

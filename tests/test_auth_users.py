@@ -20,11 +20,11 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from harness.auth_users import EMPTY_TOKENS, NIL_UUID, read_shape
-from harness.config import RunConfig, Settings
+from harness.config.settings import RunConfig, Settings
+from harness.engine.personas import Personas, TestUser
+from harness.engine.run import Run, Target
 from harness.errors import BadInput
-from harness.personas import Personas, TestUser
-from harness.run import Run, Target
+from harness.store.auth_users import EMPTY_TOKENS, NIL_UUID, read_shape
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder
 

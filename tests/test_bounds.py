@@ -9,20 +9,22 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from harness.config import RunConfig, Settings
+from harness.config.settings import RunConfig, Settings
+from harness.engine.handle import Pitstop
+from harness.engine.run import Run, Target
 from harness.errors import BadInput, PitstopError, Unreachable
-from harness.handle import Pitstop
-from harness.run import Run, Target
 from harness.store import open_store
 from harness.store.postgres import NoAnswer, PostgresStore
 from tests.seeding import Seeder
 
-HARNESS = Path(__file__).parents[1] / "harness"
+ROOT = Path(__file__).parents[1]
+# The package and the shipped scenarios (installed inside it).
+SOURCES = (ROOT / "harness", ROOT / "scenarios")
 # Calls that may wait, and the argument that bounds them.
 BOUNDED_CALLS = {"run": "timeout", "urlopen": "timeout", "wait": "timeout", "wait_for_url": "timeout"}
 # Waits that are bounded by what they run, not by a clock: a server's main loop lasts until
 # whoever started it stops it.
-UNBOUNDED_BY_DESIGN = {("stripe_front.py", "main")}
+UNBOUNDED_BY_DESIGN = {("app.py", "main")}
 
 
 def test_pitstop_connections_carry_statement_and_lock_timeouts(database_url: str) -> None:
@@ -106,7 +108,7 @@ def test_waiting_for_a_session_gives_up_at_its_bound(database_url: str) -> None:
 
 def _unbounded_calls() -> list[str]:
     found = []
-    for path in sorted(HARNESS.rglob("*.py")):
+    for path in sorted(p for source in SOURCES for p in source.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         for func in ast.walk(tree):
             if not isinstance(func, ast.FunctionDef) or (path.name, func.name) in UNBOUNDED_BY_DESIGN:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.browsers import QUIET_ARGS, find_chromium, launch_args
+from harness.engine.browsers import QUIET_ARGS, find_chromium, launch_args
 from harness.errors import PitstopError
 
 

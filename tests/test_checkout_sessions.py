@@ -1,4 +1,4 @@
-"""Checkout Sessions on the embedded Stripe (harness.stripe_front beside localstripe).
+"""Checkout Sessions on the embedded Stripe (harness.stack.stripe_front beside localstripe).
 
 Real processes: localstripe and the front, each on its own 127.0.0.1 port,
 started for this module and stopped by pid after it; the official ``stripe``
@@ -28,11 +28,10 @@ import pytest
 import stripe
 from playwright.sync_api import Page, expect
 
-from harness import processes
+from harness.engine.payments import Payments
 from harness.errors import PitstopError
-from harness.payments import Payments
-from harness.postgres_server import free_port
-from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack
+from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, processes
+from harness.stack.postgres import free_port
 from tests.browser_pages import fresh_page  # noqa: F401 (the fixture ``page``)
 from tests.reference_app.servers import Process, wait_until
 
@@ -115,7 +114,7 @@ def embedded_stripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
             Process(
                 "localstripe",
                 # As the stack runs it: on loopback, its state in memory (not /tmp/localstripe.pickle).
-                [sys.executable, "-m", "harness.localstripe_run", "--port", str(localstripe_port)],
+                [sys.executable, "-m", "harness.stack.localstripe_run", "--port", str(localstripe_port)],
                 env=None,
                 log_dir=logs,
             )
@@ -124,7 +123,7 @@ def embedded_stripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
         servers.append(
             Process(
                 "stripe_front",
-                [sys.executable, "-m", "harness.stripe_front", "--port", str(front_port),
+                [sys.executable, "-m", "harness.stack.stripe_front", "--port", str(front_port),
                  "--localstripe", localstripe_url],
                 env=None,
                 log_dir=logs,

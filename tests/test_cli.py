@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from harness.errors import BadInput
-from harness.postgres_server import LocalPostgres, free_port
+from harness.stack.postgres import LocalPostgres, free_port
 from harness.store.postgres import PostgresStore, connect_error
 from tests.conftest import run_cli as run
 from tests.seeding import Seeder

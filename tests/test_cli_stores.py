@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import sql
-from harness.postgres_server import free_port
-from harness.stack import StackInfo
+from harness.rules import sql
+from harness.stack.embedded import StackInfo
+from harness.stack.postgres import free_port
 from harness.store.postgres import PostgresStore
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.conftest import run_cli as run

@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
-from harness import auth_users
 from harness.errors import PitstopError
-from harness.store import Store
+from harness.store import Store, auth_users
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
 from tests.conftest import PASSWORD, PASSWORD_HASH

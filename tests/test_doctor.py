@@ -10,10 +10,10 @@ import psycopg
 import pytest
 
 from harness import __version__
-from harness.model import Model
-from harness.postgres_server import free_port
-from harness.sql import rules_hash
-from harness.stack import StackInfo
+from harness.rules.model import Model
+from harness.rules.sql import rules_hash
+from harness.stack.embedded import StackInfo
+from harness.stack.postgres import free_port
 from harness.store.postgres import PostgresStore
 from tests import recordings as rec
 from tests.conftest import run_cli as run

@@ -21,14 +21,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from harness import cli, processes
-from harness.config import RunConfig, Settings
-from harness.data import load
+from harness import cli
+from harness.cli import scenarios as cli_scenarios
+from harness.config.settings import RunConfig, Settings
+from harness.engine.data import load
+from harness.engine.handle import Pitstop
+from harness.engine.run import Run, Target
 from harness.errors import Unreachable
-from harness.handle import Pitstop
-from harness.postgres_server import LocalPostgres
-from harness.run import Run, Target
-from harness.stack import EmbeddedStack, StackInfo
+from harness.stack.embedded import EmbeddedStack, StackInfo, processes
+from harness.stack.postgres import LocalPostgres
 from harness.store.postgres import PostgresStore
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -338,7 +339,7 @@ def test_pitstop_run_stops_hanging_scenarios_and_their_stack_at_its_time_limit(
         left = _kill_left(tmp_path / "pids.json")
     out, err = capfd.readouterr()
     assert code == 4, out[-3000:] + err[-3000:]
-    assert limit <= took < limit + cli.STOP_GRACE_S, took
+    assert limit <= took < limit + cli_scenarios.STOP_GRACE_S, took
     assert (
         f"pitstop: error: the time limit passed: the scenarios did not finish within {limit} s "
         f"(--timeout {limit}); pitstop interrupted them as Ctrl-C would"
@@ -364,7 +365,7 @@ time.sleep(60)
 def test_scenarios_that_ignore_the_interruption_are_killed_with_their_group(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli, "STOP_GRACE_S", 1)
+    monkeypatch.setattr(cli_scenarios, "STOP_GRACE_S", 1)
     process = subprocess.Popen(
         [sys.executable, "-c", HANGER], start_new_session=True, stdout=subprocess.PIPE, text=True
     )
@@ -374,7 +375,7 @@ def test_scenarios_that_ignore_the_interruption_are_killed_with_their_group(
         found = processes.entry(int(process.stdout.readline()))
         children = [found] if found is not None else []
         started = time.monotonic()
-        assert cli._stop(process) is False  # it ignored SIGINT for its grace period
+        assert cli_scenarios._stop(process) is False  # it ignored SIGINT for its grace period
         assert 1 <= time.monotonic() - started < 5
         assert process.returncode == -signal.SIGKILL
         # Killed with its group; reaped by whoever adopted it.

@@ -17,11 +17,12 @@ import stripe
 from playwright.sync_api import Page
 
 from harness import cli
-from harness.contract import AppContract
-from harness.data import load
-from harness.scenarios.flows import Flows
-from harness.scenarios.pages import EmbeddedCheckoutPage, payment_form
-from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from harness.cli import scenarios as cli_scenarios
+from harness.config.contract import AppContract
+from harness.engine.data import load
+from harness.flows.pages import EmbeddedCheckoutPage, payment_form
+from harness.flows.steps import Flows
+from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
 from tests.browser_pages import fresh_page  # noqa: F401 (the fixture ``page``)
 
 WAIT_S = 60
@@ -107,7 +108,9 @@ def test_pitstop_run_applies_the_conftest_of_the_folder_it_starts_from(
 def _run_args(monkeypatch: pytest.MonkeyPatch, argv: list[str], timeout: float = 1800) -> list[str]:
     """The pytest arguments ``pitstop ARGV`` would run the scenarios with (and for how long)."""
     seen: list[tuple[list[str], float]] = []
-    monkeypatch.setattr(cli, "_pytest_scenarios", lambda args, timeout: seen.append((args, timeout)) or 0)
+    monkeypatch.setattr(
+        cli_scenarios, "_pytest_scenarios", lambda args, timeout: seen.append((args, timeout)) or 0
+    )
     assert cli.main(argv) == 0
     assert seen[0][1] == timeout
     return seen[0][0]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from harness.cli import main
 from harness.errors import ExitCode
-from harness.postgres_server import LocalPostgres
+from harness.stack.postgres import LocalPostgres
 from harness.store.postgres import PostgresStore
 from tests.conftest import TARGET_VARIABLES
 from tests.seeding import Seeder

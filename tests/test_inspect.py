@@ -12,11 +12,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from harness import sql
-from harness.model import Model, load_model
-from harness.model.catalog import Catalog, Column, ForeignKey
-from harness.model.propose import propose
-from harness.postgres_server import free_port
+from harness.rules import sql
+from harness.rules.model import Model, load_model
+from harness.rules.model.catalog import Catalog, Column, ForeignKey
+from harness.rules.model.propose import propose
+from harness.stack.postgres import free_port
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli as run
 
@@ -420,7 +420,7 @@ def test_inspect_never_writes(
 
         return read
 
-    monkeypatch.setattr("harness.inspection.value_reader", writer)
+    monkeypatch.setattr("harness.cli.inspection.value_reader", writer)
     code, _, _ = run(capsys, "inspect", "--database-url", url)
     assert code == 0 and len(refused) == 1
     with psycopg.connect(url) as conn:

@@ -8,9 +8,10 @@ import json
 import psycopg
 import pytest
 
-from harness import __version__, sql
+from harness import __version__
 from harness.errors import BadInput
-from harness.model import Model
+from harness.rules import sql
+from harness.rules.model import Model
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
 

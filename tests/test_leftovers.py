@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import processes
+from harness.stack import processes
 
 REPO = Path(__file__).resolve().parents[1]
 WAIT_S = 120

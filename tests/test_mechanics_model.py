@@ -18,18 +18,18 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-from harness import sql as migrations
-from harness.cli import _demo_users
-from harness.config import RunConfig, Settings
-from harness.data import load
+from harness.cli.serve import _demo_users
+from harness.config.settings import RunConfig, Settings
+from harness.engine.data import load
+from harness.engine.handle import Pitstop, state_words
+from harness.engine.mechanics import NewMechanic, default_factory, load_factory, make_mechanic
+from harness.engine.personas import Personas
+from harness.engine.run import Run, Target
 from harness.errors import BadInput, PitstopError, Refused
-from harness.handle import Pitstop, state_words
-from harness.mechanics import NewMechanic, default_factory, load_factory, make_mechanic
-from harness.model import Model, load_model
-from harness.personas import Personas
-from harness.postgres_server import LocalPostgres
-from harness.run import Run, Target
-from harness.stack import StackInfo
+from harness.rules import sql as migrations
+from harness.rules.model import Model, load_model
+from harness.stack.embedded import StackInfo
+from harness.stack.postgres import LocalPostgres
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
 

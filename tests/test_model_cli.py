@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.postgres_server import LocalPostgres
+from harness.stack.postgres import LocalPostgres
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
 from tests.model_worlds import SCHEMAS, World, create_database, drop_database, has_pitstop, keyof, model_of

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from harness.errors import BadInput
-from harness.model import Model, load_model
+from harness.rules.model import Model, load_model
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli
 

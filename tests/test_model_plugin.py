@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from harness.postgres_server import LocalPostgres
+from harness.stack.postgres import LocalPostgres
 from harness.store.postgres import PostgresStore
 from tests.model_worlds import DOMAIN, SCHEMAS, create_database, drop_database, model_of
 

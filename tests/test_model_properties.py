@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from harness.errors import Refused
-from harness.model import Model
-from harness.postgres_server import LocalPostgres
+from harness.rules.model import Model
+from harness.stack.postgres import LocalPostgres
 from tests.model_worlds import (
     AGES,
     CHILDREN,

@@ -16,11 +16,11 @@ import psycopg
 import pytest
 
 from harness.errors import BadInput
-from harness.model import Model, load_model
-from harness.model.catalog import Catalog, read_catalog
-from harness.model.fit import Misfit, misfits
-from harness.model.propose import propose
-from harness.postgres_server import LocalPostgres
+from harness.rules.model import Model, load_model
+from harness.rules.model.catalog import Catalog, read_catalog
+from harness.rules.model.fit import Misfit, misfits
+from harness.rules.model.propose import propose
+from harness.stack.postgres import LocalPostgres
 from harness.store.interface import NewUser
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli

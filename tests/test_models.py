@@ -11,11 +11,11 @@ from uuid import uuid4
 import pytest
 
 from harness.errors import BadInput, Refused
-from harness.model import Model
-from harness.model.catalog import Catalog, Column, ForeignKey
-from harness.model.footprint import footprint
-from harness.model.render import answer_name
-from harness.postgres_server import LocalPostgres
+from harness.rules.model import Model
+from harness.rules.model.catalog import Catalog, Column, ForeignKey
+from harness.rules.model.footprint import footprint
+from harness.rules.model.render import answer_name
+from harness.stack.postgres import LocalPostgres
 from tests.model_worlds import (
     CHILDREN,
     NAMES,

@@ -20,16 +20,16 @@ import psycopg
 import pytest
 import stripe
 
-from harness.config import RunConfig, Settings
-from harness.contract import load_contract
-from harness.data import load
+from harness.config.contract import load_contract
+from harness.config.payments import DEFAULT_METADATA, PaymentConfig, PaymentValues, load_payments
+from harness.config.settings import RunConfig, Settings
+from harness.engine.data import load
+from harness.engine.handle import Pitstop
+from harness.engine.payments import Payments
+from harness.engine.run import Run, Target
 from harness.errors import BadInput, PitstopError, Refused, Unsupported
-from harness.handle import Pitstop
-from harness.payment_config import DEFAULT_METADATA, PaymentConfig, PaymentValues, load_payments
-from harness.payments import Payments
-from harness.postgres_server import LocalPostgres
-from harness.run import Run, Target
-from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack
+from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack
+from harness.stack.postgres import LocalPostgres
 from tests.conftest import run_cli
 
 VEHICLE = load("vehicles")[0]
@@ -181,8 +181,8 @@ def test_serve_starts_the_stack_with_the_configured_kind(
         def __exit__(self, *exc_info: object) -> None:
             pass
 
-    monkeypatch.setattr("harness.cli.EmbeddedStack", Stack)
-    monkeypatch.setattr("harness.cli.signal.signal", lambda *args: None)
+    monkeypatch.setattr("harness.cli.serve.EmbeddedStack", Stack)
+    monkeypatch.setattr("harness.cli.serve.signal.signal", lambda *args: None)
     config = _toml(tmp_path / "c.toml", '[tool.pitstop.payments]\nkind = "checkout_session"\n')
     code, _, _ = run_cli(capsys, "serve", "--config", config)
     assert code == 0 and started[0]["payment_kind"] == "checkout_session"
@@ -197,7 +197,7 @@ def test_the_plugin_reads_it_from_pitstop_config(pytester: pytest.Pytester, tmp_
     pytester.makepyfile(
         test_read="""
         def test_read(pytestconfig):
-            from harness.stash_keys import RUN
+            from harness.plugin.stash_keys import RUN
             payments = pytestconfig.stash[RUN].config.settings.payments
             assert (payments.kind, payments.webhook_path) == ("checkout_session", "/hooks/stripe")
             assert payments.templates == (("user", "{customer.id}"),)

@@ -6,7 +6,7 @@ import os
 
 import bcrypt
 
-from harness.personas import Personas, new_run_id
+from harness.engine.personas import Personas, new_run_id
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder
 

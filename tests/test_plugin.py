@@ -22,11 +22,10 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from harness import processes
 from harness.plugin import _artifacts
-from harness.postgres_server import free_port
-from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
-from harness.stash_keys import EVIDENCE
+from harness.plugin.stash_keys import EVIDENCE
+from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo, processes
+from harness.stack.postgres import free_port
 from harness.store.postgres import PostgresStore
 
 WAIT_S = 60
@@ -88,7 +87,7 @@ def test_a_leak_is_named_in_warn_mode(pytester: pytest.Pytester, stack: StackInf
     result.stdout.fnmatch_lines(
         ["*test_leaky.py:*: LeakWarning: test_leaky.py::test_forgets_to_end_its_session left waiting*"]
     )
-    assert "harness/fixtures.py" not in result.stdout.str()
+    assert "harness/plugin/fixtures.py" not in result.stdout.str()
     leaks = read(report)["run"]["leaks"]  # type: ignore[index]
     assert [leak["test"] for leak in leaks] == ["test_leaky.py::test_forgets_to_end_its_session"]
     assert leaks[0]["sessions"][0]["status"] == "waiting"

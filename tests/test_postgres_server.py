@@ -5,9 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from harness import processes
 from harness.errors import PitstopError
-from harness.postgres_server import LocalPostgres
+from harness.stack import processes
+from harness.stack.postgres import LocalPostgres
 
 
 def test_starts_on_loopback_and_stops_without_a_trace() -> None:

@@ -10,8 +10,8 @@ from urllib.parse import unquote, urlparse
 
 from playwright.sync_api import Browser
 
-from harness.report import Recorder, build, markdown, percentile, terminal_lines, write
-from harness.report_html import Links, html_page, summary_section
+from harness.report.html import Links, html_page, summary_section
+from harness.report.recorder import Recorder, build, markdown, percentile, terminal_lines, write
 from harness.store import JSON
 
 HEALTH = {
@@ -161,7 +161,7 @@ def test_links_are_relative_to_the_page(tmp_path: Path) -> None:
 # -- a realistic run, rendered and read back in Chromium ------------------------------------------
 
 FLOW = (
-    "harness/scenarios/test_full_flow.py::"
+    "scenarios/test_full_flow.py::"
     "test_customer_pays_mechanic_accepts_they_chat_and_the_mechanic_ends_it[chromium]"
 )
 BROWSER_FAILS = "tests/test_dashboard.py::test_dashboard_names_the_customer[chromium]"
@@ -201,7 +201,7 @@ def realistic_report(root: Path) -> JSON:
             },
         ),
         (
-            "harness/scenarios/test_payments.py::test_a_declined_card_shows_the_error_and_creates_no_session[chromium]",
+            "scenarios/test_payments.py::test_a_declined_card_shows_the_error_and_creates_no_session[chromium]",
             [("setup", "passed", 0.84), ("call", "passed", 2.2), ("teardown", "passed", 0.12)],
             {"resets_ms": [2.9], "leak": [], "steps": {"payment_ms": 1202.0}},
         ),

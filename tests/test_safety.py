@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import Settings, check_test_domain
+from harness.config.settings import Settings
 from harness.errors import BadInput, Refused
-from harness.safety import Endpoint, check_database_url, check_endpoint, check_stripe_key, is_loopback
+from harness.rules.marker import check_test_domain
+from harness.store.safety import Endpoint, check_database_url, check_endpoint, check_stripe_key, is_loopback
 
 NOWHERE = frozenset[str]()
 

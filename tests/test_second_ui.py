@@ -1,6 +1,6 @@
 """The shipped scenarios, unchanged, pass against other pages: the reference app's second UI.
 
-The second UI (``APP_UI=second``, harness/reference_app/ui.py) has other routes, wording and test
+The second UI (``APP_UI=second``, harness/stack/reference_app/ui.py) has other routes, wording and test
 ids (under ``data-test``), and pays by Checkout Session; a Flows subclass in a conftest.py
 (tests/examples/second_ui_conftest.py) drives it, and ``[tool.pitstop]`` says the rest. One
 ``pitstop run`` of the eight scenarios, against an embedded stack of its own with the second UI

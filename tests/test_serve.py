@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.reference_app.ui import CLASSIC, UIS
+from harness.stack.reference_app.ui import CLASSIC, UIS
 
 WAIT_S = 60
 

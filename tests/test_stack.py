@@ -16,9 +16,8 @@ import httpx
 import psycopg
 import pytest
 
-from harness import processes
 from harness.errors import Refused
-from harness.stack import EmbeddedStack, StackInfo
+from harness.stack.embedded import EmbeddedStack, StackInfo, processes
 from tests.pickle_guard import PickleGuard
 
 WAIT_S = 60

@@ -13,10 +13,10 @@ from uuid import UUID
 
 import pytest
 
+from harness.engine.personas import Personas
 from harness.errors import BadInput, Refused, Unsupported
-from harness.health import Health
-from harness.personas import Personas
-from harness.stack import StackInfo
+from harness.rules.health import Health
+from harness.stack.embedded import StackInfo
 from harness.store import Store
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import Settings, store_kind
+from harness.config.settings import Settings, store_kind
 from harness.errors import BadInput, Refused
-from harness.safety import check_supabase_key, check_url, jwt_claims, supabase_project_ref
+from harness.store.safety import check_supabase_key, check_url, jwt_claims, supabase_project_ref
 from tests import recordings as rec
 
 NO_ENV: dict[str, str] = {}

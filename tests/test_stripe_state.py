@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.postgres_server import free_port
+from harness.stack.postgres import free_port
 from tests.pickle_guard import PickleGuard
 from tests.reference_app.servers import LocalStripe, Process
 
@@ -62,7 +62,8 @@ def test_the_watch_catches_localstripe_as_it_ships(tmp_path: Path, monkeypatch: 
     guard = PickleGuard(tmp_path / "guard", monkeypatch)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "harness.loopback", "localstripe", "--port", str(port), "--from-scratch"]
+    argv = [sys.executable, "-m", "harness.stack.loopback", "localstripe"]
+    argv += ["--port", str(port), "--from-scratch"]
     unpatched = Process("localstripe-unpatched", argv, env=None, log_dir=tmp_path)
     try:
         unpatched.wait_ready(f"{url}/js.stripe.com/v3/")

@@ -207,3 +207,50 @@ def test_a_cycle_fails_the_check_wherever_its_import_stands(
     root = tmp_path / "pkg"
     write(root, {"__init__.py": "", "a.py": "from pkg.b import Y\nX = 1\n", "b.py": statement + "Y = 2\n"})
     assert cycles(import_graph(root)) == [["pkg.a", "pkg.b", "pkg.a"]], where
+
+
+# The rooms of the package, each a folder, lowest first: a module imports from its own room,
+# a lower one, or a leaf, never from a higher room. The package's face (``harness``, its public
+# API) and ``python -m harness`` stand above them all; the shipped scenarios (installed inside)
+# may use any room.
+ROOMS = ("rules", "config", "store", "stack", "engine", "report", "flows", "plugin", "cli")
+LEAVES = (
+    "harness.errors",
+    "harness.json_types",
+    "harness.stripe_wire",
+    "harness.version",
+    "harness.testdata",
+)
+ABOVE = ("harness", "harness.__main__", "harness.scenarios")
+
+
+def rank(module: str) -> int:
+    """A module's place in the order: leaves -1, the rooms from 0, the package's face last."""
+    if module in LEAVES:
+        return -1
+    if module in ABOVE:
+        return len(ROOMS)
+    room = module.split(".")[1]
+    assert room in ROOMS, f"{module} is in no room: add its folder to ROOMS, or make it a leaf"
+    return ROOMS.index(room)
+
+
+def upward_imports(graph: Graph) -> list[str]:
+    """Every import of a higher room's module, as ``importer -> imported``."""
+    return sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps if rank(d) > rank(m))
+
+
+def test_imports_flow_down_the_rooms() -> None:
+    graph = import_graph()
+    assert {name.split(".")[1] for name in graph if name.count(".") >= 1} >= set(ROOMS)
+    assert upward_imports(graph) == []
+
+
+def test_an_upward_import_is_named() -> None:
+    graph = {"harness.store.postgres": {"harness.rules.sql"}, "harness.rules.sql": {"harness.cli.parser"}}
+    assert upward_imports(graph) == ["harness.rules.sql -> harness.cli.parser"]
+
+
+def test_every_module_is_in_a_room_or_a_leaf() -> None:
+    top = {p.stem for p in ROOT.glob("*.py")} - {"__init__", "__main__"}
+    assert {f"harness.{name}" for name in top} <= set(LEAVES), "modules beside the rooms: make each a room's"

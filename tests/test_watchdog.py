@@ -1,4 +1,4 @@
-"""The embedded stack's watchdog (harness/watchdog.py): a stack goes with the process that started it.
+"""The embedded stack's watchdog (harness/stack/watchdog.py): a stack goes with the process that started it.
 
 A stack whose owner is SIGKILLed leaves no process and no directory behind; a
 stack stopped normally leaves no watchdog; the pipe the watchdog waits on is
@@ -21,15 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from harness import processes
-from harness.stack import EmbeddedStack
+from harness.stack.embedded import EmbeddedStack, processes
 
 START_S = 90  # a stack starts in seconds; bounded generously for a loaded machine
 GONE_S = 15  # the owner killed: everything of the stack gone within this
 
 OWNER = """
 import json, sys, time
-from harness.stack import EmbeddedStack
+from harness.stack.embedded import EmbeddedStack
 
 stack = EmbeddedStack()
 stack.start()
@@ -139,7 +138,7 @@ def test_only_the_owner_and_the_watchdog_hold_the_pipe_and_a_normal_stop_ends_th
         assert watchdog is not None
         found = processes.entry(watchdog)
         assert found is not None and processes.alive(found)
-        assert "harness.watchdog" in processes.command_line(watchdog)
+        assert "harness.stack.watchdog" in processes.command_line(watchdog)
         assert found.pgid == watchdog  # a group and session of its own: no terminal signal reaches it
         pipe = _pipe_of(watchdog)
         parts = {p.pid for pid in stack.pids.values() for p in processes.tree(pid)}

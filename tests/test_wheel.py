@@ -17,16 +17,28 @@ BUILD_S = 300
 # What the code reads at run time, beside its modules (relative to the repository root).
 DATA = (
     "harness/py.typed",
-    "harness/testdata/*.json",
-    "harness/sql/*.sql",
-    "harness/sql/*.sql.j2",
-    "harness/reference_app/schema.sql",
-    "harness/reference_app/plans.json",
-    "harness/reference_app/templates/*.html",
-    "harness/reference_app/templates_second/*.html",
-    "harness/reference_app/static/*",
-    "harness/scenarios/pages/*.py",
+    "fixtures/*.json",
+    "harness/rules/sql/*.sql",
+    "harness/rules/sql/*.sql.j2",
+    "harness/stack/reference_app/schema.sql",
+    "harness/stack/reference_app/plans.json",
+    "harness/stack/reference_app/templates/*.html",
+    "harness/stack/reference_app/templates_second/*.html",
+    "harness/stack/reference_app/static/*",
+    "harness/flows/pages/*.py",
+    "scenarios/*.py",
 )
+# The folders at the repository's top that install inside the package, and where.
+INSTALLED_AS = {"scenarios/": "harness/scenarios/", "fixtures/": "harness/testdata/"}
+PACKAGE_FOLDERS = ("harness", *(folder.rstrip("/") for folder in INSTALLED_AS))
+
+
+def in_wheel(path: str) -> str:
+    """Where a file of the repository (its path relative to the root) lies in the wheel."""
+    for folder, installed in INSTALLED_AS.items():
+        if path.startswith(folder):
+            return installed + path.removeprefix(folder)
+    return path
 
 
 def _build_output(root: Path) -> set[str]:
@@ -40,9 +52,10 @@ def _copy_sources(destination: Path) -> None:
     for path in ROOT.iterdir():
         if path.is_file():
             shutil.copy2(path, destination / path.name)
-    shutil.copytree(
-        ROOT / "harness", destination / "harness", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
+    for folder in PACKAGE_FOLDERS:
+        shutil.copytree(
+            ROOT / folder, destination / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
 
 
 def test_the_wheel_holds_the_harness_package_and_its_data_files(tmp_path: Path) -> None:
@@ -69,12 +82,13 @@ def test_the_wheel_holds_the_harness_package_and_its_data_files(tmp_path: Path) 
         entry_points = wheel.read(f"{meta}/entry_points.txt").decode()
     assert {n.split("/")[0] for n in names} == {"harness", meta}  # the only import package
     for pattern in DATA:
-        expected = {p.relative_to(ROOT).as_posix() for p in ROOT.glob(pattern) if p.is_file()}
+        expected = {in_wheel(p.relative_to(ROOT).as_posix()) for p in ROOT.glob(pattern) if p.is_file()}
         assert expected, f"nothing in the repository matches {pattern}"
         assert expected <= names, f"{pattern}: not in the wheel: {sorted(expected - names)}"
     modules = {
-        p.relative_to(ROOT).as_posix()
-        for p in (ROOT / "harness").rglob("*.py")
+        in_wheel(p.relative_to(ROOT).as_posix())
+        for folder in PACKAGE_FOLDERS
+        for p in (ROOT / folder).rglob("*.py")
         if "__pycache__" not in p.parts
     }
     assert modules <= names, f"modules not in the wheel: {sorted(modules - names)}"

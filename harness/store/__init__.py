@@ -1,6 +1,6 @@
 """Stores: one interface to the cleanup rules, one adapter per transport.
 
-Every store calls the same SQL functions (``harness/sql/pitstop.sql``) and
+Every store calls the same SQL functions (``harness/rules/sql/pitstop.sql``) and
 returns their JSON as it is, so all transports give the same results.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.config import Settings, store_kind
+from harness.config.settings import Settings, store_kind
 from harness.errors import BadInput
 from harness.json_types import JSON
-from harness.safety import check_database_url, check_endpoint, check_supabase_key, check_url
 from harness.store.interface import NewUser, Store
+from harness.store.safety import check_database_url, check_endpoint, check_supabase_key, check_url
 
 if TYPE_CHECKING:
     from harness.store.postgres import PostgresStore

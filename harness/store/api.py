@@ -20,13 +20,13 @@ from uuid import UUID
 
 import httpx
 
-from harness.closing import Closing
-from harness.contract import CONTRACT_TABLES
+from harness.config.contract import CONTRACT_TABLES
 from harness.errors import BadInput, PitstopError, Refused, Unreachable, Unsupported
-from harness.health import Health, problem_message
 from harness.json_types import JSON
-from harness.safety import Endpoint, url_host
+from harness.rules.health import Health, problem_message
+from harness.store.closing import Closing
 from harness.store.interface import NewUser
+from harness.store.safety import Endpoint, url_host
 
 TIMEOUT_S = 10.0
 DEBUG = "/api/debug"

@@ -10,7 +10,7 @@ from typing import Protocol, TypedDict
 from uuid import UUID
 
 from harness.json_types import JSON
-from harness.safety import Endpoint
+from harness.store.safety import Endpoint
 
 
 class NewUser(TypedDict):

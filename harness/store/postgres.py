@@ -16,14 +16,15 @@ from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from harness import auth_users
-from harness import sql as migrations
-from harness.closing import Closing
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.json_types import JSON
-from harness.model import Model, fit
-from harness.model.catalog import Catalog, Column, read_catalog
-from harness.safety import (
+from harness.rules import sql as migrations
+from harness.rules.model import Model, fit
+from harness.rules.model.catalog import Catalog, Column, read_catalog
+from harness.store import auth_users
+from harness.store.closing import Closing
+from harness.store.interface import NewUser
+from harness.store.safety import (
     DATABASE_URL_NAMED,
     Endpoint,
     check_hosts_and_ports,
@@ -31,7 +32,6 @@ from harness.safety import (
     passwords_in,
     scrub,
 )
-from harness.store.interface import NewUser
 
 CONNECT_TIMEOUT_S = 5
 # Every statement pitstop sends is bounded on the server: a rule stuck behind
@@ -175,7 +175,7 @@ class PostgresStore(Closing):
     def create_test_user(self, user: NewUser) -> UUID:
         """Make (or refresh) a test user as Supabase Auth would, with its identity and profile.
 
-        Writes the columns the target's ``auth.users`` has (``harness.auth_users``).
+        Writes the columns the target's ``auth.users`` has (``harness.store.auth_users``).
         On Supabase a trigger may already have made the profile: it is updated.
         """
         params = {**user, "metadata": Jsonb(user["metadata"]), "id": None}
@@ -497,7 +497,7 @@ PROFILE = sql.SQL(
 
 
 class SeedState(TypedDict):
-    """One named state to write, in the model's words (``harness.handle`` maps states.json's roles)."""
+    """One named state to write, in the model's words (``harness.engine.handle`` maps states.json's roles)."""
 
     customer: UUID
     mechanic: UUID | None  # a test user, or a test mechanic when the model has a mechanics table
@@ -791,7 +791,7 @@ def connect_error(exc: psycopg.Error, passwords: tuple[str, ...] = ()) -> Pitsto
     A URL that libpq or psycopg will not use, a login the server refused and a
     database it does not have are bad input (exit 2, as a rejected key is for
     the other stores); a server that did not answer is unreachable (exit 4).
-    ``passwords``: the URL's password as it may be written (``harness.safety.passwords_in``),
+    ``passwords``: the URL's password as it may be written (``harness.store.safety.passwords_in``),
     scrubbed from libpq's and psycopg's words (which may quote a fragment of the
     URL); the server's (a refused login, a missing database) are shown as said,
     since the server is never told the password and the user name may be alike.

@@ -23,13 +23,13 @@ from postgrest import APIError
 from supabase import Client, ClientOptions, create_client
 from supabase_auth.errors import AuthApiError, AuthError
 
-from harness.closing import Closing
-from harness.config import DEFAULT_TEST_DOMAIN
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.json_types import JSON
-from harness.model import Model
-from harness.safety import Endpoint, url_host
+from harness.rules.marker import DEFAULT_TEST_DOMAIN
+from harness.rules.model import Model
+from harness.store.closing import Closing
 from harness.store.interface import NewUser
+from harness.store.safety import Endpoint, url_host
 
 TIMEOUT_S = 10.0
 USERS_PAGE = 1000  # GoTrue's largest page

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from harness.scenarios import Flows
+from harness.flows.steps import Flows
 
 STEPS = []
 

@@ -14,7 +14,7 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def _hang(pitstop, pytestconfig):
-    from harness.stash_keys import RUN
+    from harness.plugin.stash_keys import RUN
 
     stack = pytestconfig.stash[RUN]._stack
     pids = {"pytest": os.getpid(), **(stack.pids if stack is not None else {})}

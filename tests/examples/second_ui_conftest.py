@@ -1,6 +1,6 @@
 """A team's conftest.py (copied in as conftest.py): Flows for the reference app's second UI.
 
-The second UI (``APP_UI=second``, harness/reference_app/ui.py) has other paths, wording and test ids
+The second UI (``APP_UI=second``, harness/stack/reference_app/ui.py) has other paths, wording and test ids
 (under ``data-test``) and pays by Checkout Session; ``[tool.pitstop]`` says the rest (see
 tests/test_second_ui.py). Kept from the default: paying on the hosted Checkout page
 (``pay_with_card``, ``expect_declined``) and the steps built on others (``pay``, ``say``…).
@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from harness.scenarios import ChatProbe, Flows
+from harness.flows.steps import ChatProbe, Flows
 
 
 def room(session):

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from harness.stash_keys import RUN
+from harness.plugin.stash_keys import RUN
 
 
 def test_the_contract(request: pytest.FixtureRequest) -> None:

@@ -7,7 +7,7 @@ with the session it paid for in the database.
 
 import pytest
 
-from harness.scenarios import Flows
+from harness.flows.steps import Flows
 
 
 class WrongStatusFlows(Flows):

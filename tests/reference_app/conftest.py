@@ -94,7 +94,7 @@ class AppUser:
 
 
 class Users:
-    """Makes users straight in the tables, as Supabase Auth would have them (``harness.auth_users``)."""
+    """Makes users straight in the tables, as Supabase Auth would have them (``harness.store.auth_users``)."""
 
     def __init__(self, store: PostgresStore) -> None:
         self.conn = store.connection

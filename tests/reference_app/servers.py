@@ -2,7 +2,7 @@
 
 Both run as their own processes on free 127.0.0.1 ports, each in a process
 group of its own, and are stopped with whatever they start
-(``harness.processes.stop``). Readiness is a bounded poll, never a fixed sleep.
+(``harness.stack.processes.stop``). Readiness is a bounded poll, never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from harness import processes
-from harness.postgres_server import free_port
+from harness.stack import processes
+from harness.stack.postgres import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
@@ -80,14 +80,14 @@ class Process:
 
 class LocalStripe(Process):
     """localstripe (GPL-3.0: run, never imported here) as the stack runs it: on loopback, its
-    state in its own memory (``harness.localstripe_run``), not in the shared /tmp/localstripe.pickle."""
+    state in its own memory (``harness.stack.localstripe_run``), not in the shared /tmp/localstripe.pickle."""
 
     def __init__(self, log_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             "localstripe",
-            [sys.executable, "-m", "harness.localstripe_run", "--port", str(self.port)],
+            [sys.executable, "-m", "harness.stack.localstripe_run", "--port", str(self.port)],
             env=None,
             log_dir=log_dir,
         )
@@ -107,7 +107,7 @@ class AppServer(Process):
     def __init__(self, name: str, env: Mapping[str, str], log_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "uvicorn", "--factory", "harness.reference_app.main:create_app"]
+        argv = [sys.executable, "-m", "uvicorn", "--factory", "harness.stack.reference_app.main:create_app"]
         argv += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         super().__init__(name, argv, env={**os.environ, **env}, log_dir=log_dir)
         self.wait_ready(f"{self.url}/healthz")

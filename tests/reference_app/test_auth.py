@@ -7,9 +7,9 @@ import httpx
 import pytest
 from psycopg.types.json import Jsonb
 
-from harness import auth_users
-from harness.personas import Personas, hash_password
-from harness.reference_app.auth import NON_NULL_COLUMNS
+from harness.engine.personas import Personas, hash_password
+from harness.stack.reference_app.auth import NON_NULL_COLUMNS
+from harness.store import auth_users
 from harness.store.postgres import PostgresStore
 from tests.reference_app.conftest import PASSWORD, AppUser, Login, Stack, Users
 

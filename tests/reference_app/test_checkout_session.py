@@ -1,7 +1,7 @@
 """``PAYMENT_KIND=checkout_session``: the app pays through Stripe Checkout, as a Next.js app does.
 
 Real processes: the session's localstripe, pitstop's Checkout front before it
-(``harness.stripe_front``, the API base the app is given) and an app configured
+(``harness.stack.stripe_front``, the API base the app is given) and an app configured
 for Checkout, each on its own 127.0.0.1 port and stopped by pid after this
 module. The hosted page is paid over HTTP with its form fields (and once in
 Chromium). The front's ``checkout.session.completed`` events go to a recorder
@@ -29,7 +29,7 @@ import pytest
 import stripe
 from playwright.sync_api import Browser, expect
 
-from harness.postgres_server import free_port
+from harness.stack.postgres import free_port
 from harness.store.postgres import PostgresStore
 from tests.reference_app.conftest import PASSWORD, SECRET_KEY, WEBHOOK_SECRET, AppUser, Users, rows
 from tests.reference_app.flows import INTAKE, post_event, signature
@@ -107,7 +107,7 @@ def checkout_app(
         processes.append(
             Process(
                 "checkout-front",
-                [sys.executable, "-m", "harness.stripe_front", "--port", str(port),
+                [sys.executable, "-m", "harness.stack.stripe_front", "--port", str(port),
                  "--localstripe", localstripe.url],
                 env=None,
                 log_dir=server_logs,

@@ -12,8 +12,8 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from harness.reference_app.config import DEFAULT_STRIPE_JS_URL, Config, ConfigError
-from harness.reference_app.main import create_app
+from harness.stack.reference_app.config import DEFAULT_STRIPE_JS_URL, Config, ConfigError
+from harness.stack.reference_app.main import create_app
 from tests.reference_app.conftest import Stack
 from tests.reference_app.servers import AppServer
 

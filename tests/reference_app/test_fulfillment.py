@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import stripe
 
-from harness.reference_app.config import Config
-from harness.reference_app.db import create_pool
-from harness.reference_app.fulfillment import Outcome, fulfill_checkout
-from harness.reference_app.payments import Intent, Payments
+from harness.stack.reference_app.config import Config
+from harness.stack.reference_app.db import create_pool
+from harness.stack.reference_app.fulfillment import Outcome, fulfill_checkout
+from harness.stack.reference_app.payments import Intent, Payments
 from harness.store.postgres import PostgresStore
 from tests.reference_app.conftest import Login, Stack, Users, rows
 from tests.reference_app.flows import pay, start_checkout

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from harness.reference_app.auth import COOKIE_NAME
+from harness.stack.reference_app.auth import COOKIE_NAME
 from harness.store.postgres import PostgresStore
 from tests.reference_app.conftest import ADMIN_TOKEN, WEBHOOK_SECRET, Login, Users
 from tests.seeding import APP_TABLES, Seeder

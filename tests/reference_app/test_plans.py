@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from harness.data import load
-from harness.reference_app.plans import PLANS, PLANS_FILE, find_plan
+from harness.engine.data import load
+from harness.stack.reference_app.plans import PLANS, PLANS_FILE, find_plan
 
 
 def test_the_plans_the_scenarios_buy_are_the_apps() -> None:
@@ -16,7 +16,7 @@ def test_the_plans_the_scenarios_buy_are_the_apps() -> None:
     assert [p.amount for p in PLANS] == [1900, 3900, 6900]
     # No second copy in the harness's own test data.
     assert not files("harness.testdata").joinpath("plans.json").is_file()
-    assert PLANS_FILE.parent == Path(__file__).parents[2] / "harness" / "reference_app"
+    assert PLANS_FILE.parent == Path(__file__).parents[2] / "harness" / "stack" / "reference_app"
 
 
 def test_a_plan_is_found_by_slug_or_by_name() -> None:

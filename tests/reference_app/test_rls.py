@@ -17,7 +17,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from harness.sql import app_schema
+from harness.rules.sql import app_schema
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder
 

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from harness.reference_app.auth import COOKIE_NAME
+from harness.stack.reference_app.auth import COOKIE_NAME
 from harness.store.postgres import PostgresStore
 from tests.reference_app.conftest import PASSWORD, AppUser, Login, Stack, Users
 from tests.reference_app.flows import event, paid_intent, post_event, signature

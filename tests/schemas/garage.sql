@@ -1,5 +1,5 @@
 -- "garage": shaped like the app pitstop was first written for. Apply
--- harness.sql.platform() first (Supabase's auth schema).
+-- harness.rules.sql.platform() first (Supabase's auth schema).
 --
 -- - sessions name their customer customer_user_id; the status is free text
 --   with a sixth word, scheduled, that blocks a new payment like waiting and

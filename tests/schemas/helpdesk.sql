@@ -1,5 +1,5 @@
 -- "helpdesk": calls in schema desk, agents (the mechanics) are sign-in users.
--- Apply harness.sql.platform() first (Supabase's auth schema).
+-- Apply harness.rules.sql.platform() first (Supabase's auth schema).
 --
 -- - calls (the sessions): the status is a varchar with a check constraint;
 -- - call requests point at their call (requests.session), with free-text

@@ -1,5 +1,5 @@
 -- "workshop": nothing in public, every column renamed, enum statuses. Apply
--- harness.sql.platform() first (Supabase's auth schema).
+-- harness.rules.sql.platform() first (Supabase's auth schema).
 --
 -- - jobs (the sessions) in schema shop keep the link to their ticket (the
 --   request): sessions.request;

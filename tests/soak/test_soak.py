@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from harness.stack import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
+from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
 
 ROUNDS = int(os.environ.get("PITSTOP_SOAK_ROUNDS", "100"))
 ROUND_TIMEOUT_S = 30  # the bound on one round, for the inner run's time limit

@@ -1,0 +1,194 @@
+"""The commands on a target: sql, install, reset, cleanup, force-cancel, health, doctor, inspect, browser."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.cli.doctor import diagnose
+from harness.cli.target import read_config, reading_store, settings_of, settings_with
+from harness.config.contract import CONTRACT_TABLES
+from harness.config.settings import store_kind
+from harness.engine.browsers import ensure_browser
+from harness.errors import BadInput, ExitCode
+from harness.rules import sql
+from harness.rules.health import Health
+from harness.rules.model.render import answer_name
+from harness.store import JSON, open_database
+from harness.store.cleanup import Cleanup, parse_uuid
+from harness.store.postgres import PostgresStore
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    if args.platform:  # for a bare PostgreSQL, before the app's own migrations: no target needed
+        if args.with_app_schema or args.supabase_migration:
+            raise BadInput(
+                "--platform prints the platform alone",
+                fix="leave out --with-app-schema and --supabase-migration (a Supabase project has it)",
+            )
+        sys.stdout.write(sql.platform())
+        return ExitCode.OK
+    settings = settings_of(args)
+    catalog = None
+    if settings.database_url:  # the foreign keys a purge follows come from the app's own database
+        with open_database(settings) as store:  # a read, but of a guarded host like every connection
+            catalog = store.catalog()
+    script = sql.migration(settings.test_domain, settings.model, catalog)
+    if args.with_app_schema:
+        script = "\n".join((sql.platform(), sql.app_schema(), script))
+    if args.supabase_migration is None:
+        sys.stdout.write(script)
+        return ExitCode.OK
+    path, written = sql.write_supabase_migration(Path(args.supabase_migration), script)
+    if written:
+        print(f"wrote {path}; apply it with `supabase db push` (hosted) or `supabase migration up` (local)")
+    else:
+        print(f"{path} already holds this migration; nothing written")
+    return ExitCode.OK
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    with Cleanup.open(settings) as cleanup:  # installing is a write: guarded
+        store = cleanup.store
+        if not isinstance(store, PostgresStore):
+            raise BadInput("install needs a direct database connection", fix="pass --database-url")
+        store.install(test_domain=settings.test_domain, with_app_schema=args.with_app_schema)
+        print(f"installed the pitstop functions into {store.describe()} (test domain {settings.test_domain})")
+    return ExitCode.OK
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    with Cleanup.open(settings) as cleanup:
+        user_id = cleanup.resolve_user(args.user)
+        counts = cleanup.reset_user(user_id, dry_run=args.dry_run)
+    if args.json:
+        print_json({**counts, "dry_run": args.dry_run})
+        return ExitCode.OK
+    if all(t in counts for t in CONTRACT_TABLES):  # the reference app's tables, in their usual order
+        done = ", ".join(f"{t} {counts[t]}" for t in CONTRACT_TABLES)
+    else:  # another model's: its sessions and requests first, then every table the purge touched
+        tables: dict[str, int] = counts["tables"]
+        roots = [t for t in settings.model.roots if t in tables]
+        order = [*roots, *(t for t in tables if t not in roots)]
+        done = ", ".join(f"{answer_name(t)} {tables[t]}" for t in order)
+    verb = "would purge" if args.dry_run else "purged"
+    print(f"{verb} test user {args.user} ({user_id}): {done}")
+    if counts["kept"]:
+        print(f"kept {counts['kept']} sessions of customers who are not test users")
+    if args.dry_run:
+        print("dry run: nothing was changed")
+    return ExitCode.OK
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    with Cleanup.open(settings) as cleanup:
+        counts = cleanup.cleanup_stale(
+            waiting_minutes=args.waiting_minutes,
+            orphan_minutes=args.orphan_minutes,
+            dry_run=args.dry_run,
+        )
+    if args.json:
+        print_json({**counts, "dry_run": args.dry_run})
+        return ExitCode.OK
+    verb = "would expire" if args.dry_run else "expired"
+    print(
+        f"{verb} {counts['requests_expired']} pending requests older than {args.waiting_minutes} min; "
+        f"{'would cancel' if args.dry_run else 'cancelled'} {counts['sessions_cancelled']} sessions "
+        f"({counts['orphans_cancelled']} orphaned)"
+    )
+    if args.dry_run:
+        print("dry run: nothing was changed")
+    return ExitCode.OK
+
+
+def cmd_force_cancel(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    session_id = parse_uuid(args.session_id, what="session")
+    with Cleanup.open(settings) as cleanup:
+        result = cleanup.force_cancel(session_id)
+    if args.json:
+        print_json(result)
+    else:
+        print(
+            f"cancelled session {session_id} (was {result['previous_status']}); "
+            f"{result['requests_cancelled']} pending requests cancelled"
+        )
+    return ExitCode.OK
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    with reading_store(settings) as store:
+        health = Health(
+            store.health(stale_minutes=args.stale_minutes, very_stale_minutes=args.very_stale_minutes)
+        )
+        target = store.describe()
+    if args.json:
+        print_json(health.to_json())
+    else:
+        print(f"pitstop health: {target}")
+        for line in health.lines():
+            print(f"  {line}")
+    return ExitCode.PROBLEMS if args.strict and not health.ok else ExitCode.OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """A read-only check of the target: one line per check, a fix under each that fails."""
+    report = diagnose(settings_of(args))  # opens with open_store: reads only, never installs
+    if report.unreachable is not None and args.json:  # the text report's FAIL line says it already
+        print(f"pitstop: error: {report.unreachable.message}", file=sys.stderr)
+        print(f"  fix: {report.unreachable.fix}", file=sys.stderr)
+    print_report("doctor", report, as_json=args.json)
+    return report.exit_code
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Read-only: the footprint of a purge, the model checked against the catalog, a proposed model."""
+    from harness.cli.inspection import inspect_database
+
+    path, table = read_config(args)
+    settings = settings_with(args, table)
+    declared = "model" in table  # else the model is the reference app's, by default
+    if store_kind(settings) != "postgres" or not settings.database_url:
+        raise BadInput(
+            "inspect reads the database's catalog: it needs a direct database connection",
+            fix="pass --database-url URL (or set DATABASE_URL)",
+        )
+    with open_database(settings) as store:  # a read, but of a guarded host like every connection
+        report = inspect_database(
+            store,
+            declared=declared,
+            source=str(path) if path else None,
+            want_proposal=args.propose or not declared,
+        )
+    print_report("inspect", report, as_json=args.json)
+    return ExitCode.OK
+
+
+def print_report(command: str, report: Any, *, as_json: bool) -> None:
+    """A read-only command's report (doctor, inspect): one JSON object, or its target then its lines."""
+    if as_json:
+        print_json(report.to_json())
+        return
+    print(f"pitstop {command}: {report.target}")
+    for line in report.lines():
+        print(line)
+
+
+def cmd_browser(args: argparse.Namespace) -> int:
+    print(f"pitstop: browser: {ensure_browser(log=say)}")
+    return ExitCode.OK
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_json(data: JSON) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False, default=str))

@@ -1,0 +1,55 @@
+"""How a command reaches its target: the configuration file, the settings, a store for reading."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from harness.config.contract import load_contract
+from harness.config.file import config_file, read_tables
+from harness.config.payments import load_payments
+from harness.config.settings import Settings
+from harness.rules.model import load_model
+from harness.store import Store, open_store
+
+
+def read_config(args: argparse.Namespace) -> tuple[Path | None, dict[str, Any]]:
+    """The configuration file (``--config``, else ``pyproject.toml``) and its ``[tool.pitstop]`` table."""
+    path = config_file(getattr(args, "config", None), os.environ, Path.cwd())
+    return path, read_tables(path)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    return settings_with(args, read_config(args)[1])
+
+
+def settings_with(args: argparse.Namespace, table: dict[str, Any]) -> Settings:
+    """The settings of the options and of the ``[tool.pitstop]`` table ``table``."""
+    return Settings.load(
+        store=args.store,
+        database_url=args.database_url,
+        supabase_url=args.supabase_url,
+        supabase_key=args.supabase_key,
+        app_url=args.app_url,
+        admin_token=args.admin_token,
+        user_password=getattr(args, "password", None),
+        allowed_hosts=args.allow_host,
+        test_domain=args.test_domain,
+        login_path=load_contract(table).customer_login_path,
+        model=load_model(table.get("model")),
+        payments=load_payments(table.get("payments")),
+    )
+
+
+@contextmanager
+def reading_store(settings: Settings) -> Iterator[Store]:
+    """A store for reading: the hosts are guarded (``open_store``), not the Stripe key: nothing is written."""
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()

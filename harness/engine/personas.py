@@ -1,0 +1,108 @@
+"""Test users: deterministic Faker names, bcrypt passwords, run and worker tags.
+
+Each user carries both test marks (an email in the test domain and
+``pitstop: true`` in its metadata) and the tags that let a later run tell
+whether the run that made it is still alive (run id, worker id, host, pid).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+import bcrypt
+
+from harness.rules.marker import DEFAULT_TEST_DOMAIN, check_test_domain
+from harness.store import NewUser, Store
+
+Role = Literal["customer", "mechanic", "admin"]
+ROLES: tuple[Role, ...] = ("customer", "mechanic", "admin")
+
+# Supabase Auth (GoTrue) stores bcrypt hashes as $2a$ with cost 10; a hash
+# made the same way here lets a real login work against it.
+BCRYPT_PREFIX = b"2a"
+BCRYPT_ROUNDS = 10
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """A test user as the tests see it (the password in clear, to sign in)."""
+
+    __test__ = False  # not a pytest test class
+
+    id: UUID
+    email: str
+    password: str
+    name: str
+    role: Role
+
+
+def new_run_id() -> str:
+    """A short id, unique per run and sortable by start time.
+
+    Three random bytes: runs started in the same second collide once in ~16 million pairs.
+    """
+    return f"{int(time.time()):x}{secrets.token_hex(3)}"
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS, BCRYPT_PREFIX)).decode()
+
+
+class Personas:
+    """Makes this worker's test users; the same seed gives the same names and passwords."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        worker_id: str = "main",
+        test_domain: str = DEFAULT_TEST_DOMAIN,
+        seed: object = 0,
+    ) -> None:
+        self.run_id = run_id
+        self.worker_id = worker_id
+        self.test_domain = check_test_domain(test_domain)
+        self.seed = seed
+
+    def email(self, label: str) -> str:
+        return f"{label}-{self.worker_id}-{self.run_id}@{self.test_domain}"
+
+    def build(self, label: str, role: Role) -> tuple[NewUser, str]:
+        """The user to create for ``label`` and its clear-text password."""
+        # Imported here: Faker's import takes ~0.4 s (it loads every locale), which only a
+        # process that makes users should pay; a pytest-xdist controller makes none.
+        from faker import Faker
+
+        fake = Faker()
+        fake.seed_instance(f"{self.seed}:{label}")
+        password = fake.password(length=20, special_chars=False)
+        name = fake.name()
+        user = NewUser(
+            email=self.email(label),
+            password_hash=hash_password(password),
+            full_name=name,
+            role=role,
+            metadata={
+                "pitstop": True,
+                "full_name": name,
+                "role": role,
+                "run": self.run_id,
+                "worker": self.worker_id,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "created_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        return user, password
+
+    def create(self, store: Store, label: str, role: Role) -> TestUser:
+        user, password = self.build(label, role)
+        user_id = store.create_test_user(user)
+        return TestUser(id=user_id, email=user["email"], password=password, name=user["full_name"], role=role)

@@ -1,0 +1,1 @@
+"""The steps the scenarios take in an app (``Flows``) and the page objects they drive."""

@@ -1,0 +1,115 @@
+"""What the default steps rely on in the app, declared once, beside the locators that use it.
+
+Each page object (and ``Flows``) declares, as class attributes, the routes it
+opens, the test ids it finds elements by, the attributes and the wording it
+reads, the session statuses and endpoints it expects::
+
+    class ChatPage:
+        ROUTE = Route("/session/{session_id}", "a session's chat")
+        INPUT = TestId("chat-input", "the message box")
+
+A declaration is the ``str`` it declares, so the locators use it as it is
+(``page.get_by_test_id(self.INPUT)``, ``self.ROUTE.format(session_id=…)``);
+``declarations(cls)`` lists a class's. ``docs/app-contract.md``'s generated
+tables come from them (``harness.flows.contract_doc``), and a test keeps
+the document and the declarations in agreement.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from typing import ClassVar, Self
+
+
+class Declared(str):
+    """One thing the steps rely on in the app: its value and what it is for."""
+
+    kind: ClassVar[str] = "declared"
+    meaning: str
+
+    def __new__(cls, value: str, meaning: str = "") -> Self:
+        declared = super().__new__(cls, value)
+        declared.meaning = meaning
+        return declared
+
+
+class Route(Declared):
+    """A path the steps open (``{name}`` parts are filled in)."""
+
+    kind = "route"
+
+
+class TestId(Declared):
+    """A test id: the value of the app's test-id attribute (``[tool.pitstop] test_id_attribute``)."""
+
+    __test__ = False  # not a pytest test class
+    kind = "test id"
+
+
+class Attribute(Declared):
+    """An HTML attribute the steps read (its name, not configurable)."""
+
+    kind = "attribute"
+
+
+class Wording(Declared):
+    """Text the steps expect to see (matched as a substring unless said otherwise)."""
+
+    kind = "wording"
+
+
+class SessionStatus(Declared):
+    """A session status word as the app shows it (the model's word by default)."""
+
+    kind = "session status"
+
+
+class HttpStatus(Declared):
+    """An HTTP status code the steps expect."""
+
+    kind = "HTTP status"
+
+
+class Endpoint(Declared):
+    """An HTTP endpoint of the app that pitstop calls (not a page)."""
+
+    kind = "endpoint"
+
+
+class Field(Declared):
+    """A form field of a page that is not the app's (Stripe's, localstripe's): by its name or label."""
+
+    kind = "field"
+
+
+def declarations(owner: type) -> list[tuple[str, Declared]]:
+    """A class's declarations, its bases' first, each name once (a subclass's value wins)."""
+    found: dict[str, Declared] = {}
+    for klass in reversed(owner.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, Declared):
+                found[name] = value
+    return list(found.items())
+
+
+def summary(owner: type) -> str:
+    """The first sentence of a class's docstring, on one line."""
+    doc = inspect.getdoc(owner) or ""
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def table(owner: type, *, used_by: Iterable[str] = ()) -> str:
+    """A markdown section for one class: its summary, where it is used and its declarations."""
+    lines = [f"### `{owner.__name__}`", "", summary(owner).replace("``", "`")]
+    users = ", ".join(f"`{name}`" for name in used_by)
+    if users:
+        lines += ["", f"Used by {users}."]
+    lines += ["", "| kind | value | what for |", "|---|---|---|"]
+    for _, value in declarations(owner):
+        lines.append(f"| {value.kind} | `{_cell(str(value))}` | {_cell(value.meaning).replace('``', '`')} |")
+    return "\n".join(lines)

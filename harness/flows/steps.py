@@ -1,0 +1,375 @@
+"""The steps the shipped scenarios take in the app, in one overridable object: ``Flows``.
+
+Every step a scenario takes in the app's pages is a method of ``Flows``; what
+the scenarios check beside the pages stays pitstop's: the database (through
+the ``pitstop`` handle), the two-actor waits (``pitstop.active_session``), the
+step timings (``pitstop.step``) and the browser-to-browser chat latency
+(``Flows.say``, whose probe reads the page through ``chat_probe``).
+
+The default drives the reference app with the page objects of
+``harness.flows.pages``. An app whose pages differ subclasses ``Flows`` in
+its ``conftest.py`` and hands the subclass to the ``pitstop_flows_class``
+fixture; the shipped scenarios then take its steps::
+
+    import pytest
+    from harness.flows.steps import Flows
+
+    class OurFlows(Flows):
+        def sign_in(self, page, user):
+            page.goto("/login")
+            page.get_by_label("Email").fill(user.email)
+            ...
+
+    @pytest.fixture(scope="session")
+    def pitstop_flows_class():
+        return OurFlows
+
+A step names its actor, a test user (``customer``, ``mechanic``,
+``second_mechanic``), and acts in that user's signed-in page
+(``self.page(user)``). It acts (``pay``, ``accept``, ``send``, ``end``…) or
+checks (``expect_*``), and returns once the app shows the result, waiting as
+Playwright's ``expect`` waits, never by sleeping. What each default step relies
+on in the app is in docs/app-contract.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.sync_api import Locator, Page
+
+from harness.config.contract import AppContract
+from harness.engine.data import load
+from harness.engine.handle import Pitstop
+from harness.engine.personas import TestUser
+
+from .pages import (
+    Card,
+    ChatPage,
+    CustomerDashboard,
+    IntakePage,
+    LoginPage,
+    MechanicDashboard,
+    Plan,
+    PricingPage,
+    SuccessPage,
+    Vehicle,
+    payment_form,
+)
+from .pages.contract import SessionStatus
+
+# A session as the harness reads it from the database: ``id``, ``status``,
+# ``request_id`` (and ``payment_intent_id`` when paid through the Stripe API).
+Session = dict[str, Any]
+
+# Records when a message is sent (sender) and first shown (receiver), both on
+# the browser's clock, so that the latency is measured browser to browser.
+# Installed once per page: later calls find it armed.
+_ARM_SENDER = """send => {
+  if (window.__pitstopSenderArmed) return;
+  window.__pitstopSenderArmed = true;
+  const button = document.querySelector(send);
+  button.addEventListener('click', () => { window.__pitstopSent = Date.now(); }, {capture: true});
+}"""
+_ARM_RECEIVER = """probe => {
+  if (window.__pitstopSeen) return;
+  window.__pitstopSeen = {};
+  const list = document.querySelector(probe.messages);
+  const look = () => {
+    for (const body of list.querySelectorAll(probe.body)) {
+      if (!(body.textContent in window.__pitstopSeen)) window.__pitstopSeen[body.textContent] = Date.now();
+    }
+  };
+  new MutationObserver(look).observe(list, {childList: true, subtree: true});
+  look();
+}"""
+
+
+def plan(name: str) -> Plan:
+    chosen: Plan = next(p for p in load("plans") if p["name"] == name)
+    return chosen
+
+
+def vehicle(index: int = 0) -> Vehicle:
+    chosen: Vehicle = load("vehicles")[index]
+    return chosen
+
+
+def card(name: str = "visa") -> Card:
+    chosen: Card = load("cards")[name]
+    return chosen
+
+
+# For the methods whose parameters bear these names.
+_default_plan, _default_vehicle, _default_card = plan, vehicle, card
+
+
+@dataclass(frozen=True)
+class ChatProbe:
+    """CSS selectors the chat-latency probe watches: the send button, the message list, a message's text."""
+
+    send: str
+    messages: str
+    body: str
+
+    @classmethod
+    def of(cls, chat: type[ChatPage], attribute: str) -> ChatProbe:
+        """The probe of a chat page object: its ``SEND``, ``MESSAGES`` and ``BODY`` test ids, by attribute."""
+        return cls(
+            send=f'[{attribute}="{chat.SEND}"]',
+            messages=f'[{attribute}="{chat.MESSAGES}"]',
+            body=f'[{attribute}="{chat.BODY}"]',
+        )
+
+
+def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None], probe: ChatProbe) -> float:
+    """Run ``send`` (which sends ``text``, new to this chat) and wait until ``receiver`` shows it; the ms.
+
+    Measured browser to browser: from the click on Send in one page to the
+    message appearing in the other, both on the browser's clock.
+    """
+    receiver.evaluate(_ARM_RECEIVER, {"messages": probe.messages, "body": probe.body})
+    sender.evaluate(_ARM_SENDER, probe.send)
+    send()
+    seen = receiver.wait_for_function("t => window.__pitstopSeen && window.__pitstopSeen[t]", arg=text)
+    sent = sender.evaluate("() => window.__pitstopSent")
+    return float(seen.json_value()) - float(sent)
+
+
+class Flows:
+    """The steps of the shipped scenarios, driving the reference app's pages (override to drive yours).
+
+    Built by the ``pitstop_flows`` fixture with ``pitstop`` (the handle),
+    ``pages`` (a test user → that user's signed-in page in this test) and
+    ``contract`` (``[tool.pitstop]``: login paths, test-id attribute). Outside
+    pytest, give it any function from a user to a page.
+    """
+
+    WAITING = SessionStatus("waiting", "a paid session no mechanic has accepted yet")
+    LIVE = SessionStatus("live", "a session a mechanic accepted")
+    COMPLETED = SessionStatus("completed", "a session the mechanic ended")
+
+    def __init__(self, *, pitstop: Pitstop, pages: Callable[[TestUser], Page], contract: AppContract) -> None:
+        self.pitstop = pitstop
+        self.pages = pages
+        self.contract = contract
+
+    def page(self, user: TestUser) -> Page:
+        """The user's signed-in page in this test (made on first use)."""
+        return self.pages(user)
+
+    # -- signing in ---------------------------------------------------------------------
+
+    def sign_in(self, page: Page, user: TestUser) -> None:
+        """Sign ``user`` in on ``page``, a fresh page of its own context; return once signed in.
+
+        The page fixtures (``customer_page``…) call it once per user and
+        worker, and keep the signed-in browser state for the user's later pages.
+        """
+        login = LoginPage(page, self.contract.login_path(user.role)).open()
+        login.sign_in(user.email, user.password)
+        login.expect_signed_in()
+
+    # -- paying -------------------------------------------------------------------------
+
+    def choose_plan(self, customer: TestUser, plan: Plan) -> None:
+        """From the plans, choose ``plan``: the customer is taken to the intake."""
+        PricingPage(self.page(customer)).open().choose(plan["slug"])
+
+    def describe(self, customer: TestUser, vehicle: Vehicle) -> None:
+        """Fill in the vehicle and the problem, and go on to the payment."""
+        IntakePage(self.page(customer)).describe(vehicle)
+
+    def pay_with_card(self, customer: TestUser, card: Card) -> None:
+        """Pay with ``card`` on the page the app sent the customer to, and press Pay.
+
+        Either kind: the app's own card form (Stripe's card element, or
+        localstripe's stand-in), or a hosted Checkout page (Stripe's, or the
+        embedded Stripe's), told apart by what the page shows.
+        """
+        payment_form(self.page(customer)).pay_with_card(card, email=customer.email, name=customer.name)
+
+    def pay(self, customer: TestUser, *, plan: Plan, vehicle: Vehicle, card: Card) -> None:
+        """The customer buys ``plan`` through the UI: plans → intake → card, up to pressing Pay.
+
+        Returns without waiting for the outcome: follow with ``expect_waiting``,
+        ``expect_declined`` or ``expect_blocked``.
+        """
+        self.choose_plan(customer, plan)
+        self.describe(customer, vehicle)
+        self.pay_with_card(customer, card)
+
+    def expect_waiting(self, customer: TestUser) -> None:
+        """After paying: the app shows the new session, waiting for a mechanic."""
+        SuccessPage(self.page(customer)).expect_session(self.WAITING)
+
+    def expect_declined(self, customer: TestUser, message: str) -> None:
+        """After paying: the card was declined, with ``message`` (Stripe's), where the customer paid."""
+        payment_form(self.page(customer)).expect_declined(message)
+
+    def expect_blocked(self, customer: TestUser) -> None:
+        """After paying: the app refused to use the payment, as an active session blocks it."""
+        SuccessPage(self.page(customer)).expect_blocked()
+
+    def revisit_payment(self, customer: TestUser, session: Session) -> None:
+        """Come back to the page Stripe sent the customer to after paying for ``session``.
+
+        By its Checkout Session (``checkout_session_id``) when it was paid by
+        one, else by its PaymentIntent (``payment_intent_id``).
+        """
+        SuccessPage(self.page(customer)).open(
+            str(session.get("payment_intent_id") or ""),
+            checkout_session_id=str(session.get("checkout_session_id") or ""),
+        )
+
+    def paid_session(
+        self,
+        customer: TestUser,
+        *,
+        plan: Plan | None = None,
+        vehicle: Vehicle | None = None,
+        card: Card | None = None,
+        via: str | None = None,
+    ) -> Session:
+        """Pay as the run is told (``--pitstop-payment``, or ``via``) and wait until the session exists.
+
+        Timed as the ``payment`` step. ``ui``: ``pay`` and ``expect_waiting``;
+        ``webhook``: through the Stripe API, the app told by webhook (no page).
+        Defaults: Quick Chat, the first vehicle, the Visa card. Returns the
+        session (``id``, ``status``, ``request_id``) once the app made it.
+        """
+        chosen = plan or _default_plan("Quick Chat")
+        details = vehicle or _default_vehicle()
+        payment_card = card or _default_card()
+        with self.pitstop.step("payment"):
+            if (via or self.pitstop.payment) == "webhook":
+                return self.pitstop.pay_by_webhook(
+                    customer, plan=dict(chosen), vehicle=dict(details), card=dict(payment_card)
+                )
+            self.pay(customer, plan=chosen, vehicle=details, card=payment_card)
+            self.expect_waiting(customer)
+            return self.pitstop.active_session(customer)
+
+    # -- the customer's dashboard ----------------------------------------------------------
+
+    def open_dashboard(self, customer: TestUser) -> None:
+        """Go to the customer's dashboard."""
+        CustomerDashboard(self.page(customer)).open()
+
+    def expect_next_session(self, customer: TestUser, status: str) -> None:
+        """On the dashboard the customer has open: the next session shows ``status`` (it updates live)."""
+        CustomerDashboard(self.page(customer)).expect_next_session(status)
+
+    def expect_nothing_upcoming(self, customer: TestUser) -> None:
+        """On the dashboard the customer has open: no next session."""
+        CustomerDashboard(self.page(customer)).expect_nothing_upcoming()
+
+    def join(self, customer: TestUser) -> None:
+        """From the dashboard, Join Session: into the live session's chat, subscribed."""
+        CustomerDashboard(self.page(customer)).join_session()
+        ChatPage(self.page(customer)).wait_until_subscribed()
+
+    def expect_history(self, customer: TestUser, session: Session, status: str) -> None:
+        """The dashboard's history lists ``session`` with ``status`` (opens the dashboard)."""
+        CustomerDashboard(self.page(customer)).open().expect_in_history(str(session["id"]), status)
+
+    # -- the mechanic's dashboard ----------------------------------------------------------
+
+    def open_requests(self, mechanic: TestUser) -> None:
+        """Go to the mechanic's list of pending requests."""
+        MechanicDashboard(self.page(mechanic)).open()
+
+    def expect_request(self, mechanic: TestUser, session: Session, *, customer: TestUser, plan: Plan) -> None:
+        """The list shows this session's request: the customer's name and the plan's."""
+        MechanicDashboard(self.page(mechanic)).expect_request(
+            str(session["request_id"]), customer=customer.name, plan=plan["name"]
+        )
+
+    def expect_no_request(self, mechanic: TestUser, session: Session) -> None:
+        """The list does not show this session's request."""
+        MechanicDashboard(self.page(mechanic)).expect_no_request(str(session["request_id"]))
+
+    def accept(self, mechanic: TestUser, session: Session) -> None:
+        """Accept this session's request from the list: the mechanic lands in its chat."""
+        MechanicDashboard(self.page(mechanic)).accept(str(session["request_id"]))
+        ChatPage(self.page(mechanic)).expect_open(str(session["id"]))
+
+    def accept_button(self, mechanic: TestUser, session: Session) -> Locator:
+        """The Accept button of this session's request in the mechanic's list (found, not pressed)."""
+        return MechanicDashboard(self.page(mechanic)).accept_button(str(session["request_id"]))
+
+    def press_accept(self, mechanic: TestUser, session: Session) -> None:
+        """Press Accept on this session's request and return at once."""
+        self.press_accept_together([mechanic], session)
+
+    def press_accept_together(self, mechanics: Sequence[TestUser], session: Session) -> None:
+        """``mechanics`` press Accept on this session's request at once, and this returns at once.
+
+        Every button is found before any is pressed: a list that drops a request the moment
+        another mechanic takes it must not leave a later mechanic nothing to press.
+        """
+        buttons = [self.accept_button(mechanic, session).element_handle() for mechanic in mechanics]
+        for button in buttons:
+            button.evaluate("button => button.click()")
+
+    def lands_in_chat(self, mechanic: TestUser, session: Session, *, timeout_ms: float = 5_000) -> bool:
+        """Whether the mechanic's page reaches the session's chat within ``timeout_ms``."""
+        try:
+            ChatPage(self.page(mechanic)).expect_open(str(session["id"]), timeout=timeout_ms)
+        except AssertionError:
+            return False
+        return True
+
+    def expect_taken(self, mechanic: TestUser) -> None:
+        """The mechanic is told that another mechanic accepted the request first."""
+        MechanicDashboard(self.page(mechanic)).expect_taken()
+
+    # -- the chat -----------------------------------------------------------------------
+
+    def open_chat(self, user: TestUser, session: Session) -> None:
+        """Be in the session's chat, subscribed: go there unless the page is there already."""
+        chat = ChatPage(self.page(user))
+        if not chat.is_open(str(session["id"])):
+            chat.open(str(session["id"]))
+        chat.wait_until_subscribed()
+
+    def expect_chat_refused(self, user: TestUser, session: Session) -> None:
+        """Opening the session's chat is refused to ``user`` (not a participant), and shows no chat."""
+        chat = ChatPage(self.page(user))
+        chat.expect_refused(chat.visit(str(session["id"])))
+
+    def send(self, user: TestUser, text: str) -> None:
+        """Type ``text`` into the chat and send it."""
+        ChatPage(self.page(user)).send(text)
+
+    def expect_message(self, user: TestUser, text: str, *, sender: TestUser) -> None:
+        """The user's chat shows ``text``, from ``sender`` (by name), with the time it was sent."""
+        ChatPage(self.page(user)).expect_message(text, sender=sender.name)
+
+    def messages(self, user: TestUser) -> list[str]:
+        """The texts of the messages the user's chat shows, in order."""
+        return ChatPage(self.page(user)).bodies()
+
+    def end(self, mechanic: TestUser) -> None:
+        """The mechanic ends the session from its chat."""
+        ChatPage(self.page(mechanic)).end_session()
+
+    def expect_ended(self, user: TestUser) -> None:
+        """The user's chat shows the session ended, without a reload."""
+        ChatPage(self.page(user)).expect_ended(self.COMPLETED)
+
+    def chat_probe(self) -> ChatProbe:
+        """What the chat-latency probe watches in a chat page, through the configured test-id attribute."""
+        return ChatProbe.of(ChatPage, self.contract.test_id_attribute)
+
+    def say(self, sender: TestUser, receiver: TestUser, text: str) -> float:
+        """``sender`` sends ``text`` (new to this chat); ms until ``receiver``'s chat shows it.
+
+        pitstop's measure around the ``send`` step: browser to browser, both on
+        the browser's clock (``delivery_ms``).
+        """
+        return delivery_ms(
+            self.page(sender), self.page(receiver), text, lambda: self.send(sender, text), self.chat_probe()
+        )
