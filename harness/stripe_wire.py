@@ -14,10 +14,18 @@ import time
 import urllib.request
 from typing import Any
 
-import stripe
+from harness.errors import BadInput
 
 # Each call to the Stripe API (or a webhook endpoint) gives up after this long.
 REQUEST_TIMEOUT_S = 10.0
+
+
+def stripe_missing() -> BadInput:
+    """The error for a base install (no ``[stack]`` extra) asked to pay or speak through Stripe."""
+    return BadInput(
+        "paying through Stripe needs the stripe library",
+        fix="pip install 'pytest-pitstop[stack]', or pip install stripe",
+    )
 
 
 def stripe_event(
@@ -28,6 +36,10 @@ def stripe_event(
     ``event_id``: by default a new ``evt_pitstop_…``. The one home of the event's shape: pitstop's
     own (``checkout_completed_event``) and the embedded Stripe's (``harness.stack.stripe_front``).
     """
+    try:
+        import stripe  # here only: a base install (no [stack] extra) has no stripe library
+    except ImportError:
+        raise stripe_missing() from None
     return {
         "id": event_id if event_id is not None else "evt_pitstop_" + secrets.token_hex(12),
         "object": "event",

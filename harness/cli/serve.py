@@ -11,16 +11,20 @@ from pathlib import Path
 
 from harness.cli.target import settings_of
 from harness.config.settings import Settings
+from harness.engine.identity import ROLES
 from harness.engine.mechanics import MechanicFactory, load_factory, make_test_mechanic
-from harness.engine.personas import ROLES, Personas
+from harness.engine.personas import Personas
 from harness.errors import BadInput, ExitCode
 from harness.stack.embedded import EmbeddedStack, StackInfo
+from harness.stack.extras import require_stack
 from harness.store.postgres import PostgresStore
 from harness.store.safety import check_stripe_key
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
+    # Before anything else: the [stack] extra (no pgserver needed when a database is given).
+    require_stack(postgres=not settings.database_url)
     check_stripe_key(settings.stripe_secret_key)
     factory = None
     if args.mechanic_factory:

@@ -23,13 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import stripe
 
 from harness.errors import PitstopError, Unreachable, Unsupported
 from harness.store.safety import check_stripe_key, is_loopback
-from harness.stripe_wire import (
-    REQUEST_TIMEOUT_S,
-)
+from harness.stripe_wire import REQUEST_TIMEOUT_S, stripe_missing
 
 
 class Payments:
@@ -43,6 +40,10 @@ class Payments:
             raise PitstopError(
                 "paying by webhook needs a Stripe test key", fix="set STRIPE_SECRET_KEY=sk_test_…"
             )
+        try:
+            import stripe  # here, and in the methods below: a base install has no stripe library
+        except ImportError:
+            raise stripe_missing() from None
         base_addresses: Any = {"api": api_base} if api_base else {}
         self._client = stripe.StripeClient(
             secret_key,
@@ -66,6 +67,8 @@ class Payments:
 
         ``metadata``: what the app expects on it (``PaymentConfig.render``).
         """
+        import stripe  # installed: __init__ imported it
+
         card_params: Any = {"card": {k: card[k] for k in ("number", "exp_month", "exp_year", "cvc")}}
         try:
             token = self._client.v1.tokens.create(params=card_params)
@@ -111,6 +114,8 @@ class Payments:
         The embedded Stripe only (its hosted page is on loopback): Stripe's own page takes a browser.
         ``return_url`` is the success and cancel URL; nothing follows it.
         """
+        import stripe  # installed: __init__ imported it
+
         host = urlsplit(self._where).hostname or ""
         if not is_loopback(host):
             raise Unsupported(

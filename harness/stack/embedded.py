@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -26,15 +27,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
 from harness.config.settings import Settings
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
+from harness.rules import sql as migrations
 from harness.rules.marker import DEFAULT_TEST_DOMAIN
-from harness.rules.model.catalog import SYSTEM_SCHEMAS
+from harness.rules.model.catalog import PLATFORM_SCHEMAS
 from harness.stack import processes
+from harness.stack.extras import require_stack
 from harness.stack.postgres import LocalPostgres, free_port
 from harness.stack.watchdog import Watchdog
 from harness.store.cleanup import Cleanup
@@ -129,6 +133,8 @@ class EmbeddedStack:
     # -- lifecycle ------------------------------------------------------------
 
     def start(self) -> StackInfo:
+        # Before anything starts: the [stack] extra's libraries (pgserver only for a server of its own).
+        require_stack(postgres=not self._database_url)
         # First the watchdog: from here on, whatever the stack makes goes when this process dies.
         self._watchdog = Watchdog()
         try:
@@ -276,7 +282,7 @@ class EmbeddedStack:
                 store.connection.execute(
                     "insert into pitstop.settings values (%s, %s)"
                     " on conflict (key) do update set value = excluded.value",
-                    (STACK_MARK, ",".join(found.app_tables())),
+                    (STACK_MARK, ",".join(_app_tables(found.app_tables()))),
                 )
         return url
 
@@ -359,49 +365,94 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
 # The key in pitstop.settings that says the embedded stack installed this database; its value
 # is the app tables it left there (the reference app's).
 STACK_MARK = "embedded_stack"
-# Every object a user made outside PostgreSQL's own schemas (not one an extension owns): a blank
-# database has none. Tables are not enough: views, sequences, functions and types count too.
+# Every object a user made outside PostgreSQL's own schemas and the platform's (Supabase's:
+# PLATFORM_SCHEMAS), not one an extension owns: a blank database has none. Tables are not enough:
+# views, sequences (a serial or identity column's goes with its table), composite types, functions
+# and enum, domain and range types count too. Each row: its schema, its name (a function's with
+# "()") and whether it is a table.
 OWN_OBJECTS = """
-with own(schema, name) as (
-    select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+with own(schema, name, is_table) as (
+    select n.nspname, c.relname, c.relkind in ('r', 'p')
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S', 'c')
       and not exists (select from pg_depend d
                       where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+      and not (c.relkind = 'S' and exists (select from pg_depend d
+                                           where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                                             and d.refclassid = 'pg_class'::regclass
+                                             and d.deptype in ('a', 'i')))
     union all
-    select n.nspname, p.proname || '()' from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    select n.nspname, p.proname || '()', false from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where not exists (select from pg_depend d
                       where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
     union all
-    select n.nspname, t.typname from pg_type t join pg_namespace n on n.oid = t.typnamespace
+    select n.nspname, t.typname, false from pg_type t join pg_namespace n on n.oid = t.typnamespace
     where t.typtype in ('e', 'd', 'r')
       and not exists (select from pg_depend d
                       where d.classid = 'pg_type'::regclass and d.objid = t.oid and d.deptype = 'e')
 )
-select schema || '.' || name from own
-where schema not in ('pg_catalog', 'information_schema')
+select schema, schema || '.' || name, is_table from own
+where schema not in ('pg_catalog', 'information_schema') and schema <> all(%s)
   and schema not like 'pg\\_toast%%' and schema not like 'pg\\_temp%%'
-order by schema = any(%s), 1
+order by 2
 """
+# Where pitstop's rules and settings are: its schema, and the wrappers in public that Supabase's
+# REST API calls (``public.pitstop_*()``, as each version of the rules names them).
+PITSTOP_SCHEMA = "pitstop"
+PITSTOP_WRAPPER = re.compile(r"public\.pitstop_\w+\(\)")
+
+
+@cache
+def reference_app() -> tuple[frozenset[str], frozenset[str]]:
+    """The reference app's tables, and all its objects (the tables and its functions), named as
+    OWN_OBJECTS names them: read from its schema (``harness.rules.sql.app_schema()``), what
+    ``pitstop install --with-app-schema`` and the stack write."""
+    script = migrations.app_schema()
+    tables = frozenset(re.findall(r"(?im)^create table if not exists ([\w.]+)", script))
+    functions = {f"{name}()" for name in re.findall(r"(?im)^create or replace function ([\w.]+)\(", script)}
+    return tables, tables | functions
+
+
+def _app_tables(tables: list[str]) -> list[str]:
+    """The catalog's app tables less the platform's (``Catalog.app_tables`` leaves some in)."""
+    return [t for t in tables if t.split(".", 1)[0] not in PLATFORM_SCHEMAS]
 
 
 def _refuse_unless_ours(store: PostgresStore, url: str) -> None:
     """A given database takes the reference app's schema and rules only when it is blank, or the
-    embedded stack's own from an earlier start with no app table added since: never a database
-    an app of its own lives in."""
-    found = [name for (name,) in store.connection.execute(OWN_OBJECTS, (list(SYSTEM_SCHEMAS),))]
-    if not found:
+    stack's own: never a database an app of its own lives in.
+
+    Blank: nothing outside PostgreSQL's own schemas and the platform's (Supabase's, whatever they
+    hold: a fresh local Supabase database is blank). The stack's own: marked by an earlier start,
+    with no app table added since; or holding, besides, the reference app's tables and nothing but
+    the reference app and pitstop's rules (``pitstop install --with-app-schema``).
+    """
+    rows = store.connection.execute(OWN_OBJECTS, (list(PLATFORM_SCHEMAS),)).fetchall()
+    if not rows:
         return
+    found = {name: is_table for _, name, is_table in rows}
+    reference_tables, reference_objects = reference_app()
+    ours = reference_objects | {
+        name for schema, name, _ in rows if schema == PITSTOP_SCHEMA or PITSTOP_WRAPPER.fullmatch(name)
+    }
     mark = store.installed().get(STACK_MARK)
-    if mark is not None and set(store.catalog().app_tables()) <= set(mark.split(",")):
+    if mark is not None:  # the stack's own from an earlier start, with the app tables it left
+        ours |= set(mark.split(","))
+        if all(name in ours for name, is_table in found.items() if is_table):
+            return
+    elif reference_tables <= found.keys() and found.keys() <= ours:
         return
-    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    # Name what is not the stack's (all of it when nothing else is there, as a lone reference name).
+    theirs = [name for name in found if name not in ours] or list(found)
+    shown = ", ".join(theirs[:5]) + (f" and {len(theirs) - 5} more" if len(theirs) > 5 else "")
     given = conninfo_to_dict(url)
     where = f"database {given.get('dbname', '?')} on {given.get('host', 'the local socket')}"
     raise Refused(
         f"the embedded stack installs the reference app into its database, and the {where} "
         f"holds objects of its own ({shown}); nothing was written",
         fix="to test your app, give --base-url (the app under test) with this database; for the "
-        "embedded stack, name a blank database, or none (it then starts a PostgreSQL of its own)",
+        "embedded stack, name a blank database (Supabase's own schemas do not count), one that "
+        "`pitstop install --with-app-schema` made, or none (it then starts a PostgreSQL of its own)",
     )
 
 

@@ -17,6 +17,18 @@ SYSTEM_SCHEMAS = (
     "pg_catalog", "information_schema", "pg_toast", "pitstop", "auth", "storage", "realtime", "extensions",
     "graphql", "graphql_public", "net", "pgsodium", "supabase_functions", "vault",
 )  # fmt: skip
+# Supabase's own schemas, as a local database (`supabase start`) or a new project has them before any
+# app migration: Supabase Auth's, Storage's and Realtime's (with the tenant data of older CLIs), the
+# extensions' namespaces and the platform's functions there, pgbouncer's auth lookup, the CLI's
+# database webhooks and migration history, and those of analytics and the pooler. Whatever is in them
+# is the platform's, never an app's: the embedded stack's blank check does not count it
+# (``harness.stack.embedded``). Wider than SYSTEM_SCHEMAS, which is what the model's catalog reading
+# leaves out.
+PLATFORM_SCHEMAS = (
+    "auth", "storage", "realtime", "_realtime", "extensions", "graphql", "graphql_public", "pgbouncer",
+    "pgsodium", "pgsodium_masks", "vault", "net", "cron", "supabase_functions", "supabase_migrations",
+    "_analytics", "_supavisor",
+)  # fmt: skip
 # A foreign key's ON DELETE action, as pg_constraint.confdeltype spells it.
 ON_DELETE = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
