@@ -19,7 +19,8 @@ from benchmarks.machine import MemorySampler, children_map, tree
 from benchmarks.target import Bench
 from harness.config.contract import AppContract
 from harness.engine.browsers import find_chromium, launch_args
-from harness.engine.personas import Personas, TestUser, new_run_id
+from harness.engine.identity import new_run_id
+from harness.engine.personas import Personas, TestUser
 from harness.flows.pages import ChatPage
 from harness.flows.steps import ChatProbe, delivery_ms
 from harness.stack.embedded import EmbeddedStack, processes

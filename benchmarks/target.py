@@ -19,7 +19,8 @@ from uuid import UUID
 import httpx
 
 from benchmarks.machine import machine_busy
-from harness.engine.personas import Personas, Role, TestUser, new_run_id
+from harness.engine.identity import Role, new_run_id
+from harness.engine.personas import Personas, TestUser
 from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo, processes
 from harness.store.postgres import PostgresStore
 

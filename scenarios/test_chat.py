@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine.handle import Pitstop
-from harness.engine.personas import TestUser
-from harness.flows.steps import Flows
+from harness import Flows, Pitstop, TestUser
 
 
 @pytest.mark.usefixtures("second_mechanic_page")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine.handle import Pitstop
-from harness.engine.personas import TestUser
-from harness.flows.steps import Flows, card, plan, vehicle
+from harness import Flows, Pitstop, TestUser, card, plan, vehicle
 
 
 # Both are signed in before the timed steps begin.

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine.handle import Pitstop
-from harness.engine.personas import TestUser
-from harness.flows.steps import Flows, plan
+from harness import Flows, Pitstop, TestUser, plan
 
 
 @pytest.mark.usefixtures("customer_page", "mechanic_page", "second_mechanic_page")

@@ -6,10 +6,8 @@ import concurrent.futures
 
 import pytest
 
+from harness import Flows, Pitstop, TestUser, card, plan, vehicle
 from harness.engine.data import load
-from harness.engine.handle import Pitstop
-from harness.engine.personas import TestUser
-from harness.flows.steps import Flows, card, plan, vehicle
 from harness.stripe_wire import deliver
 
 

@@ -197,8 +197,8 @@ def test_the_plugin_reads_it_from_pitstop_config(pytester: pytest.Pytester, tmp_
     pytester.makepyfile(
         test_read="""
         def test_read(pytestconfig):
-            from harness.plugin.stash_keys import RUN
-            payments = pytestconfig.stash[RUN].config.settings.payments
+            from harness.plugin.stash_keys import STATE
+            payments = pytestconfig.stash[STATE].config.settings.payments
             assert (payments.kind, payments.webhook_path) == ("checkout_session", "/hooks/stripe")
             assert payments.templates == (("user", "{customer.id}"),)
         """

@@ -6,7 +6,8 @@ import os
 
 import bcrypt
 
-from harness.engine.personas import Personas, new_run_id
+from harness.engine.identity import new_run_id
+from harness.engine.personas import Personas
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder
 

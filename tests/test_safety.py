@@ -134,7 +134,7 @@ def test_settings_take_explicit_values_over_the_environment() -> None:
         stripe_secret_key="sk_test_1",
     )
     explicit = Settings.load(
-        database_url="postgresql://cli/db", allowed_hosts=["C.example"], test_domain="cli.test", env=env
+        database_url="postgresql://cli/db", allow_host=["C.example"], test_domain="cli.test", env=env
     )
     assert explicit.database_url == "postgresql://cli/db"
     assert explicit.allowed_hosts == {"c.example"}  # replaces the environment's list

@@ -43,7 +43,7 @@ def test_an_app_url_without_a_token_or_nothing_at_all_is_no_target() -> None:
 
 
 def test_an_unknown_store_is_bad_input() -> None:
-    with pytest.raises(BadInput, match="unknown store"):
+    with pytest.raises(BadInput, match="is not one of postgres, supabase, api"):
         Settings.load(store="mysql", env=NO_ENV)
 
 

@@ -19,7 +19,6 @@ from harness.rules.health import Health
 from harness.rules.model.render import answer_name
 from harness.store import JSON, open_database
 from harness.store.cleanup import Cleanup, parse_uuid
-from harness.store.postgres import PostgresStore
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -53,8 +52,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_install(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     with Cleanup.open(settings) as cleanup:  # installing is a write: guarded
-        store = cleanup.store
-        if not isinstance(store, PostgresStore):
+        store = cleanup.store.database()
+        if store is None:
             raise BadInput("install needs a direct database connection", fix="pass --database-url")
         store.install(test_domain=settings.test_domain, with_app_schema=args.with_app_schema)
         print(f"installed the pitstop functions into {store.describe()} (test domain {settings.test_domain})")

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from harness.version import __version__
 from harness.config.settings import Settings, store_kind
 from harness.errors import BadInput, ExitCode, PitstopError, Unreachable
 from harness.rules.model import Model
@@ -32,6 +31,7 @@ from harness.rules.model.fit import misfits
 from harness.rules.model.footprint import footprint
 from harness.rules.sql import rules_hash
 from harness.store import JSON, Store, open_store
+from harness.version import __version__
 
 if TYPE_CHECKING:
     from harness.store.api import ApiStore

@@ -19,8 +19,28 @@ from harness.cli.commands import (
 )
 from harness.cli.scenarios import cmd_demo, cmd_run
 from harness.cli.serve import cmd_serve
-from harness.config.settings import STORES, seconds
+from harness.config import options
+from harness.config.options import Option, seconds
 from harness.errors import BadInput
+
+# Options of one command, not of every command on a target.
+COMMAND_OWN = ("user-password",)
+
+
+def _add(parser: Any, option: Option) -> None:
+    """The command's flag for ``option`` (``harness.config.options``); its value is checked when the
+    settings are made (``Settings.load``), wherever it came from."""
+    default = f"${option.env}" if option.env else ""
+    if option.default not in (None, False):
+        default = f"{default}, else {option.default}" if default else str(option.default)
+    parser.add_argument(
+        option.cli_flag,
+        dest=option.field,
+        metavar=option.metavar,
+        choices=option.choices,
+        action="append" if option.kind == "list" else "store",
+        help=f"{option.help} (default: {default})" if default else option.help,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,43 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the store is --store, else postgres for a database URL, supabase for a Supabase URL, "
         "api for an app URL with an admin token",
     )
-    group.add_argument(
-        "--store",
-        choices=STORES,
-        help="how to reach the cleanup rules (default: $PITSTOP_STORE, else by what is given)",
-    )
-    group.add_argument(
-        "--database-url", metavar="URL", help="Postgres connection string (default: $DATABASE_URL)"
-    )
-    group.add_argument(
-        "--supabase-url", metavar="URL", help="the Supabase project's URL (default: $SUPABASE_URL)"
-    )
-    group.add_argument(
-        "--supabase-key", metavar="KEY", help="its service-role key (default: $SUPABASE_SERVICE_ROLE_KEY)"
-    )
-    group.add_argument(
-        "--app-url", metavar="URL", help="the app, for its debug API (default: $PITSTOP_APP_URL)"
-    )
-    group.add_argument(
-        "--admin-token", metavar="TOKEN", help="the app's debug API token (default: $PITSTOP_ADMIN_TOKEN)"
-    )
-    group.add_argument(
-        "--allow-host",
-        metavar="HOST",
-        action="append",
-        help="allow this non-loopback host (repeatable; default: $PITSTOP_ALLOWED_HOSTS, comma-separated)",
-    )
-    group.add_argument(
-        "--test-domain",
-        metavar="DOMAIN",
-        help="email domain of test users (default: $PITSTOP_TEST_DOMAIN or pitstop.test)",
-    )
-    group.add_argument(
-        "--config",
-        metavar="FILE",
-        help="a TOML file with the [tool.pitstop] tables, e.g. the model "
-        "(default: $PITSTOP_CONFIG, else ./pyproject.toml)",
-    )
+    for option in options.CLI:
+        if option.name not in COMMAND_OWN:
+            _add(group, option)
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -112,11 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("reset", cmd_reset, "purge one test user's session state", as_json)
     sub.add_argument("--user", required=True, metavar="EMAIL_OR_UUID", help="the test user to purge")
-    sub.add_argument(
-        "--password",
-        metavar="PASSWORD",
-        help="the user's password: the api store signs in as the user (default: $PITSTOP_USER_PASSWORD)",
-    )
+    _add(sub, options.BY_NAME["user-password"])
     sub.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
 
     sub = command(

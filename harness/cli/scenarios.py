@@ -13,12 +13,16 @@ from importlib.resources import files
 from pathlib import Path
 
 from harness.cli.serve import interrupt
+from harness.cli.target import settings_of
+from harness.config import options
 from harness.errors import ExitCode, Unreachable
+from harness.stack.extras import require_stack
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The shipped scenarios against the embedded stack, with the health report (and a failed
     test's traces kept in ``test-results/``, ``_keep_traces``)."""
+    _require_stack(args)
     pytest_args = [
         "--pitstop-health",
         args.json,
@@ -47,6 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "--" in extra:
         extra.remove("--")
     url = args.base_url or args.app_url
+    if not url:
+        _require_stack(args)
     base_url = ["--base-url", url] if url else []
     here = Path.cwd()
     local = ["--rootdir", str(here)]
@@ -55,6 +61,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _pytest_scenarios(
         _target_args(args) + base_url + local + _keep_traces(extra) + extra, timeout=args.timeout
     )
+
+
+def _require_stack(args: argparse.Namespace) -> None:
+    """Before pytest starts: the embedded stack's extra is installed (its PostgreSQL's too, unless a
+    database is given), else bad input saying which extra to install (``harness.stack.extras``)."""
+    require_stack(postgres=not settings_of(args).database_url)
 
 
 def _keep_traces(pytest_args: list[str]) -> list[str]:
@@ -69,19 +81,14 @@ def _keep_traces(pytest_args: list[str]) -> list[str]:
 
 
 def _target_args(args: argparse.Namespace) -> list[str]:
-    """The target options of the command line, as the plugin's options (``--name=value``: a
-    value that starts with "-", as a token may, is never read as an option)."""
-    given = [
-        ("--pitstop-database-url", args.database_url),
-        ("--pitstop-config", args.config),
-        ("--pitstop-store", args.store),
-        ("--pitstop-supabase-url", args.supabase_url),
-        ("--pitstop-supabase-key", args.supabase_key),
-        ("--pitstop-admin-token", args.admin_token),
-        *(("--pitstop-allow-host", host) for host in args.allow_host or []),
-        ("--pitstop-test-domain", args.test_domain),
-    ]
-    return [f"{option}={value}" for option, value in given if value]
+    """The options of the command line that the plugin has too, as the plugin's options
+    (``--name=value``: a value that starts with "-", as a token may, is never read as an option)."""
+    given = []
+    for option in options.CLI:
+        if option.surface == "both":
+            value = getattr(args, option.field, None)
+            given += [f"{option.flag}={v}" for v in (value if isinstance(value, list) else [value]) if v]
+    return given
 
 
 # How long interrupted scenarios may take to end as on Ctrl-C (write the report, stop the

@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.config.contract import load_contract
 from harness.config.file import config_file, read_tables
+from harness.config.options import SETTINGS
 from harness.config.payments import load_payments
 from harness.config.settings import Settings
 from harness.rules.model import load_model
@@ -30,15 +31,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 def settings_with(args: argparse.Namespace, table: dict[str, Any]) -> Settings:
     """The settings of the options and of the ``[tool.pitstop]`` table ``table``."""
     return Settings.load(
-        store=args.store,
-        database_url=args.database_url,
-        supabase_url=args.supabase_url,
-        supabase_key=args.supabase_key,
-        app_url=args.app_url,
-        admin_token=args.admin_token,
-        user_password=getattr(args, "password", None),
-        allowed_hosts=args.allow_host,
-        test_domain=args.test_domain,
+        **{option.field: getattr(args, option.field, None) for option in SETTINGS},
         login_path=load_contract(table).customer_login_path,
         model=load_model(table.get("model")),
         payments=load_payments(table.get("payments")),

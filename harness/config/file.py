@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.config.options import BY_NAME
 from harness.errors import BadInput
 
-ENV = "PITSTOP_CONFIG"
+ENV = str(BY_NAME["config"].env)
 
 
 def config_file(explicit: str | None, env: Mapping[str, str], root: Path) -> Path | None:

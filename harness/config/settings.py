@@ -3,36 +3,32 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.config.contract import AppContract
+from harness.config.options import SETTINGS, STATEMENT_TIMEOUT_S, resolve
 from harness.config.payments import PaymentConfig
 from harness.errors import BadInput
 from harness.rules.marker import DEFAULT_TEST_DOMAIN, check_test_domain
 from harness.rules.model.declaration import Model
-
-STORES = ("postgres", "supabase", "api")
 
 
 @dataclass(frozen=True)
 class Settings:
     """Where pitstop points and what it may touch.
 
-    Precedence: explicit values (the command line) over the environment
-    (``DATABASE_URL``, ``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``,
-    ``PITSTOP_APP_URL``, ``PITSTOP_ADMIN_TOKEN``, ``PITSTOP_STORE``,
-    ``PITSTOP_ALLOWED_HOSTS``, ``PITSTOP_TEST_DOMAIN``, ``PITSTOP_STATEMENT_TIMEOUT``,
-    ``STRIPE_SECRET_KEY``)
-    over the defaults. A list given on the command line replaces the
-    environment's, it does not extend it.
+    Precedence: explicit values (the command line) over the environment (each option's
+    variable, ``harness.config.options``; and ``STRIPE_SECRET_KEY``) over the defaults. A list
+    given on the command line replaces the environment's, it does not extend it.
     """
 
     database_url: str | None = None
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     test_domain: str = DEFAULT_TEST_DOMAIN
     stripe_secret_key: str | None = None
-    store: str | None = None  # one of STORES; None: chosen by what is given (``store_kind``)
+    store: str | None = None  # one of options.STORES; None: chosen by what is given (``store_kind``)
     supabase_url: str | None = None
     supabase_key: str | None = field(default=None, repr=False)
     app_url: str | None = None
@@ -41,54 +37,41 @@ class Settings:
     login_path: str = "/customer/login"  # where the api store signs users in
     model: Model = field(default_factory=Model)  # [tool.pitstop.model]: the app's tables
     payments: PaymentConfig = field(default_factory=PaymentConfig)  # [tool.pitstop.payments]
-    # Seconds a database statement may take (the postgres store's bound); None: its default, 0: none.
-    statement_timeout: float | None = None
+    # Seconds a database statement may take (the postgres store's bound); 0: none.
+    statement_timeout: float | None = STATEMENT_TIMEOUT_S
 
     @classmethod
     def load(
         cls,
         *,
-        database_url: str | None = None,
-        allowed_hosts: Iterable[str] | None = None,
-        test_domain: str | None = None,
-        store: str | None = None,
-        supabase_url: str | None = None,
-        supabase_key: str | None = None,
-        app_url: str | None = None,
-        admin_token: str | None = None,
-        user_password: str | None = None,
         login_path: str | None = None,
         model: Model | None = None,
         payments: PaymentConfig | None = None,
-        statement_timeout: float | str | None = None,
         env: Mapping[str, str] | None = None,
+        **given: Any,
     ) -> Settings:
+        """The settings of the target options ``given`` by field (``database_url=...``: the command
+        line's), else of the environment, else the defaults (``harness.config.options.SETTINGS``)."""
         env = os.environ if env is None else env
-        if allowed_hosts is None:
-            allowed_hosts = env.get("PITSTOP_ALLOWED_HOSTS", "").split(",")
-        store = store or env.get("PITSTOP_STORE") or None
-        if store is not None and store not in STORES:
-            raise BadInput(f"unknown store {store!r}", fix=f"use one of {', '.join(STORES)}")
+        unknown = set(given) - {option.field for option in SETTINGS}
+        if unknown:
+            raise TypeError(f"Settings.load() got unknown options: {', '.join(sorted(unknown))}")
+        values = resolve(SETTINGS, given, env)
         return cls(
-            store=store,
-            supabase_url=supabase_url or env.get("SUPABASE_URL") or None,
-            supabase_key=supabase_key or env.get("SUPABASE_SERVICE_ROLE_KEY") or None,
-            app_url=app_url or env.get("PITSTOP_APP_URL") or None,
-            admin_token=admin_token or env.get("PITSTOP_ADMIN_TOKEN") or None,
-            user_password=user_password or env.get("PITSTOP_USER_PASSWORD") or None,
+            store=values["store"],
+            supabase_url=values["supabase_url"],
+            supabase_key=values["supabase_key"],
+            app_url=values["app_url"],
+            admin_token=values["admin_token"],
+            user_password=values["user_password"],
             login_path=login_path or "/customer/login",
-            database_url=database_url or env.get("DATABASE_URL") or None,
-            allowed_hosts=frozenset(h.strip().lower() for h in allowed_hosts if h.strip()),
-            test_domain=check_test_domain(
-                test_domain or env.get("PITSTOP_TEST_DOMAIN") or DEFAULT_TEST_DOMAIN
-            ),
-            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            database_url=values["database_url"],
+            allowed_hosts=frozenset(host.lower() for host in values["allow_host"]),
+            test_domain=check_test_domain(values["test_domain"]),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,  # read by the stack, never an option
             model=model or Model(),
             payments=payments or PaymentConfig(),
-            statement_timeout=seconds(
-                statement_timeout if statement_timeout is not None else env.get("PITSTOP_STATEMENT_TIMEOUT"),
-                what="the statement timeout (--pitstop-statement-timeout, PITSTOP_STATEMENT_TIMEOUT)",
-            ),
+            statement_timeout=values["statement_timeout"],
         )
 
 
@@ -113,24 +96,6 @@ def store_kind(settings: Settings, *, embedded: bool = False) -> str:
         "(or SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY), or --app-url with --admin-token "
         "(or PITSTOP_APP_URL, PITSTOP_ADMIN_TOKEN)",
     )
-
-
-def seconds(value: float | str | None, *, what: str) -> float | None:
-    """A number of seconds, 0 or more, from a number or its text; None (or empty) stays None."""
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < float("inf"):
-        raise BadInput(f"{what} is {value!r}, not a number of seconds", fix="give seconds, e.g. 30 (0: none)")
-    return number
-
-
-RESET_MODES = ("full", "user", "none")
-LEAK_MODES = ("warn", "fail", "off")
-PAYMENT_MODES = ("ui", "webhook")
 
 
 @dataclass(frozen=True)

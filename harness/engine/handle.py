@@ -21,7 +21,7 @@ from harness.rules.model import Model
 from harness.stack.embedded import STRIPE_SECRET_KEY
 from harness.store import JSON, Store
 from harness.store.cleanup import Cleanup
-from harness.store.postgres import PostgresStore, SeedState
+from harness.store.interface import SeedState
 from harness.stripe_wire import REQUEST_TIMEOUT_S, checkout_completed_event, deliver
 
 SIGN_IN_TIMEOUT_MS = 15_000
@@ -153,8 +153,8 @@ class Pitstop:
             raise BadInput(
                 f"state {state} needs a mechanic", fix=f"pitstop.seed({state!r}, customer, mechanic=mechanic)"
             )
-        store = self.store
-        if not isinstance(store, PostgresStore):
+        store = self.store.database()
+        if store is None:
             raise BadInput("seeding states needs a database connection", fix="give --pitstop-database-url")
         status, request = state_words(store.model, state, spec)
         seeded = store.seed_session(

@@ -37,8 +37,8 @@ from psycopg import sql
 
 from harness.errors import BadInput, PitstopError
 from harness.rules.model import Model
-from harness.store.interface import NewUser
-from harness.store.postgres import PostgresStore, translate
+from harness.store.interface import DatabaseStore, NewUser
+from harness.store.postgres import translate
 
 OVERRIDE = (
     "define a `pitstop_make_mechanic` fixture in your conftest.py that returns a function "
@@ -106,7 +106,7 @@ def _required(conn: psycopg.Connection[Any], table: str, given: set[str]) -> lis
 
 
 def make_mechanic(
-    store: PostgresStore,
+    store: DatabaseStore,
     factory: MechanicFactory,
     mechanic: NewMechanic,
     *,
@@ -135,7 +135,7 @@ def make_mechanic(
 
 
 def make_test_mechanic(
-    store: PostgresStore,
+    store: DatabaseStore,
     factory: MechanicFactory | None,
     user: NewUser,
     password: str,

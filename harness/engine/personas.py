@@ -8,21 +8,16 @@ whether the run that made it is still alive (run id, worker id, host, pid).
 from __future__ import annotations
 
 import os
-import secrets
 import socket
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 from uuid import UUID
 
 import bcrypt
 
+from harness.engine.identity import Role
 from harness.rules.marker import DEFAULT_TEST_DOMAIN, check_test_domain
 from harness.store import NewUser, Store
-
-Role = Literal["customer", "mechanic", "admin"]
-ROLES: tuple[Role, ...] = ("customer", "mechanic", "admin")
 
 # Supabase Auth (GoTrue) stores bcrypt hashes as $2a$ with cost 10; a hash
 # made the same way here lets a real login work against it.
@@ -41,14 +36,6 @@ class TestUser:
     password: str
     name: str
     role: Role
-
-
-def new_run_id() -> str:
-    """A short id, unique per run and sortable by start time.
-
-    Three random bytes: runs started in the same second collide once in ~16 million pairs.
-    """
-    return f"{int(time.time()):x}{secrets.token_hex(3)}"
 
 
 def hash_password(password: str) -> str:

@@ -14,7 +14,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,18 +22,16 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from harness.config.settings import RunConfig, Settings, store_kind
+from harness.engine.identity import PERSONAS, new_run_id
 from harness.engine.mechanics import MechanicFactory, make_test_mechanic
-from harness.engine.personas import Personas, Role, TestUser, new_run_id
+from harness.engine.personas import Personas, TestUser
 from harness.errors import BadInput, PitstopError, Unsupported
 from harness.json_types import JSON
 from harness.stack.embedded import EmbeddedStack, StackInfo
 from harness.store import check_hosts
 from harness.store.cleanup import Cleanup
 from harness.store.interface import NewUser
-from harness.store.postgres import PostgresStore
 
-# The test users a test can ask for, by fixture name.
-PERSONAS: dict[str, Role] = {"customer": "customer", "mechanic": "mechanic", "second_mechanic": "mechanic"}
 # A run on another machine cannot be asked whether it is alive: its users are
 # swept only once they are this old.
 FOREIGN_RUN_TTL = timedelta(hours=24)
@@ -127,12 +125,16 @@ class Run:
         worker_id: str = "main",
         run_pid: int | None = None,
         target: Target | None = None,
+        fetch_target: Callable[[], JSON] | None = None,
     ) -> None:
         self.config = config
         self.run_id = run_id or new_run_id()
         self.worker_id = worker_id
         self.run_pid = run_pid or os.getpid()
         self._target = target
+        # An xdist worker's: the target as the controller hands it over (``Target.to_json``),
+        # started there on the first worker's request. None: this process starts the target.
+        self._fetch_target = fetch_target
         self._stack: EmbeddedStack | None = None
         self._cleanup: Cleanup | None = None
         self._users: dict[str, TestUser] = {}
@@ -152,11 +154,15 @@ class Run:
         return self._target is not None
 
     def target(self) -> Target:
-        """The target, starting the embedded stack and running the start-of-run reset on first use."""
+        """The target, starting the embedded stack and running the start-of-run reset on first use
+        (on an xdist worker: fetched from the controller, which does both)."""
         if self._target is None:
-            self._target = self._start_target()
-            if self.config.reset == "full":
-                self.start_of_run_reset()
+            if self._fetch_target is not None:
+                self._target = Target.from_json(self._fetch_target(), self.config.settings)
+            else:
+                self._target = self._start_target()
+                if self.config.reset == "full":
+                    self.start_of_run_reset()
         return self._target
 
     def _start_target(self) -> Target:
@@ -257,14 +263,12 @@ class Run:
 
     def _test_mechanics(self) -> list[JSON]:
         """The registered test mechanics (a model with a mechanics table, over a database connection)."""
-        store = self.cleanup().store
-        if not isinstance(store, PostgresStore) or not store.model.has_mechanics_table:
-            return []
-        return store.test_mechanics()
+        store = self.cleanup().store.database()
+        return store.test_mechanics() if store is not None else []
 
     def _delete_mechanic(self, mechanic: JSON) -> bool:
-        store = self.cleanup().store
-        assert isinstance(store, PostgresStore)
+        store = self.cleanup().store.database()
+        assert store is not None  # the mechanic was listed through it
         try:
             store.delete_test_mechanic(UUID(str(mechanic["id"])))
         except (PitstopError, ValueError) as exc:
@@ -317,8 +321,8 @@ class Run:
     def _new_mechanic(self, label: str, user: NewUser, password: str) -> TestUser:
         """A test mechanic as a row of the model's mechanics table, made by the mechanic factory
         and registered with this run's tags; its id is the row's."""
-        store = self.cleanup().store
-        if not isinstance(store, PostgresStore):
+        store = self.cleanup().store.database()
+        if store is None:
             raise BadInput(
                 "test mechanics in a table of their own are made over a database connection",
                 fix="pass --pitstop-database-url (or DATABASE_URL) with the model's mechanics table",
@@ -408,10 +412,11 @@ class Run:
         try:
             if delete_users and self._cleanup is not None:
                 store = self._cleanup.store
-                if self._mechanics and isinstance(store, PostgresStore):  # before the users they link to
+                database = store.database()
+                if self._mechanics and database is not None:  # before the users they link to
                     for mechanic_id in self._mechanics.values():
                         with contextlib.suppress(PitstopError):
-                            store.delete_test_mechanic(mechanic_id)
+                            database.delete_test_mechanic(mechanic_id)
                 users = [u.id for label, u in self._users.items() if label not in self._mechanics]
                 for user_id in [*users, *self._linked.values()]:
                     with contextlib.suppress(PitstopError):
@@ -424,19 +429,12 @@ class Run:
                 self._stack.stop()
                 self._stack = None
 
-    def worker_input(self) -> JSON:
-        """What an xdist worker needs from the controller: plain values, as execnet carries them."""
-        return {"run_id": self.run_id, "run_pid": self.run_pid, "target": self.target().to_json()}
-
     @classmethod
-    def for_worker(cls, config: RunConfig, worker_input: JSON, worker_id: str) -> Run:
-        return cls(
-            config,
-            run_id=worker_input["run_id"],
-            worker_id=worker_id,
-            run_pid=int(worker_input["run_pid"]),
-            target=Target.from_json(worker_input["target"], config.settings),
-        )
+    def for_worker(
+        cls, config: RunConfig, *, run_id: str, run_pid: int, worker_id: str, fetch_target: Callable[[], JSON]
+    ) -> Run:
+        """An xdist worker's run: the controller's run id and pid, its target fetched from there."""
+        return cls(config, run_id=run_id, worker_id=worker_id, run_pid=run_pid, fetch_target=fetch_target)
 
 
 def _age(user: JSON, now: datetime) -> timedelta | None:

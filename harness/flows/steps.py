@@ -12,7 +12,7 @@ its ``conftest.py`` and hands the subclass to the ``pitstop_flows_class``
 fixture; the shipped scenarios then take its steps::
 
     import pytest
-    from harness.flows.steps import Flows
+    from harness import Flows
 
     class OurFlows(Flows):
         def sign_in(self, page, user):

@@ -16,18 +16,20 @@ import json
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from harness.engine.browsers import find_chromium, launch_args
-from harness.engine.handle import Pitstop
-from harness.engine.mechanics import MechanicFactory, default_factory
-from harness.engine.personas import TestUser
-from harness.engine.run import PERSONAS, Run
+from harness.engine.identity import PERSONAS
 from harness.errors import BadInput, PitstopError
-from harness.flows.steps import Flows
-from harness.plugin.stash_keys import EVIDENCE, PHASES, RECORDER, RUN, TEST_RECORD
+from harness.plugin.stash_keys import EVIDENCE, PHASES, RECORDER, STATE, TEST_RECORD
+
+if TYPE_CHECKING:  # the engine and the flows load when a test first asks for pitstop
+    from harness.engine.handle import Pitstop
+    from harness.engine.mechanics import MechanicFactory
+    from harness.engine.personas import TestUser
+    from harness.engine.run import Run
+    from harness.flows.steps import Flows
 
 PAGE_SUFFIX = "_page"
 
@@ -37,7 +39,7 @@ class LeakWarning(UserWarning):
 
 
 def _run(config: pytest.Config) -> Run:
-    return config.stash[RUN]
+    return config.stash[STATE].run
 
 
 def _fail(exc: PitstopError) -> NoReturn:
@@ -49,6 +51,8 @@ def _fail(exc: PitstopError) -> NoReturn:
 @pytest.fixture(scope="session")
 def pitstop(pytestconfig: pytest.Config) -> Pitstop:
     """The harness for this worker: ``.store``, ``.cleanup``, ``.health()``, ``.seed()``, ``.step()``."""
+    from harness.engine.handle import Pitstop
+
     error: PitstopError | None = None
     try:
         handle = Pitstop(_run(pytestconfig))
@@ -70,7 +74,7 @@ def pitstop_make_mechanic(pitstop: Pitstop) -> MechanicFactory:
     ``(conn, mechanic) -> id`` that inserts your app's row and returns its id:
     ``conn`` is pitstop's psycopg connection, in a transaction that pitstop
     commits after registering the row; ``mechanic`` is a
-    ``harness.engine.mechanics.NewMechanic`` (``email``, which the row must carry,
+    ``harness.NewMechanic`` (``email``, which the row must carry,
     ``name``, ``password``, ``label``, ``run``, ``worker``, and ``user_id``: the
     test user made for ``mechanics.user``, when the model links one). pitstop
     registers the row with the run's tags and deletes it at the end of the run.
@@ -79,6 +83,8 @@ def pitstop_make_mechanic(pitstop: Pitstop) -> MechanicFactory:
     it fails naming this fixture when the table requires more. Unused when
     mechanics are test users (no mechanics table).
     """
+    from harness.engine.mechanics import default_factory
+
     return default_factory(pitstop.run.config.settings.model)
 
 
@@ -96,12 +102,12 @@ def _use_mechanic_factory(request: pytest.FixtureRequest, run: Run, labels: list
 def pitstop_flows_class() -> type[Flows]:
     """The class of ``pitstop_flows``: how the scenarios act in the app. An override point.
 
-    The default, ``harness.scenarios.Flows``, drives the reference app's
+    The default, ``harness.Flows``, drives the reference app's
     pages. Override it in your conftest.py (any scope) with a subclass that
     drives yours; ``pitstop run`` applies the conftest.py of the folder it is
     started from to the shipped scenarios::
 
-        from harness.flows.steps import Flows
+        from harness import Flows
 
         class OurFlows(Flows):
             def sign_in(self, page, user): ...
@@ -110,6 +116,8 @@ def pitstop_flows_class() -> type[Flows]:
         def pitstop_flows_class():
             return OurFlows
     """
+    from harness.flows.steps import Flows
+
     return Flows
 
 
@@ -144,21 +152,33 @@ def pitstop_flows(
 
 
 @pytest.fixture(scope="session")
-def base_url(pitstop: Pitstop) -> str:
-    """The app under test: ``--base-url``, or the embedded stack's app."""
+def base_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str | None:
+    """The app under test, through the guard: ``--base-url``, or the embedded stack's app.
+
+    A run that does not use pitstop (no pitstop option given, no collected test asking for
+    a pitstop fixture) gets ``--base-url`` as given, or none, as without pitstop.
+    """
+    state = pytestconfig.stash[STATE]
+    if not state.engaged and not any(
+        "pitstop" in getattr(i, "fixturenames", ()) for i in request.session.items
+    ):
+        return state.config.settings.app_url
+    pitstop: Pitstop = request.getfixturevalue("pitstop")
     return pitstop.target.app_url
 
 
 @pytest.fixture(scope="session")
 def playwright(playwright: Any, pytestconfig: pytest.Config) -> Any:
     """pytest-playwright's, with ``get_by_test_id`` reading the app's attribute ([tool.pitstop])."""
-    playwright.selectors.set_test_id_attribute(_run(pytestconfig).config.contract.test_id_attribute)
+    playwright.selectors.set_test_id_attribute(pytestconfig.stash[STATE].config.contract.test_id_attribute)
     return playwright
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwright: Any) -> dict[str, Any]:
     """pytest-playwright's launch options, plus a system Chromium where Playwright has none."""
+    from harness.engine.browsers import find_chromium, launch_args
+
     error: PitstopError | None = None
     try:
         headless = bool(browser_type_launch_args.get("headless", True))
@@ -179,7 +199,7 @@ def connect_options(
 
     The server reads the launch options from a header, in its own (camelCase) spelling.
     """
-    endpoint = _run(pytestconfig).config.browser_ws_endpoint
+    endpoint = pytestconfig.stash[STATE].config.browser_ws_endpoint
     if not endpoint or connect_options:
         return connect_options
     launch = {_camel(k): v for k, v in browser_type_launch_args.items()}

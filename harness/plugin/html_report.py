@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from harness.plugin.stash_keys import RECORDER, REPORT, RUN, USER_PROPERTY
+from harness.plugin.stash_keys import RECORDER, REPORT, STATE, USER_PROPERTY
 from harness.report import html as report_html
 
 LINK_NAMES = {"evidence": "pitstop evidence", "trace": "Trace"}
@@ -44,7 +44,7 @@ class HtmlReport:
         data = self.config.stash.get(REPORT, None)
         if data is None:  # the run never reached its target: nothing to say
             return
-        run_config = self.config.stash[RUN].config
+        run_config = self.config.stash[STATE].config
         root = self.config.invocation_params.dir
         html_page = root / run_config.health_html if run_config.health_html else None
         summary.append(

@@ -73,6 +73,10 @@ class ApiStore(Closing):
     def endpoint(self) -> Endpoint:
         return self._endpoint
 
+    def database(self) -> None:
+        """None: this store reaches the rules through the app's debug API, not a database connection."""
+        return None
+
     def describe(self) -> str:
         return f"api {self.app_url}{DEBUG}"
 

@@ -1,4 +1,5 @@
-"""What every store offers (``Store``) and what it takes to make a test user (``NewUser``).
+"""What every store offers (``Store``), what a direct database connection adds (``DatabaseStore``),
+and what it takes to make a test user (``NewUser``) or a named state (``SeedState``).
 
 The store modules import these from here, not from ``harness.store``, which
 opens them: so no store module imports the package that imports it.
@@ -6,11 +7,16 @@ opens them: so no store module imports the package that imports it.
 
 from __future__ import annotations
 
-from typing import Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from uuid import UUID
 
 from harness.json_types import JSON
+from harness.rules.model.catalog import Catalog
+from harness.rules.model.declaration import Model
 from harness.store.safety import Endpoint
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class NewUser(TypedDict):
@@ -23,10 +29,28 @@ class NewUser(TypedDict):
     metadata: JSON
 
 
+class SeedState(TypedDict):
+    """One named state to write, in the model's words (``harness.engine.handle`` maps states.json's roles)."""
+
+    customer: UUID
+    mechanic: UUID | None  # a test user, or a test mechanic when the model has a mechanics table
+    status: str  # a word of sessions.status
+    request: str | None  # a word of requests.status; None: no request
+    plan: str
+    age_s: float
+    vehicle: JSON
+
+
 class Store(Protocol):
     """The verbs every transport offers; see the SQL functions of the same names."""
 
     name: str
+
+    def database(self) -> DatabaseStore | None:
+        """This store as a direct database connection, for what only one can do (install the rules,
+        seed named states, keep test mechanics in a table); None for a store that reaches the rules
+        another way (an API)."""
+        ...
 
     @property
     def endpoint(self) -> Endpoint: ...
@@ -60,3 +84,28 @@ class Store(Protocol):
     def purge_users(self, user_ids: list[UUID]) -> list[JSON]: ...
 
     def close(self) -> None: ...
+
+
+class DatabaseStore(Store, Protocol):
+    """What a direct database connection adds to the verbs (``Store.database``)."""
+
+    model: Model
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]: ...
+
+    def install(self, *, test_domain: str, with_app_schema: bool = False) -> Catalog: ...
+
+    def catalog(self) -> Catalog: ...
+
+    def installed(self) -> dict[str, str]: ...
+
+    def seed_session(self, state: SeedState) -> JSON | None: ...
+
+    def register_mechanic(
+        self, mechanic_id: UUID, *, run: str, worker: str, host: str | None = None, pid: int | None = None
+    ) -> JSON: ...
+
+    def delete_test_mechanic(self, mechanic_id: UUID) -> JSON: ...
+
+    def test_mechanics(self) -> list[JSON]: ...

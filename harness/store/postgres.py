@@ -7,7 +7,7 @@ import select
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from time import monotonic
-from typing import Any, TypedDict, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
 import psycopg
@@ -16,6 +16,7 @@ from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
+from harness.config.options import STATEMENT_TIMEOUT_S
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.json_types import JSON
 from harness.rules import sql as migrations
@@ -23,7 +24,7 @@ from harness.rules.model import Model, fit
 from harness.rules.model.catalog import Catalog, Column, read_catalog
 from harness.store import auth_users
 from harness.store.closing import Closing
-from harness.store.interface import NewUser
+from harness.store.interface import NewUser, SeedState
 from harness.store.safety import (
     DATABASE_URL_NAMED,
     Endpoint,
@@ -34,9 +35,8 @@ from harness.store.safety import (
 )
 
 CONNECT_TIMEOUT_S = 5
-# Every statement pitstop sends is bounded on the server: a rule stuck behind
-# another session's lock fails with a message instead of hanging the run.
-STATEMENT_TIMEOUT_S = 30
+# Every statement pitstop sends is bounded on the server (``STATEMENT_TIMEOUT_S``, the option's
+# default): a rule stuck behind another session's lock fails with a message instead of hanging the run.
 LOCK_TIMEOUT_S = 10
 # A stopped server (SIGSTOP, a frozen VM) ends no statement and TCP stays up: every round
 # trip is bounded on the client too, this much past the server's bound, whose error comes
@@ -271,7 +271,10 @@ class PostgresStore(Closing):
             )
         self._conn = conn
 
-    # -- postgres only ------------------------------------------------------
+    # -- a direct database connection only (``DatabaseStore``) ----------------
+
+    def database(self) -> PostgresStore:
+        return self
 
     def seed_session(self, state: SeedState) -> JSON | None:
         """Insert one named state (a session, its request, participants) for test users, in one statement.
@@ -494,18 +497,6 @@ PROFILE = sql.SQL(
     "insert into public.profiles (id, role, full_name) values (%(user_id)s, %(role)s, %(full_name)s)"
     " on conflict (id) do update set role = excluded.role, full_name = excluded.full_name"
 )
-
-
-class SeedState(TypedDict):
-    """One named state to write, in the model's words (``harness.engine.handle`` maps states.json's roles)."""
-
-    customer: UUID
-    mechanic: UUID | None  # a test user, or a test mechanic when the model has a mechanics table
-    status: str  # a word of sessions.status
-    request: str | None  # a word of requests.status; None: no request
-    plan: str
-    age_s: float
-    vehicle: JSON
 
 
 # Columns the reference app has beyond the model, written when a table has them (with a fitting type).

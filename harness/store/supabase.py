@@ -78,6 +78,10 @@ class SupabaseStore(Closing):
         """The Supabase host; with the address of the last answer once there was one."""
         return self._endpoint
 
+    def database(self) -> None:
+        """None: this store reaches the rules through the Supabase API, not a database connection."""
+        return None
+
     def describe(self) -> str:
         return f"supabase {self.url}"
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from harness.flows.steps import Flows
+from harness import Flows
 
 STEPS = []
 

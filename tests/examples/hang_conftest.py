@@ -14,9 +14,9 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def _hang(pitstop, pytestconfig):
-    from harness.plugin.stash_keys import RUN
+    from harness.plugin.stash_keys import STATE
 
-    stack = pytestconfig.stash[RUN]._stack
+    stack = pytestconfig.stash[STATE].run._stack
     pids = {"pytest": os.getpid(), **(stack.pids if stack is not None else {})}
     Path("pids.json").write_text(json.dumps(pids))
     time.sleep(600)

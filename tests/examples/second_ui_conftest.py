@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from harness.flows.steps import ChatProbe, Flows
+from harness import ChatProbe, Flows
 
 
 def room(session):

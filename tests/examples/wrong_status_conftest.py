@@ -7,7 +7,7 @@ with the session it paid for in the database.
 
 import pytest
 
-from harness.flows.steps import Flows
+from harness import Flows
 
 
 class WrongStatusFlows(Flows):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from psycopg import sql
 
-from harness.version import __version__
 from harness.errors import BadInput
 from harness.rules.marker import check_test_domain
 from harness.rules.model import Model
 from harness.rules.model.catalog import Catalog
 from harness.rules.model.render import render
+from harness.version import __version__
 
 
 def rules(model: Model | None = None, catalog: Catalog | None = None) -> str:

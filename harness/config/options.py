@@ -1,0 +1,214 @@
+"""Every option of pitstop in one place: its flag, ini key, environment variable, default and help.
+
+The pytest plugin registers each of its options as ``--pitstop-NAME`` with the ini
+key ``pitstop_NAME``; the ``pitstop`` command registers the target options as
+``--NAME``. Wherever read, the precedence is the same: the command line > the ini
+file (pytest only) > the environment > the default (``resolve``).
+
+Light on purpose: the plugin's entry module imports it at every pytest start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from harness.errors import BadInput
+
+STORES = ("postgres", "supabase", "api")
+RESET_MODES = ("full", "user", "none")
+LEAK_MODES = ("warn", "fail", "off")
+PAYMENT_MODES = ("ui", "webhook")
+# The postgres store's bound on a statement, in seconds (0: none).
+STATEMENT_TIMEOUT_S = 30.0
+
+Kind = Literal["text", "int", "seconds", "flag", "list"]
+# Where an option is given: on both surfaces (a target option), or on one of them.
+Surface = Literal["both", "plugin", "cli"]
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # "database-url": pytest's --pitstop-database-url, the command's --database-url
+    env: str | None
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    kind: Kind = "text"
+    surface: Surface = "both"
+    metavar: str | None = None
+    cli_name: str | None = None  # the command's own name for it, where it differs
+
+    @property
+    def field(self) -> str:
+        """Its name in the settings and the resolved values: ``database_url``."""
+        return self.name.replace("-", "_")
+
+    @property
+    def dest(self) -> str:
+        """The pytest option's ``dest`` and ini key: ``pitstop_database_url``."""
+        return "pitstop_" + self.field
+
+    @property
+    def names(self) -> str:
+        """Every way to give it, for messages: ``--pitstop-leaks or PITSTOP_LEAKS``."""
+        flags = {"both": [self.flag, self.cli_flag], "plugin": [self.flag], "cli": [self.cli_flag]}
+        return " or ".join([*flags[self.surface], *([self.env] if self.env else [])])
+
+    @property
+    def flag(self) -> str:
+        """The pytest plugin's flag: ``--pitstop-database-url``."""
+        return "--pitstop-" + self.name
+
+    @property
+    def cli_flag(self) -> str:
+        """The ``pitstop`` command's flag: ``--database-url``."""
+        return "--" + (self.cli_name or self.name)
+
+    def convert(self, value: Any) -> Any:
+        """``value`` (given, read from ini or the environment, or the default) as the option holds it."""
+        if self.kind == "list":
+            if isinstance(value, str):
+                value = value.split(",")
+            return [v.strip() for v in value or [] if v and v.strip()]
+        if self.kind == "flag":
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        if value is None:
+            return None
+        if self.kind == "int":
+            try:
+                return int(value)
+            except ValueError:
+                raise BadInput(f"{self.names}: {value!r} is not a whole number") from None
+        if self.kind == "seconds":
+            return seconds(value, what=self.names)
+        if self.choices and value not in self.choices:
+            raise BadInput(f"{self.names}: {value!r} is not one of {', '.join(self.choices)}")
+        return value
+
+
+OPTIONS = (
+    Option(
+        "store",
+        "PITSTOP_STORE",
+        "how to reach the cleanup rules (default: by what is given: postgres for a database URL, "
+        "supabase for a Supabase URL, api for an app URL with an admin token)",
+        choices=STORES,
+    ),
+    Option("database-url", "DATABASE_URL", "the target's Postgres connection string", metavar="URL"),
+    Option(
+        "config",
+        "PITSTOP_CONFIG",
+        "a TOML file with the [tool.pitstop] tables, e.g. the model (default: ./pyproject.toml)",
+        metavar="FILE",
+    ),
+    Option("supabase-url", "SUPABASE_URL", "the target's Supabase project URL", metavar="URL"),
+    Option("supabase-key", "SUPABASE_SERVICE_ROLE_KEY", "the project's service-role key", metavar="KEY"),
+    Option(
+        "app-url",
+        "PITSTOP_APP_URL",
+        "the app, for its debug API (pytest: --base-url)",
+        surface="cli",
+        metavar="URL",
+    ),
+    Option("admin-token", "PITSTOP_ADMIN_TOKEN", "the app's debug API token", metavar="TOKEN"),
+    Option(
+        "allow-host",
+        "PITSTOP_ALLOWED_HOSTS",
+        "allow this non-loopback target host (repeatable; the variable: comma-separated)",
+        kind="list",
+        metavar="HOST",
+    ),
+    Option(
+        "test-domain", "PITSTOP_TEST_DOMAIN", "email domain of test users", "pitstop.test", metavar="DOMAIN"
+    ),
+    Option(
+        "statement-timeout",
+        "PITSTOP_STATEMENT_TIMEOUT",
+        "seconds a database statement may take, also against a stopped server (0: none)",
+        STATEMENT_TIMEOUT_S,
+        kind="seconds",
+        metavar="SECONDS",
+    ),
+    Option(
+        "user-password",
+        "PITSTOP_USER_PASSWORD",
+        "the user's password: the api store signs in as the user",
+        surface="cli",
+        metavar="PASSWORD",
+        cli_name="password",
+    ),
+    Option("reset", "PITSTOP_RESET", "what to reset and when", "full", RESET_MODES, surface="plugin"),
+    Option(
+        "leaks", "PITSTOP_LEAKS", "what to do when a test leaves state", "warn", LEAK_MODES, surface="plugin"
+    ),
+    Option(
+        "health", "PITSTOP_HEALTH", "where to write the JSON report", "pitstop-health.json", surface="plugin"
+    ),
+    Option("health-html", "PITSTOP_HEALTH_HTML", "where to write the HTML report", surface="plugin"),
+    Option(
+        "health-strict",
+        "PITSTOP_HEALTH_STRICT",
+        "fail the run on health problems",
+        False,
+        kind="flag",
+        surface="plugin",
+    ),
+    Option(
+        "payment", "PITSTOP_PAYMENT", "how non-payment scenarios pay", "ui", PAYMENT_MODES, surface="plugin"
+    ),
+    Option(
+        "browser-ws-endpoint",
+        "PITSTOP_BROWSER_WS_ENDPOINT",
+        "a Playwright server to connect to",
+        surface="plugin",
+    ),
+    Option(
+        "sweep-minutes",
+        "PITSTOP_SWEEP_MINUTES",
+        "age of dead runs' users to sweep",
+        30,
+        kind="int",
+        surface="plugin",
+    ),
+)
+BY_NAME = {option.name: option for option in OPTIONS}
+PLUGIN = tuple(option for option in OPTIONS if option.surface in ("both", "plugin"))
+CLI = tuple(option for option in OPTIONS if option.surface in ("both", "cli"))
+# What the settings of a target are made of (``Settings.load``): the command line's options but the
+# configuration file, which says where the rest of the configuration is.
+SETTINGS = tuple(option for option in CLI if option.name != "config")
+
+
+def resolve(options: Iterable[Option], given: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Each option's value, by its field: ``given`` (the command line, or pytest's command line
+    then ini) > the environment > the default; converted (``Option.convert``).
+
+    A given empty text is what ``--pitstop-database-url "$DATABASE_URL"`` gives when the
+    variable is unset: bad input, never a silent fall back to the environment or the default.
+    """
+    values: dict[str, Any] = {}
+    for option in options:
+        value = given.get(option.field)
+        if value == "" and option.kind == "text":
+            raise BadInput(f"{option.names}: empty: give it a value, or leave the option out")
+        if value in (None, []) and option.env and env.get(option.env):
+            value = env[option.env]
+        if value is None:
+            value = option.default
+        values[option.field] = option.convert(value)
+    return values
+
+
+def seconds(value: float | str | None, *, what: str) -> float | None:
+    """A number of seconds, 0 or more, from a number or its text; None (or empty) stays None."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise BadInput(f"{what}: {value!r} is not a number of seconds", fix="give seconds, e.g. 30 (0: none)")
+    return number
