@@ -139,12 +139,16 @@ MOVED = {
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds a moved module under its old name: the new module itself, after a warning."""
 
+    def __init__(self) -> None:
+        self._specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
+
     def find_spec(
         self, fullname: str, path: Any = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         return importlib.util.spec_from_loader(fullname, self) if fullname in MOVED else None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        """The new module itself (its spec kept aside: importlib sets the alias's on it)."""
         new = MOVED[spec.name]
         warnings.warn(
             f"{spec.name} is now {new}: import its names from harness (the public API); "
@@ -152,10 +156,13 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=2,
         )
-        return importlib.import_module(new)
+        module = importlib.import_module(new)
+        self._specs[new] = module.__spec__
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        """Nothing to run: ``create_module`` gave the module, run already."""
+        """Nothing to run (``create_module`` gave the module, run already) but to give it its spec back."""
+        module.__spec__ = self._specs[module.__name__]
 
 
 if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):

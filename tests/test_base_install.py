@@ -151,16 +151,15 @@ def test_a_plain_suite_passes_with_the_plugin_loaded_and_nothing_written(
     assert _files(suite) == before, "the run wrote files: no report for a suite that does not use pitstop"
 
 
-def test_a_test_that_needs_the_embedded_stack_fails_saying_which_extra(
+def test_a_suite_that_needs_the_embedded_stack_is_a_usage_error_saying_which_extra(
     venv_bin: Path, tmp_path: Path
 ) -> None:
     suite = _suite(tmp_path / "needs", NEEDS_PITSTOP)
     result = _run([str(venv_bin / "pytest")], cwd=suite)
     out = result.stdout + result.stderr
     assert "INTERNALERROR" not in out and "Traceback" not in out, out
-    assert result.returncode == 1, out  # a test failed (or errored): not a crash, not a usage error
-    assert re.search(r"\b1 passed\b", out), out  # the plain test beside it is not affected
-    assert re.search(r"^pitstop: .*\S", out, re.M), out  # pitstop's message, on a line of its own
+    assert result.returncode == 4, out  # pytest's usage error, before any test runs
+    assert re.search(r"^ERROR: pitstop: .*\[stack\] extra", out, re.M), out  # pitstop's message
     assert STACK_FIX in out, out  # ... and the extra to install
     assert not HARNESS_FRAME.search(out), out  # no traceback into pitstop's code
 

@@ -62,10 +62,10 @@ def test_two(tmp_path):
 """
 # Writes what the process imported when the session ends (controller and workers alike).
 RECORD_MODULES = """
-import json, os, sys
+import json, sys
 
 def pytest_sessionfinish(session):
-    name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = getattr(session.config, "workerinput", {}).get("workerid", "main")
     with open(f"modules-{name}.json", "w") as out:
         json.dump(sorted(sys.modules), out)
 """
@@ -94,3 +94,17 @@ def test_a_suite_that_uses_no_pitstop_fixture_loads_nothing_heavy_and_writes_no_
         assert "harness.plugin.hooks" in added, process  # pitstop was loaded, and configured
         assert heavy(added) == [], process
     assert not (pytester.path / "pitstop-health.json").exists()
+
+
+def test_a_suite_without_pitstop_gets_its_base_url_as_given(pytester: pytest.Pytester) -> None:
+    # A remote app (192.0.2.0/24: documentation only), never reached: no pitstop fixture, no option.
+    pytester.makepyfile(test_url="def test_url(base_url):\n    assert base_url == 'http://192.0.2.10/app/'\n")
+    result = pytester.runpytest_subprocess("--base-url", "http://192.0.2.10/app/", timeout=WAIT_S)
+    result.assert_outcomes(passed=1)
+    # With a pitstop option the run uses pitstop, and the guard stands first (tests/test_plugin.py).
+
+
+def test_a_suite_without_playwright_loads_with_pitstop(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain=PLAIN_SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:playwright", "-p", "no:cacheprovider", timeout=WAIT_S)
+    result.assert_outcomes(passed=2)

@@ -61,6 +61,8 @@ def test_an_old_import_path_still_works_with_a_deprecation_warning(old: str, nam
         f"try:\n    from {old} import {name}\nexcept DeprecationWarning as w:\n    print('warned:', w)\n"
         "warnings.simplefilter('ignore')\n"
         f"from {old} import {name}\nimport harness\nprint({name} is getattr(harness, {name!r}))\n"
+        # The module keeps its own spec: importlib.resources and reload find it under its name.
+        f"import importlib\nprint(importlib.import_module({harness.MOVED[old]!r}).__spec__.name)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT_S, check=True
@@ -69,6 +71,7 @@ def test_an_old_import_path_still_works_with_a_deprecation_warning(old: str, nam
         f"warned: {old} is now {harness.MOVED[old]}: import its names from harness (the public API); "
         "the old path goes in the next release",
         "True",
+        harness.MOVED[old],
     ]
 
 
@@ -78,3 +81,29 @@ def test_flows_from_the_old_scenarios_package_warns_and_is_the_same_class() -> N
     with pytest.warns(DeprecationWarning, match=r"harness\.scenarios\.Flows is now harness\.Flows"):
         flows = scenarios.Flows
     assert flows is harness.Flows
+
+
+def test_the_readme_lists_every_plugin_option_with_its_variable() -> None:
+    from harness.config.options import PLUGIN
+
+    rows = [
+        line
+        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `--pitstop-")
+    ]
+    for option in PLUGIN:
+        row = next((r for r in rows if re.search(rf"`{option.flag}[`=,]", r)), None)
+        assert row is not None, f"no row for {option.flag} in the README's options table"
+        assert option.env is None or f"`{option.env}`" in row, f"{option.flag}: its variable {option.env}"
+
+
+def test_every_public_name_has_one_home() -> None:
+    assert set(harness._HOMES) | {
+        "BadInput",
+        "ExitCode",
+        "PitstopError",
+        "Refused",
+        "Unreachable",
+        "Unsupported",
+        "__version__",
+    } == set(harness.__all__)

@@ -51,8 +51,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "--" in extra:
         extra.remove("--")
     url = args.base_url or args.app_url
-    if not url:
-        _require_stack(args)
     base_url = ["--base-url", url] if url else []
     here = Path.cwd()
     local = ["--rootdir", str(here)]

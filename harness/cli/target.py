@@ -30,8 +30,9 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def settings_with(args: argparse.Namespace, table: dict[str, Any]) -> Settings:
     """The settings of the options and of the ``[tool.pitstop]`` table ``table``."""
+    given: dict[str, Any] = {option.field: getattr(args, option.field, None) for option in SETTINGS}
     return Settings.load(
-        **{option.field: getattr(args, option.field, None) for option in SETTINGS},
+        **given,
         login_path=load_contract(table).customer_login_path,
         model=load_model(table.get("model")),
         payments=load_payments(table.get("payments")),

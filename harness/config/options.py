@@ -50,11 +50,10 @@ class Option:
         """The pytest option's ``dest`` and ini key: ``pitstop_database_url``."""
         return "pitstop_" + self.field
 
-    @property
-    def names(self) -> str:
-        """Every way to give it, for messages: ``--pitstop-leaks or PITSTOP_LEAKS``."""
-        flags = {"both": [self.flag, self.cli_flag], "plugin": [self.flag], "cli": [self.cli_flag]}
-        return " or ".join([*flags[self.surface], *([self.env] if self.env else [])])
+    def names(self, surface: Surface = "plugin") -> str:
+        """How to give it on ``surface``, for messages: ``--pitstop-leaks or PITSTOP_LEAKS``."""
+        flag = self.cli_flag if surface == "cli" else self.flag
+        return " or ".join([flag, *([self.env] if self.env else [])])
 
     @property
     def flag(self) -> str:
@@ -66,8 +65,9 @@ class Option:
         """The ``pitstop`` command's flag: ``--database-url``."""
         return "--" + (self.cli_name or self.name)
 
-    def convert(self, value: Any) -> Any:
-        """``value`` (given, read from ini or the environment, or the default) as the option holds it."""
+    def convert(self, value: Any, surface: Surface = "plugin") -> Any:
+        """``value`` (given, read from ini or the environment, or the default) as the option holds it;
+        bad input names the option as ``surface`` takes it."""
         if self.kind == "list":
             if isinstance(value, str):
                 value = value.split(",")
@@ -80,11 +80,11 @@ class Option:
             try:
                 return int(value)
             except ValueError:
-                raise BadInput(f"{self.names}: {value!r} is not a whole number") from None
+                raise BadInput(f"{self.names(surface)}: {value!r} is not a whole number") from None
         if self.kind == "seconds":
-            return seconds(value, what=self.names)
+            return seconds(value, what=self.names(surface))
         if self.choices and value not in self.choices:
-            raise BadInput(f"{self.names}: {value!r} is not one of {', '.join(self.choices)}")
+            raise BadInput(f"{self.names(surface)}: {value!r} is not one of {', '.join(self.choices)}")
         return value
 
 
@@ -92,15 +92,15 @@ OPTIONS = (
     Option(
         "store",
         "PITSTOP_STORE",
-        "how to reach the cleanup rules (default: by what is given: postgres for a database URL, "
-        "supabase for a Supabase URL, api for an app URL with an admin token)",
+        "how to reach the cleanup rules; unset, by what is given: postgres for a database URL, "
+        "supabase for a Supabase URL, api for an app URL with an admin token",
         choices=STORES,
     ),
     Option("database-url", "DATABASE_URL", "the target's Postgres connection string", metavar="URL"),
     Option(
         "config",
         "PITSTOP_CONFIG",
-        "a TOML file with the [tool.pitstop] tables, e.g. the model (default: ./pyproject.toml)",
+        "a TOML file with the [tool.pitstop] tables, e.g. the model; unset, ./pyproject.toml",
         metavar="FILE",
     ),
     Option("supabase-url", "SUPABASE_URL", "the target's Supabase project URL", metavar="URL"),
@@ -181,23 +181,26 @@ CLI = tuple(option for option in OPTIONS if option.surface in ("both", "cli"))
 SETTINGS = tuple(option for option in CLI if option.name != "config")
 
 
-def resolve(options: Iterable[Option], given: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def resolve(
+    options: Iterable[Option], given: Mapping[str, Any], env: Mapping[str, str], surface: Surface = "plugin"
+) -> dict[str, Any]:
     """Each option's value, by its field: ``given`` (the command line, or pytest's command line
     then ini) > the environment > the default; converted (``Option.convert``).
 
     A given empty text is what ``--pitstop-database-url "$DATABASE_URL"`` gives when the
     variable is unset: bad input, never a silent fall back to the environment or the default.
+    Bad input names the option as ``surface`` (the plugin, or the command line) takes it.
     """
     values: dict[str, Any] = {}
     for option in options:
         value = given.get(option.field)
-        if value == "" and option.kind == "text":
-            raise BadInput(f"{option.names}: empty: give it a value, or leave the option out")
+        if value == "" and option.kind not in ("flag", "list"):
+            raise BadInput(f"{option.names(surface)}: empty: give it a value, or leave the option out")
         if value in (None, []) and option.env and env.get(option.env):
             value = env[option.env]
         if value is None:
             value = option.default
-        values[option.field] = option.convert(value)
+        values[option.field] = option.convert(value, surface)
     return values
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config.contract import AppContract
-from harness.config.options import SETTINGS, STATEMENT_TIMEOUT_S, resolve
+from harness.config.options import SETTINGS, STATEMENT_TIMEOUT_S, Surface, resolve
 from harness.config.payments import PaymentConfig
 from harness.errors import BadInput
 from harness.rules.marker import DEFAULT_TEST_DOMAIN, check_test_domain
@@ -48,15 +48,17 @@ class Settings:
         model: Model | None = None,
         payments: PaymentConfig | None = None,
         env: Mapping[str, str] | None = None,
+        surface: Surface = "cli",
         **given: Any,
     ) -> Settings:
         """The settings of the target options ``given`` by field (``database_url=...``: the command
-        line's), else of the environment, else the defaults (``harness.config.options.SETTINGS``)."""
+        line's), else of the environment, else the defaults (``harness.config.options.SETTINGS``);
+        bad input names the options as ``surface`` takes them."""
         env = os.environ if env is None else env
         unknown = set(given) - {option.field for option in SETTINGS}
         if unknown:
             raise TypeError(f"Settings.load() got unknown options: {', '.join(sorted(unknown))}")
-        values = resolve(SETTINGS, given, env)
+        values = resolve(SETTINGS, given, env, surface)
         return cls(
             store=values["store"],
             supabase_url=values["supabase_url"],

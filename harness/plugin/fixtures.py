@@ -22,6 +22,7 @@ import pytest
 
 from harness.engine.identity import PERSONAS
 from harness.errors import BadInput, PitstopError
+from harness.plugin.hooks import given_base_url
 from harness.plugin.stash_keys import EVIDENCE, PHASES, RECORDER, STATE, TEST_RECORD
 
 if TYPE_CHECKING:  # the engine and the flows load when a test first asks for pitstop
@@ -158,11 +159,8 @@ def base_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str
     A run that does not use pitstop (no pitstop option given, no collected test asking for
     a pitstop fixture) gets ``--base-url`` as given, or none, as without pitstop.
     """
-    state = pytestconfig.stash[STATE]
-    if not state.engaged and not any(
-        "pitstop" in getattr(i, "fixturenames", ()) for i in request.session.items
-    ):
-        return state.config.settings.app_url
+    if not pytestconfig.stash[STATE].used:
+        return given_base_url(pytestconfig)
     pitstop: Pitstop = request.getfixturevalue("pitstop")
     return pitstop.target.app_url
 
@@ -170,13 +168,23 @@ def base_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str
 @pytest.fixture(scope="session")
 def playwright(playwright: Any, pytestconfig: pytest.Config) -> Any:
     """pytest-playwright's, with ``get_by_test_id`` reading the app's attribute ([tool.pitstop])."""
-    playwright.selectors.set_test_id_attribute(pytestconfig.stash[STATE].config.contract.test_id_attribute)
+    state = pytestconfig.stash[STATE]
+    if state.used:
+        playwright.selectors.set_test_id_attribute(state.config.contract.test_id_attribute)
     return playwright
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwright: Any) -> dict[str, Any]:
-    """pytest-playwright's launch options, plus a system Chromium where Playwright has none."""
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], playwright: Any, browser_name: str, pytestconfig: pytest.Config
+) -> dict[str, Any]:
+    """pytest-playwright's launch options, plus a system Chromium where Playwright has none.
+
+    Other browsers' options stay as they are; so do Chromium's where no Chromium is found and
+    the run does not use pitstop (Playwright then says what is missing, as without pitstop).
+    """
+    if browser_name != "chromium":
+        return browser_type_launch_args
     from harness.engine.browsers import find_chromium, launch_args
 
     error: PitstopError | None = None
@@ -185,6 +193,8 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], playwrigh
         executable = find_chromium(playwright.chromium.executable_path, headless=headless)
         return launch_args(browser_type_launch_args, executable)
     except PitstopError as exc:
+        if not pytestconfig.stash[STATE].used:
+            return browser_type_launch_args
         error = exc
     _fail(error)
 

@@ -70,7 +70,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         given[option.field] = value
     in_settings = {option.field for option in SETTINGS}
     values = resolve((option for option in PLUGIN if option.field not in in_settings), given, env)
-    base_url = config.getoption("base_url", default=None) or config.getini("base_url") or None
+    base_url = given_base_url(config)
     # The app is pytest-playwright's --base-url, never PITSTOP_APP_URL: without one, the embedded stack.
     env = {name: value for name, value in env.items() if name != "PITSTOP_APP_URL"}
     table = read_tables(config_file(values["config"], {}, config.rootpath))
@@ -82,6 +82,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         model=load_model(table.get("model")),
         payments=load_payments(table.get("payments")),
         env=env,
+        surface="plugin",
     )
     return RunConfig(
         settings=settings,
@@ -95,6 +96,28 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         browser_ws_endpoint=values["browser_ws_endpoint"],
         sweep_minutes=values["sweep_minutes"],
     )
+
+
+def given_base_url(config: pytest.Config) -> str | None:
+    """pytest-playwright's ``--base-url`` (or its ini key) as given; None without one (or without it)."""
+    try:
+        return config.getoption("base_url", default=None) or config.getini("base_url") or None
+    except ValueError:  # pytest-playwright is not loaded (-p no:playwright): no ini key of that name
+        return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Whether this run uses pitstop (a collected test asks for a pitstop fixture, or an option was
+    given); and, in a run without workers, whether it can: the embedded stack's extra, up front."""
+    state = session.config.stash[STATE]
+    state.used = state.engaged or any("pitstop" in getattr(i, "fixturenames", ()) for i in session.items)
+    if state.used and state.config.embedded and state.worker is None:
+        from harness.stack.extras import require_stack
+
+        try:
+            require_stack(postgres=not state.config.settings.database_url)
+        except PitstopError as exc:
+            raise pytest.UsageError(f"pitstop: {exc}") from None
 
 
 def _engaged(config: pytest.Config, env: Mapping[str, str]) -> bool:
@@ -224,6 +247,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = config.stash[STATE]
     run = state.made_run
     recorder = config.stash.get(RECORDER, None)
+    if state.broker is not None:  # no target starts from here on; one starting is waited for
+        state.broker.stop()
     try:
         if recorder is not None and run is not None and run.started:
             _write_report(config, run, recorder, session)
@@ -233,7 +258,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 run.close(delete_users=run.config.reset != "none")
         finally:
             if state.broker is not None:  # after the stack stopped: its thread is the servers' parent
-                state.broker.close()
+                state.broker.release()
 
 
 def _write_report(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from harness.report.recorder import Recorder
 
 STATE: pytest.StashKey[State] = pytest.StashKey()  # config: this process's options and run
-RECORDER: pytest.StashKey[Recorder] = pytest.StashKey()  # config: the run's report, made of (controller)
+RECORDER: pytest.StashKey[Recorder] = pytest.StashKey()  # config: what the report is made of (controller)
 REPORT = pytest.StashKey[dict[str, Any]]()  # config: the report written at the end of the run
 PHASES = pytest.StashKey[dict[str, pytest.TestReport]]()  # item: its reports, by phase
 TEST_RECORD: pytest.StashKey[TestRecord] = pytest.StashKey()  # item: what pitstop recorded for it

@@ -32,6 +32,9 @@ class State:
         # A pitstop option was given (command line, ini or a PITSTOP_ variable): the run uses pitstop
         # even in a test that asks for no pitstop fixture (``base_url`` goes through the guard).
         self.engaged = engaged
+        # Engaged, or a collected test asks for a pitstop fixture (``hooks.pytest_collection_finish``):
+        # pitstop's overrides of pytest-playwright's fixtures apply only then.
+        self.used = engaged
         self.worker = worker
         self.run_id = worker["run_id"] if worker else new_run_id()
         self.run_pid = int(worker["run_pid"]) if worker else os.getpid()
