@@ -1,24 +1,33 @@
 """``pitstop inspect``: the footprint, the model's fit and a proposed model, on the reference schema and
 on schemas of our own (renamed tables and columns, an enum, a check constraint, free text, a mechanics
-table, requests linked by customer), each in a blank database of its own."""
+table, requests linked by customer), each in a blank database of its own.
+
+A proposal cannot hurt (tests/schemas/bookings.sql): a word goes into ``open`` only on evidence, a
+link column is chosen by its name and key with every other one named, thin evidence is NOT FOUND,
+and the first cleanup is tried in a transaction rolled back, its rows of non-test users counted."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from harness.cli.inspection import first_cleanup
 from harness.rules import sql
 from harness.rules.model import Model, load_model
 from harness.rules.model.catalog import Catalog, Column, ForeignKey
+from harness.rules.model.fit import Misfit, misfits
 from harness.rules.model.propose import propose
-from harness.stack.postgres import free_port
+from harness.stack.postgres import LocalPostgres, free_port
 from harness.store.postgres import PostgresStore
 from tests.conftest import run_cli as run
+from tests.model_worlds import SCHEMAS, create_database, drop_database, has_pitstop, model_of, primary_keys
 
 pytestmark = pytest.mark.usefixtures("no_target_environment")
 
@@ -234,9 +243,10 @@ def test_helpdesk_enum_check_constraint_and_mechanics_table(
         "public.help_sessions", "id", "client_id", "technician_id", "ticket_id", "state",
     )  # fmt: skip
     assert (s.created_at, s.ended_at, s.updated_at) == ("inserted_at", "finished_at", "modified_at")
+    # scheduled (a booking for later) blocks a payment but is never open: no cleanup cancels it.
     assert (s.open, s.active, s.live, s.done, s.cancelled) == (
-        ("requested", "scheduled"), ("requested", "scheduled", "in_progress"), ("in_progress",),
-        ("finished",), "canceled",
+        ("requested",), ("requested", "scheduled", "in_progress"), ("in_progress",), ("finished",),
+        "canceled",
     )  # fmt: skip
     assert (r.table, r.customer, r.mechanic, r.session, r.status, r.created_at) == (
         "public.help_tickets", "client_id", "assigned_tech", "", "state", "inserted_at",
@@ -290,7 +300,7 @@ def test_garage_free_text_check_constraint_and_link_by_customer(
     notes = report["proposal"]["notes"]
     assert any("linked by customer" in n for n in notes)
     toml = report["proposal"]["toml"]
-    assert 'open = ["waiting"]  # waiting-like words from the values present (free text)' in toml
+    assert 'open = ["waiting"]  # waiting words from the values present (free text); never open: live' in toml
     assert (
         'expired = "cancelled"  # no expired word from its check constraint\'s words: the cancelled word'
         in toml
@@ -355,13 +365,17 @@ def catalog_of(status: Column, *extra: tuple[str, Column]) -> Catalog:
     return Catalog({"public.sessions": sessions, "auth.users": {"id": Column("id", "uuid")}}, (fk,))
 
 
-def test_free_text_without_rows_proposes_the_reference_words_and_says_so() -> None:
+def test_free_text_without_rows_proposes_no_words_it_says_not_found() -> None:
+    """No word to read is no evidence: the reference app's words are left, marked, never proposed."""
     proposal = propose(catalog_of(Column("status", "text")), lambda table, column: [])
-    assert proposal.ok
+    assert not proposal.ok
+    assert proposal.missing == tuple(f"sessions.{k}" for k in ("open", "active", "live", "done", "cancelled"))
     assert proposal.model.sessions.statuses == Model().sessions.statuses
     assert proposal.model.requests.table == ""
-    assert any("free text, no rows" in n for n in proposal.notes)
-    assert proposal.comments["sessions.open"] == "free text, no rows: the reference app's words, check them"
+    assert any("free text, no rows, so no words to read" in n for n in proposal.notes)
+    assert proposal.comments["sessions.open"] == (
+        "NOT FOUND: free text, no rows: no words to read; name your app's words"
+    )
 
 
 def test_accepted_like_session_words_block_payments_but_are_neither_open_nor_live() -> None:
@@ -425,3 +439,401 @@ def test_inspect_never_writes(
     assert code == 0 and len(refused) == 1
     with psycopg.connect(url) as conn:
         assert conn.execute("select to_regclass('public.written')").fetchone() == (None,)
+
+
+# -- a proposal that cannot hurt: tests/schemas/bookings.sql ------------------------------------------
+
+ANN, BOB, EVE = (f"00000000-0000-0000-0000-00000000000{c}" for c in "abe")
+HALF = "00000000-0000-0000-0000-00000000000f"  # an email in the test domain, no pitstop mark
+TESTER = "00000000-0000-0000-0000-000000000001"  # both marks: a test user
+
+
+def visit(name: str) -> str:
+    """A session's id, by a name of two hex digits ("a1": Ann's first)."""
+    return f"10000000-0000-0000-0000-0000000000{name}"
+
+
+BOOKING = visit("a1")  # Ann's follow-up, booked 40 minutes ago for tomorrow
+
+# The first cleanup (15 and 20 minutes) changes 3 rows of non-test users, Bob's abandoned session and
+# Half's session and request, and 2 of the test user's; never Ann's booking, a live, reconnecting or
+# accepted call, or a session that is over.
+BOOKINGS_ROWS = f"""
+insert into auth.users (id, email, raw_user_meta_data) values
+    ('{ANN}', 'ann@example.com', '{{}}'), ('{BOB}', 'bob@example.com', '{{}}'),
+    ('{EVE}', 'eve@example.com', '{{}}'), ('{HALF}', 'half@pitstop.test', '{{}}'),
+    ('{TESTER}', 'customer-1@pitstop.test', '{{"pitstop": true}}');
+insert into care.video_sessions (id, customer_id, expert_id, status, scheduled_for, created_at) values
+    ('{visit("a0")}', '{ANN}', '{EVE}', 'completed', null, now() - interval '1 day'),
+    ('{BOOKING}', '{ANN}', null, 'scheduled', now() + interval '1 day', now() - interval '40 minutes'),
+    ('{visit("b1")}', '{BOB}', null, 'pending', null, now() - interval '3 hours'),
+    ('{visit("b2")}', '{BOB}', '{EVE}', 'live', null, now() - interval '3 hours'),
+    ('{visit("b3")}', '{BOB}', '{EVE}', 'reconnecting', null, now() - interval '1 hour'),
+    ('{visit("b4")}', '{BOB}', '{EVE}', 'accepted', null, now() - interval '30 minutes'),
+    ('{visit("f1")}', '{HALF}', null, 'searching', null, now() - interval '1 hour'),
+    ('{visit("10")}', '{TESTER}', '{EVE}', 'completed', null, now() - interval '2 days'),
+    ('{visit("11")}', '{TESTER}', null, 'searching', null, now() - interval '2 hours');
+insert into care.expert_requests (customer_id, expert_id, parent_session_id, session_id, status, created_at)
+values
+    ('{ANN}', '{EVE}', '{visit("a0")}', '{BOOKING}', 'accepted', now() - interval '40 minutes'),
+    ('{BOB}', '{EVE}', null, '{visit("b2")}', 'accepted', now() - interval '3 hours'),
+    ('{BOB}', '{EVE}', null, '{visit("b3")}', 'accepted', now() - interval '1 hour'),
+    ('{BOB}', '{EVE}', null, '{visit("b4")}', 'accepted', now() - interval '30 minutes'),
+    ('{HALF}', null, null, '{visit("f1")}', 'pending', now() - interval '1 hour'),
+    ('{TESTER}', null, '{visit("10")}', '{visit("11")}', 'pending', now() - interval '2 hours');
+"""
+# What the first cleanup changes: sessions, and requests by their session.
+CHANGED_SESSIONS = {visit("b1"), visit("f1"), visit("11")}
+CHANGED_REQUESTS = {visit("f1"), visit("11")}
+SAYS = "would change 3 rows of non-test users (2 sessions, 1 request), and 2 rows of test users"
+
+
+@pytest.fixture
+def bookings(postgres: LocalPostgres) -> Iterator[str]:
+    """A database of its own with the bookings' tables and rows, and no pitstop."""
+    url = create_database(postgres.url(), "bookings")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(BOOKINGS_ROWS.encode())
+    yield url
+    drop_database(postgres.url(), url)
+
+
+def database_state(url: str) -> dict[str, Any]:
+    """Everything inspect could have left: every row of every table, and every schema, relation,
+    function and type with what defines it."""
+    with psycopg.connect(url) as conn:
+        rows = {
+            table: sorted(
+                json.dumps(r[0], sort_keys=True)
+                for r in conn.execute(
+                    sql_text("select to_jsonb(t) from {} t", table)  # every column of every row
+                ).fetchall()
+            )
+            for table in primary_keys(conn)
+        }
+        catalog = {
+            "schemas": conn.execute("select nspname from pg_namespace order by 1").fetchall(),
+            "relations": conn.execute(
+                "select c.oid::regclass::text, c.relkind from pg_class c order by 1, 2"
+            ).fetchall(),
+            "functions": conn.execute(
+                "select p.oid::regprocedure::text, md5(p.prosrc), p.proacl::text from pg_proc p order by 1"
+            ).fetchall(),
+            "types": conn.execute("select oid::regtype::text from pg_type order by 1").fetchall(),
+            "settings": conn.execute("select count(*) from pg_db_role_setting").fetchall(),
+        }
+    return {"rows": rows, "catalog": catalog}
+
+
+def sql_text(template: str, table: str) -> psycopg.sql.Composed:
+    return psycopg.sql.SQL(template).format(psycopg.sql.Identifier(*table.split(".", 1)))
+
+
+def test_bookings_proposal_opens_only_waiting_words_links_the_own_session_and_counts_the_first_cleanup(
+    capsys: pytest.CaptureFixture[str], bookings: str, blank_config: Path
+) -> None:
+    before = database_state(bookings)
+    _, report = inspect(capsys, "--database-url", bookings, "--propose")
+    proposal = report["proposal"]
+    assert proposal["ok"] is True, proposal
+    model = proposed(report)
+    assert model == model_of("bookings")
+    s, r = model.sessions, model.requests
+    # Only the waiting words: a booking for later, a taken, a live and a reconnecting call are never open.
+    assert s.open == ("pending", "searching")
+    assert not {"scheduled", "accepted", "reconnecting", "live"} & set(s.open)
+    assert set(s.active) == {"pending", "searching", "scheduled", "accepted", "reconnecting", "live"}
+    # The request's own session, not the one a follow-up continues (whose constraint comes first).
+    assert r.session == "session_id"
+    assert (
+        "requests.session: chose care.expert_requests.session_id over care.expert_requests.parent_session_id "
+        "(another session's link, a follow-up's parent): set session = \"parent_session_id\" if that column "
+        "holds the row's own session"
+    ) in proposal["notes"]
+    toml = proposal["toml"]
+    assert "not parent_session_id (see the notes)" in toml
+    assert (
+        'open = ["pending", "searching"]  # waiting words from the labels of enum care.visit_status; '
+        "searching is the column's default; never open: scheduled, accepted, live, reconnecting"
+    ) in toml
+    # The first cleanup, tried: 3 rows of non-test users, 2 of the test user.
+    assert proposal["first_cleanup"] == {
+        "waiting_minutes": 15, "orphan_minutes": 20, "test_domain": "pitstop.test", "sessions": 2,
+        "requests": 1, "test_rows": 2, "unmeasured": None, "rows": 3,
+    }  # fmt: skip
+    header = " ".join(
+        line.removeprefix("# ") for line in toml.split("[tool.pitstop.model.sessions]")[0].splitlines()
+    )
+    assert SAYS in header and "in a transaction that was rolled back" in header
+    assert any(
+        n.startswith("first cleanup: it would change 3 rows of non-test users") for n in proposal["notes"]
+    )
+    # Nothing of it stayed: no pitstop schema, every row and every definition as before.
+    assert not has_pitstop(bookings)
+    assert database_state(bookings) == before
+    code, out, _ = run(capsys, "inspect", "--database-url", bookings)
+    assert code == 0
+    assert "# The first `pitstop cleanup` with this model (open sessions older than 15 min, orphans" in out
+    assert SAYS in " ".join(line.removeprefix("# ") for line in out.splitlines() if line.startswith("# "))
+    assert database_state(bookings) == before
+
+
+def test_the_first_cleanup_changes_what_inspect_said_it_would(
+    capsys: pytest.CaptureFixture[str], bookings: str, blank_config: Path
+) -> None:
+    """The proposal, installed as it is, and `pitstop cleanup`: the rows the count named, no other."""
+    _, report = inspect(capsys, "--database-url", bookings)
+    config = blank_config / "pitstop.toml"
+    config.write_text(report["proposal"]["toml"], encoding="utf-8")
+    code, _, err = run(capsys, "install", "--config", str(config), "--database-url", bookings)
+    assert code == 0, err
+    with psycopg.connect(bookings) as conn:
+        before = dict(conn.execute("select id::text, status::text from care.video_sessions").fetchall())
+        requests = dict(conn.execute("select session_id::text, status from care.expert_requests").fetchall())
+    code, _, err = run(capsys, "cleanup", "--config", str(config), "--database-url", bookings)
+    assert code == 0, err
+    with psycopg.connect(bookings) as conn:
+        after = dict(conn.execute("select id::text, status::text from care.video_sessions").fetchall())
+        requests_after = dict(
+            conn.execute("select session_id::text, status from care.expert_requests").fetchall()
+        )
+    assert {k for k in before if before[k] != after[k]} == CHANGED_SESSIONS
+    assert {k for k in requests if requests[k] != requests_after[k]} == CHANGED_REQUESTS
+    assert after[BOOKING] == "scheduled"  # Ann's booking for tomorrow, made 40 minutes ago
+    assert {after[k] for k in CHANGED_SESSIONS} == {"cancelled"}
+
+
+def test_a_destructive_model_is_counted_before_it_is_used(bookings: str) -> None:
+    """The guess the issue found (scheduled in open) would cancel Ann's booking: the count says so."""
+    with PostgresStore(database_url=bookings) as store:
+        catalog = store.catalog()
+        proposal = propose(catalog)
+        model = proposal.model
+        guessed = dataclasses.replace(
+            model,
+            sessions=dataclasses.replace(model.sessions, open=(*model.sessions.open, "scheduled")),
+        )
+        tried = first_cleanup(
+            store.connection, dataclasses.replace(proposal, model=guessed), catalog, "pitstop.test"
+        )
+        assert (tried.sessions, tried.requests, tried.test_rows, tried.rows) == (3, 1, 2, 4)
+        assert "would change 4 rows of non-test users (3 sessions, 1 request)" in tried.summary()
+    assert not has_pitstop(bookings)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "said"),
+    [
+        ("raise exception 'only the app cancels a visit'", "only the app cancels a visit"),
+        # The connection is lost midway: the server ends the transaction, uncommitted.
+        ("perform pg_terminate_backend(pg_backend_pid())", "lost the database connection"),
+    ],
+    ids=["refused", "connection-lost"],
+)
+def test_a_first_cleanup_that_fails_midway_leaves_nothing_and_says_why(
+    capsys: pytest.CaptureFixture[str], bookings: str, blank_config: Path, trigger: str, said: str
+) -> None:
+    with psycopg.connect(bookings, autocommit=True) as conn:
+        conn.execute(
+            "create function care.guard() returns trigger language plpgsql as $$ begin "
+            + trigger
+            + "; return new; end $$;"
+            "create trigger guard before update on care.video_sessions"
+            " for each row execute function care.guard()"
+        )
+    before = database_state(bookings)
+    _, report = inspect(capsys, "--database-url", bookings)
+    tried = report["proposal"]["first_cleanup"]
+    assert tried["rows"] is None and tried["sessions"] is None
+    assert tried["unmeasured"].startswith("trying it failed, and nothing of it stayed: ")
+    assert said in tried["unmeasured"]
+    assert report["proposal"]["toml"].startswith(
+        "# The first `pitstop cleanup` with this model could not be counted, so its effect on the rows"
+    )
+    assert report["proposal"]["ok"] is True  # the proposal itself stands
+    assert not has_pitstop(bookings)
+    assert database_state(bookings) == before
+
+
+def test_an_incomplete_proposal_is_not_tried(
+    capsys: pytest.CaptureFixture[str], postgres_db_url: str, blank_config: Path
+) -> None:
+    url = schema(postgres_db_url, SHOP)
+    _, report = inspect(capsys, "--database-url", url)
+    tried = report["proposal"]["first_cleanup"]
+    assert tried["rows"] is None
+    assert tried["unmeasured"].startswith(
+        "the proposal is incomplete (NOT FOUND, or install would refuse it)"
+    )
+    assert not has_pitstop(url)
+
+
+# -- the words and links of a proposal, one by one ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "scheduled",
+        "accepted",
+        "reconnecting",
+        "live",
+        "booked",
+        "on_hold",
+        "in_progress",
+        "scheduled_pending",
+    ],
+)
+def test_a_word_of_a_booked_taken_held_or_live_session_is_never_open(word: str) -> None:
+    """Not even as the column's default."""
+    words = (word, "pending", "completed", "cancelled")
+    status = Column("status", "text", words, has_default=True)
+    proposal = propose(catalog_of(status), read_default=lambda table, column: word)
+    s = proposal.model.sessions
+    assert s.open == ("pending",) and word in s.active
+    assert f"never open: {word}" in proposal.comments["sessions.open"]
+    assert any(n.startswith(f"sessions.open: the column's default is {word!r}") for n in proposal.notes)
+
+
+def test_the_columns_default_is_evidence_for_an_open_word() -> None:
+    status = Column("status", "text", ("draft", "live", "completed", "cancelled"), has_default=True)
+    proposal = propose(catalog_of(status), read_default=lambda table, column: "draft")
+    assert proposal.ok
+    assert proposal.model.sessions.open == ("draft",)
+    assert proposal.comments["sessions.open"] == "draft is the column's default; never open: live"
+    # Without the default, draft is no evidence: nothing is open, and the proposal says so.
+    proposal = propose(catalog_of(dataclasses.replace(status, has_default=False)))
+    assert "sessions.open" in proposal.missing and not proposal.ok
+    assert proposal.comments["sessions.open"].startswith(
+        "NOT FOUND: none of draft, live, completed, cancelled (its check constraint's words) is a known "
+        "waiting word (pending, waiting, searching, …) or the column's default; never open: live"
+    )
+
+
+def test_no_waiting_word_is_not_found() -> None:
+    words = ("scheduled", "accepted", "live", "reconnecting", "completed", "cancelled")
+    proposal = propose(catalog_of(Column("status", "care.visit_status", words, enum=True)))
+    assert "sessions.open" in proposal.missing and not proposal.ok
+    assert proposal.comments["sessions.open"].startswith("NOT FOUND: ")
+    assert "never open: scheduled, accepted, live, reconnecting" in proposal.comments["sessions.open"]
+
+
+def linked_catalog(*columns: str, sessions: str = "public.sessions", keyed: bool = True) -> Catalog:
+    """Sessions, and requests with ``columns`` (uuid), each a key to the sessions when ``keyed``,
+    the keys in the order given."""
+    base = catalog_of(Column("status", "text", ("pending", "live", "completed", "cancelled")))
+    tables = {sessions if t == "public.sessions" else t: c for t, c in base.tables.items()}
+    requests = {
+        "id": Column("id", "uuid"),
+        "customer_id": Column("customer_id", "uuid"),
+        "status": Column("status", "text", ("pending", "accepted", "expired", "cancelled")),
+        "created_at": Column("created_at", "timestamp with time zone"),
+        **{c: Column(c, "uuid") for c in columns},
+    }
+    tables["public.expert_requests"] = requests
+    fks = [dataclasses.replace(fk, table=sessions) for fk in base.foreign_keys]
+    fks.append(
+        ForeignKey("r", "public.expert_requests", ("customer_id",), "auth.users", ("id",), "no action")
+    )
+    if keyed:
+        fks += [
+            ForeignKey(f"a{i}", "public.expert_requests", (c,), sessions, ("id",), "no action")
+            for i, c in enumerate(columns)
+        ]
+    return Catalog(tables, tuple(fks))
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["foreign-keys", "names-only"])
+def test_the_link_is_the_own_session_by_name_before_a_follow_ups_parent(keyed: bool) -> None:
+    proposal = propose(linked_catalog("parent_session_id", "session_id", keyed=keyed))
+    assert proposal.model.requests.session == "session_id"
+    assert any("over public.expert_requests.parent_session_id" in n for n in proposal.notes)
+
+
+def test_the_link_named_after_the_sessions_table_is_exact_and_every_other_key_is_named() -> None:
+    catalog = linked_catalog(
+        "visit_ref", "rebooked_from_booking_id", "booking_id", sessions="public.bookings"
+    )
+    proposal = propose(catalog)
+    assert proposal.model.requests.session == "booking_id"
+    chose = [
+        n for n in proposal.notes if n.startswith("requests.session: chose public.expert_requests.booking_id")
+    ]
+    assert len(chose) == 2  # one note per other key: visit_ref and rebooked_from_booking_id
+    assert proposal.comments["requests.session"] == (
+        "references public.bookings, named as its link; "
+        "not visit_ref, rebooked_from_booking_id (see the notes)"
+    )
+
+
+def test_only_a_follow_ups_parent_is_no_link_it_is_not_found() -> None:
+    proposal = propose(linked_catalog("parent_session_id"))
+    assert "requests.session" in proposal.missing and not proposal.ok
+    assert proposal.comments["requests.session"].startswith(
+        "NOT FOUND: public.expert_requests.parent_session_id refers to public.sessions, but named as "
+        "another session's link"
+    )
+
+
+# -- misfits that name the key to change ---------------------------------------------------------
+
+
+def test_a_mechanics_id_that_is_not_what_the_mechanic_columns_refer_to_is_the_ids_misfit() -> None:
+    """``mechanics.id = "user_id"``: the fix is the id (and user), not the sessions' columns."""
+    columns = {n: Column(n, "uuid") for n in ("id", "user_id")} | {"email": Column("email", "text")}
+    catalog = catalog_of(Column("status", "text", ("pending", "live", "completed", "cancelled")),
+                         ("mechanic_id", Column("mechanic_id", "uuid")))  # fmt: skip
+    catalog = Catalog(
+        {**catalog.tables, "public.mechanics": columns},
+        (
+            *catalog.foreign_keys,
+            ForeignKey("m", "public.sessions", ("mechanic_id",), "public.mechanics", ("id",), "no action"),
+            ForeignKey("u", "public.mechanics", ("user_id",), "auth.users", ("id",), "no action"),
+        ),
+    )
+    sessions = {"mechanic": "mechanic_id", "ended_at": "", "open": ["pending"], "active": ["pending", "live"]}
+    model = load_model(
+        {
+            "sessions": sessions,
+            "requests": {"table": ""},
+            "mechanics": {"table": "public.mechanics", "id": "user_id"},
+        }
+    )
+    assert misfits(model, catalog) == [
+        Misfit(
+            "mechanics.id",
+            "public.sessions.mechanic_id references public.mechanics(id), not public.mechanics(user_id): "
+            "mechanics.id is the column the mechanic columns refer to; public.mechanics.user_id references "
+            "auth.users, as mechanics.user does",
+            'id = "id" and user = "user_id"',
+        )
+    ]
+    fixed = load_model(
+        {
+            "sessions": sessions,
+            "requests": {"table": ""},
+            "mechanics": {"table": "public.mechanics", "user": "user_id"},
+        }
+    )
+    assert misfits(fixed, catalog) == []
+
+
+def test_install_names_the_mechanics_id_on_the_workshop(
+    capsys: pytest.CaptureFixture[str], postgres: LocalPostgres, tmp_path: Path
+) -> None:
+    url = create_database(postgres.url(), "workshop")
+    try:
+        config = tmp_path / "pitstop.toml"
+        text = (SCHEMAS / "workshop.toml").read_text(encoding="utf-8")
+        config.write_text(text.replace('id = "tech_id"', 'id = "account"'), encoding="utf-8")
+        code, out, err = run(capsys, "install", "--config", str(config), "--database-url", url)
+        assert code == 2 and out == ""
+        assert (
+            "mechanics.id: shop.jobs.tech and shop.tickets.claimed_by reference shop.technicians(tech_id), "
+            "not shop.technicians(account)"
+        ) in err
+        assert 'id = "tech_id"' in err
+        assert "name the column of shop.jobs" not in err  # no advice about the sessions' columns
+        assert not has_pitstop(url)
+    finally:
+        drop_database(postgres.url(), url)

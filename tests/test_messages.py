@@ -34,7 +34,11 @@ def required_column_url(postgres_db_url: str) -> str:
     """The reference schema with the rules installed, and a required column that seeding does not know."""
     with PostgresStore(database_url=postgres_db_url) as store:
         store.install(test_domain="pitstop.test", with_app_schema=True)
-        store.connection.execute("alter table public.sessions add column region text not null")
+        # A row of another table, which seeding cannot make: the model must declare a value.
+        store.connection.execute("create table public.regions (id uuid primary key)")
+        store.connection.execute(
+            "alter table public.sessions add column region uuid not null references public.regions"
+        )
     return postgres_db_url
 
 
@@ -51,7 +55,7 @@ def test_a_seed_error_fails_the_test_with_its_message_and_fix_and_no_traceback_i
     )  # fmt: skip
     result.assert_outcomes(failed=2, passed=1)
     out = result.stdout.str()
-    assert "its column region is required and the model names no value for it" in out
+    assert "public.sessions.region" in out and "needs a value pitstop cannot make" in out
     result.stdout.fnmatch_lines(
         [
             "*_ test_an_unknown_state _*",
@@ -60,8 +64,9 @@ def test_a_seed_error_fails_the_test_with_its_message_and_fix_and_no_traceback_i
             "E         fix: use one of waiting_session, pending_request, *",
             "*_ test_a_required_column_seeding_cannot_fill _*",
             '>       pitstop.seed("orphaned_session", customer)',
-            "E       harness.errors.BadInput: cannot seed into public.sessions: its column region is *",
-            "E         fix: give that column a default, or make this state in a fixture of your own",
+            "E       harness.errors.BadInput: cannot seed a state: 1 required column * needs a value *",
+            "E         *public.sessions.region*",
+            "E         fix: declare ?tool.pitstop.model.sessions.values? region = * (nothing was written)",
         ]
     )
     # The test's line is the traceback: none of pitstop's frames (the handle, the store, contextlib).

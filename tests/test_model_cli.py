@@ -57,6 +57,7 @@ def test_the_commands_on_the_garage_in_its_words(
         assert code == 0
         assert out.splitlines() == [
             "would expire 1 pending requests older than 15 min; would cancel 2 sessions (2 orphaned)",
+            "would change: sessions 2, session_requests 1",
             "dry run: nothing was changed",
         ]
         assert w.snapshot() == before

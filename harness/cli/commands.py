@@ -68,15 +68,14 @@ def cmd_reset(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**counts, "dry_run": args.dry_run})
         return ExitCode.OK
-    if all(t in counts for t in CONTRACT_TABLES):  # the reference app's tables, in their usual order
-        done = ", ".join(f"{t} {counts[t]}" for t in CONTRACT_TABLES)
-    else:  # another model's: its sessions and requests first, then every table the purge touched
-        tables: dict[str, int] = counts["tables"]
-        roots = [t for t in settings.model.roots if t in tables]
-        order = [*roots, *(t for t in tables if t not in roots)]
-        done = ", ".join(f"{answer_name(t)} {tables[t]}" for t in order)
+    if isinstance(counts.get("tables"), dict):  # every table the purge reached, the model's first
+        done = tables_line(counts["tables"], settings.model.roots)
+    else:  # an answer without its tables (an app's debug API of old): the reference app's
+        done = ", ".join(f"{t} {counts[t]}" for t in CONTRACT_TABLES if t in counts)
     verb = "would purge" if args.dry_run else "purged"
-    print(f"{verb} test user {args.user} ({user_id}): {done}")
+    # A user given by email is named by both; one given by its id (a user's, a mechanic's) once.
+    who = f"{args.user.strip()} ({user_id})" if "@" in args.user else str(user_id)
+    print(f"{verb} test user {who}: {done}")
     if counts["kept"]:
         print(f"kept {counts['kept']} sessions of customers who are not test users")
     if args.dry_run:
@@ -101,6 +100,13 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         f"{'would cancel' if args.dry_run else 'cancelled'} {counts['sessions_cancelled']} sessions "
         f"({counts['orphans_cancelled']} orphaned)"
     )
+    model = settings.model
+    changed = counts.get("tables")
+    if not isinstance(changed, dict):  # the rows the stale cleanup changes, by table
+        changed = {model.sessions.table: counts["sessions_cancelled"]}
+        if model.has_requests:
+            changed[model.requests.table] = counts["requests_expired"]
+    print(f"{'would change' if args.dry_run else 'changed'}: {tables_line(changed, model.roots)}")
     if args.dry_run:
         print("dry run: nothing was changed")
     return ExitCode.OK
@@ -165,9 +171,17 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             declared=declared,
             source=str(path) if path else None,
             want_proposal=args.propose or not declared,
+            test_domain=settings.test_domain,
         )
     print_report("inspect", report, as_json=args.json)
     return ExitCode.OK
+
+
+def tables_line(tables: dict[str, Any], first: tuple[str, ...]) -> str:
+    """``table count, …``: the tables ``first`` (the model's sessions and requests), then the others
+    by name; a table of ``public`` by its bare name."""
+    order = [*(t for t in first if t in tables), *sorted(t for t in tables if t not in first)]
+    return ", ".join(f"{answer_name(t) if '.' in t else t} {tables[t]}" for t in order)
 
 
 def print_report(command: str, report: Any, *, as_json: bool) -> None:

@@ -5,6 +5,12 @@ whether the configured model fits (``harness.rules.model.fit``, the checks ``ins
 makes), and, when no model is declared or one is asked for, a proposed
 ``[tool.pitstop.model]`` (``harness.rules.model.propose``). The session is set to
 read-only before anything is read.
+
+A proposal that install would accept is then tried (``first_cleanup``): in one transaction that
+is always rolled back, its rules are installed and the first ``pitstop cleanup`` is run, and the
+rows of sessions and requests it changed are counted, those of non-test users apart. Nothing of
+it stays: not the ``pitstop`` schema, not a changed row, whether it ends or fails midway (a
+connection lost midway ends the transaction on the server, uncommitted).
 """
 
 from __future__ import annotations
@@ -14,15 +20,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from harness.errors import PitstopError
 from harness.json_types import JSON
+from harness.rules.marker import DEFAULT_TEST_DOMAIN
 from harness.rules.model import Model
 from harness.rules.model.catalog import Catalog
 from harness.rules.model.fit import Misfit, misfits
 from harness.rules.model.footprint import Footprint, footprint
-from harness.rules.model.propose import Proposal, propose, value_reader
+from harness.rules.model.propose import FirstCleanup, Proposal, default_reader, propose, value_reader
+from harness.rules.sql import migration
 from harness.store.postgres import PostgresStore, translate
+
+# What `pitstop cleanup` runs with when given no thresholds: what the first cleanup would do.
+WAITING_MINUTES = 15
+ORPHAN_MINUTES = 20
 
 
 @dataclass(frozen=True)
@@ -119,9 +132,16 @@ class Inspection:
 
 
 def inspect_database(
-    store: PostgresStore, *, declared: bool, source: str | None, want_proposal: bool
+    store: PostgresStore,
+    *,
+    declared: bool,
+    source: str | None,
+    want_proposal: bool,
+    test_domain: str | None = None,
 ) -> Inspection:
-    """Read ``store``'s catalog (read-only) and answer for ``store.model``."""
+    """Read ``store``'s catalog (read-only) and answer for ``store.model``; a proposal is tried in a
+    transaction that is rolled back (``first_cleanup``), its test users those of ``test_domain``
+    (default: the installed rules' domain, else pitstop's)."""
     conn = store.connection
     try:
         conn.execute("set default_transaction_read_only = on")  # inspect never writes
@@ -130,7 +150,22 @@ def inspect_database(
     catalog = store.catalog()
     model = store.model
     found = tuple(misfits(model, catalog))
-    proposal = propose(catalog, value_reader(conn)) if want_proposal else None
+    proposal = propose(catalog, value_reader(conn), default_reader(conn)) if want_proposal else None
+    if proposal is not None:
+        domain = test_domain or _installed_domain(store) or DEFAULT_TEST_DOMAIN
+        tried = first_cleanup(conn, proposal, catalog, domain)
+        notes = proposal.notes
+        if tried.rows:
+            s, r = proposal.model.sessions, proposal.model.requests
+            words = f"sessions.open ({', '.join(s.open)})" + (
+                f" and requests.pending ({r.pending})" if proposal.model.has_requests else ""
+            )
+            notes += (
+                f"first cleanup: it would change {tried.rows} row{'s' if tried.rows != 1 else ''} of "
+                f"non-test users: check {words} before you run it; every stale row in these words is "
+                "cancelled or expired",
+            )
+        proposal = dataclasses.replace(proposal, first_cleanup=tried, notes=notes)
     plan: Footprint | None = None
     of: str | None = None
     problem: str | None = None
@@ -142,6 +177,84 @@ def inspect_database(
                 problem = exc.message
             break
     return Inspection(store.describe(), model, declared, source, found, plan, of, problem, proposal)
+
+
+def first_cleanup(
+    conn: psycopg.Connection[Any],
+    proposal: Proposal,
+    catalog: Catalog,
+    test_domain: str,
+    *,
+    waiting_minutes: int = WAITING_MINUTES,
+    orphan_minutes: int = ORPHAN_MINUTES,
+) -> FirstCleanup:
+    """What the first ``pitstop cleanup`` with ``proposal`` would change, tried on ``conn``'s database.
+
+    In one transaction, always rolled back: the proposal's rules are installed (as ``install`` would,
+    for ``catalog``'s foreign keys), the stale cleanup runs, and the rows of the sessions and requests
+    tables it changed (their xmin is this transaction's) are counted by their customer, a test user
+    or not. The connection's statement and lock timeouts bound every step. When it cannot be tried,
+    the answer says why, and nothing was written.
+    """
+    base = FirstCleanup(waiting_minutes, orphan_minutes, test_domain)
+    if not proposal.ok:
+        return dataclasses.replace(
+            base,
+            unmeasured="the proposal is incomplete (NOT FOUND, or install would refuse it); once it is "
+            "filled in and installed, `pitstop cleanup --dry-run` says what the cleanup would change",
+        )
+    model = proposal.model
+    try:
+        script = migration(test_domain, model, catalog)
+    except PitstopError as exc:
+        return dataclasses.replace(base, unmeasured=f"its rules could not be rendered: {exc.message}")
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("set transaction read write")  # inspect's session is read-only; this is undone
+            conn.execute(script.encode())
+            conn.execute("select pitstop.cleanup_stale(%s, %s)", (waiting_minutes, orphan_minutes))
+            row = conn.execute(_changed(model)).fetchone()
+    except psycopg.Error as exc:
+        return dataclasses.replace(
+            base, unmeasured=f"trying it failed, and nothing of it stayed: {translate(exc).message}"
+        )
+    assert row is not None
+    sessions, requests, test_rows = (int(v) for v in row)
+    return dataclasses.replace(base, sessions=sessions, requests=requests, test_rows=test_rows)
+
+
+def _changed(model: Model) -> sql.Composed:
+    """The rows of the sessions and requests tables this transaction changed: of non-test users'
+    sessions, of their requests, and of test users' (both tables)."""
+    s, r = model.sessions, model.requests
+    # A row this transaction wrote carries its id as xmin (the cleanup runs in no subtransaction).
+    mine = sql.SQL("t.xmin::text = (txid_current() % 4294967296)::text")
+    test = sql.SQL("pitstop.is_test_user(t.{})")
+
+    def count(table: str, customer: str, is_test: bool) -> sql.Composed:
+        return sql.SQL("(select count(*) from {} t where {} and {}{})").format(
+            sql.Identifier(*table.split(".", 1)),
+            mine,
+            sql.SQL("") if is_test else sql.SQL("not "),
+            test.format(sql.Identifier(customer)),
+        )
+
+    none = sql.SQL("0::bigint")
+    has_requests = model.has_requests
+    return sql.SQL("select {}, {}, {} + {}").format(
+        count(s.table, s.customer, False),
+        count(r.table, r.customer, False) if has_requests else none,
+        count(s.table, s.customer, True),
+        count(r.table, r.customer, True) if has_requests else none,
+    )
+
+
+def _installed_domain(store: PostgresStore) -> str | None:
+    """The test domain the installed rules were given, if pitstop is installed and it can be read."""
+    try:
+        return store.installed().get("test_domain")
+    except PitstopError:
+        return None
 
 
 def _roots_exist(model: Model, catalog: Catalog) -> bool:

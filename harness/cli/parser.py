@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(
         "inspect",
         cmd_inspect,
-        "read-only: the tables a purge follows, whether the model fits, a proposed model",
+        "read-only: the tables a purge follows, whether the model fits, a proposed model (its first "
+        "cleanup is tried in a transaction that is rolled back)",
         as_json,
     )
     sub.add_argument(

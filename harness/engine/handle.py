@@ -138,8 +138,13 @@ class Pitstop:
 
         The state is written through the model (``[tool.pitstop.model]``), in
         its words (``state_words``); a state that needs a key the model leaves
-        empty says which. Nothing is written unless every user named is a test
-        user (or a test mechanic, with a mechanics table).
+        empty says which. The app's other required columns get the values the
+        model declares (``[tool.pitstop.model.sessions.values]``, ``…requests.values``)
+        or values made from their types; a column pitstop cannot fill stops the
+        state before anything is written, in one error naming every such column.
+        Live and completed states write both participants where the app keeps
+        them (``harness.store.postgres.seed_statement``). Nothing is written unless
+        every user named is a test user (or a test mechanic, with a mechanics table).
         """
         states: dict[str, JSON] = load("states")
         if state not in states:

@@ -20,8 +20,10 @@ from harness.config.options import STATEMENT_TIMEOUT_S
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.json_types import JSON
 from harness.rules import sql as migrations
-from harness.rules.model import Model, fit
+from harness.rules.model import Model, fit, seeding
 from harness.rules.model.catalog import Catalog, Column, read_catalog
+from harness.rules.model.declaration import VALUE_PARTS
+from harness.rules.model.seeding import AUTH_USERS
 from harness.store import auth_users
 from harness.store.closing import Closing
 from harness.store.interface import NewUser, SeedState
@@ -290,16 +292,87 @@ class PostgresStore(Closing):
             statement, params = seed_statement(self.model, self._seed_catalog, state)
             try:
                 row = self._conn.execute(statement, params).fetchone()
-            except errors.NotNullViolation as exc:
-                table = f"{exc.diag.schema_name}.{exc.diag.table_name}"
-                raise BadInput(
-                    f"cannot seed into {table}: its column {exc.diag.column_name} is required "
-                    "and the model names no value for it",
-                    fix="give that column a default, or make this state in a fixture of your own",
-                ) from None
+            except errors.IntegrityError as exc:
+                raise self._seed_refused(exc) from None
         if row is None or row[0] is None:
             return None
         return {"session_id": str(row[0]), "request_id": None if row[1] is None else str(row[1])}
+
+    def _seed_refused(self, exc: psycopg.errors.IntegrityError) -> PitstopError:
+        """Why the database refused a seeded row, naming the table, the columns and what to change.
+
+        The values pitstop writes are planned from the catalog (``seed_statement``), so what is left
+        is what the catalog does not say: a check constraint a made value breaks, a declared value
+        that names no row or repeats, a unique index the user's other rows hold, a column of the
+        model this state leaves empty.
+        """
+        diag = exc.diag
+        table = f"{diag.schema_name}.{diag.table_name}"
+        part = seeding.part_of(self.model, table)
+        columns = (
+            [diag.column_name] if diag.column_name else self._constraint_columns(table, diag.constraint_name)
+        )
+        shown = ", ".join(columns) or "its columns"
+        # The model's own columns (pitstop writes them) and those it declares values for.
+        named: dict[str, str] = {}
+        if part is not None:
+            declared = getattr(self.model, part)
+            named = {getattr(declared, k): k for k in VALUE_PARTS[part] if getattr(declared, k)}
+        given = set(self.model.values_for(table))
+        ours = [c for c in columns if c not in named]
+        declare = (
+            f"declare a value for {', '.join(ours)} in [tool.pitstop.model.{part}.values]"
+            if part and ours
+            else "give the column a default"
+        )
+        if isinstance(exc, errors.NotNullViolation):
+            if columns and columns[0] in named:
+                return BadInput(
+                    f"cannot seed into {table}: its column {shown} ({part}.{named[columns[0]]} of the model) "
+                    "is NOT NULL, and this state leaves it empty",
+                    fix="seed a state that has one, or make this state in a fixture of your own",
+                )
+            return BadInput(
+                f"cannot seed into {table}: its column {shown} is NOT NULL and got no value "
+                "(a trigger, or a default that gives NULL?)",
+                fix=f"{declare} (nothing was written)",
+            )
+        said = diag.message_primary or _first_line(exc)
+        detail = f" ({diag.message_detail})" if diag.message_detail else ""
+        if isinstance(exc, errors.UniqueViolation) and given & set(columns):
+            fix = f"leave {shown} undeclared, so that pitstop makes a value of its own for each row"
+        elif isinstance(exc, errors.UniqueViolation):
+            fix = (
+                f"the app allows one such row ({shown}): reset the user's sessions first "
+                "(pitstop.cleanup.reset_user), or seed this state for another user"
+            )
+        elif isinstance(exc, errors.ForeignKeyViolation) and given & set(columns):
+            fix = f"declare an id of a row that is there for {shown} in [tool.pitstop.model.{part}.values]"
+        elif ours:
+            fix = f"{declare}, one that the constraint allows"
+        else:
+            fix = "the app refuses this state's row in the model's words: make it in a fixture of your own"
+        return BadInput(f"cannot seed into {table}: {said}{detail}", fix=f"{fix} (nothing was written)")
+
+    def _constraint_columns(self, table: str, constraint: str | None) -> list[str]:
+        """The columns of ``table``'s constraint (or unique index) named ``constraint``, in order."""
+        if not constraint:
+            return []
+        try:
+            row = self._conn.execute(
+                "select coalesce("
+                " (select array(select a.attname::text from unnest(k.conkey) with ordinality u(num, i)"
+                "   join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.num order by u.i)"
+                "  from pg_constraint k where k.conname = %(name)s and k.conrelid = to_regclass(%(table)s)),"
+                " (select array(select a.attname::text from unnest(x.indkey) with ordinality u(num, i)"
+                "   join pg_attribute a on a.attrelid = x.indrelid and a.attnum = u.num order by u.i)"
+                "  from pg_index x join pg_class i on i.oid = x.indexrelid"
+                "  where i.relname = %(name)s and x.indrelid = to_regclass(%(table)s)))",
+                {"name": constraint, "table": _table(table).as_string(self._conn)},
+            ).fetchone()
+        except psycopg.Error:  # what the columns were is a detail of the message: never a second failure
+            return []
+        return list(row[0]) if row and row[0] else []
 
     def register_mechanic(
         self, mechanic_id: UUID, *, run: str, worker: str, host: str | None = None, pid: int | None = None
@@ -502,14 +575,22 @@ PROFILE = sql.SQL(
 # Columns the reference app has beyond the model, written when a table has them (with a fitting type).
 _SESSION_EXTRAS = ("plan", "started_at")
 _REQUEST_EXTRAS = ("plan", "vehicle", "accepted_at")
-# The reference app's participants table: written for live and ended sessions where it is there.
-PARTICIPANTS = "public.session_participants"
 
 
 def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sql.Composed, dict[str, Any]]:
     """One statement that writes ``state`` through ``model``, and its parameters.
 
-    Names are identifiers and status words literals, never pasted text.
+    Names are identifiers; status words, declared values and the values pitstop makes are
+    literals or parameters, never pasted text.
+
+    Besides the model's columns, every NOT NULL column without a default of the tables written
+    (sessions, requests, participants: ``harness.rules.model.seeding``) gets a value: the model's
+    declared one, else one made from its type. A column that needs a value pitstop cannot make
+    refuses the state before anything is sent, in one error naming every such column of every
+    table a named state writes, and the key that declares each.
+
+    Participants (``seeding.participants``) are written for live and ended sessions: the customer,
+    and the mechanic's sign-in user (its id, or the mechanics table's user column).
 
     Nothing is written unless every user named is a test user: every insert
     hangs off the guard. Ids are made here, so that a session and its request
@@ -536,6 +617,11 @@ def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sq
     created = sql.SQL("now() - make_interval(secs => %(age_s)s)")
     now = sql.SQL("now()")
     is_test_mechanic = "is_test_mechanic" if model.has_mechanics_table else "is_test_user"
+    # The rows the statement has, by what refers to them: a column that must refer to one takes its id.
+    known: dict[tuple[str, tuple[str, ...]], str] = {AUTH_USERS: "customer", (s.table, (s.id,)): "session_id"}
+    if request is not None:
+        known[(r.table, (r.id,))] = "request_id"
+    fill = _Filler(model, catalog, known, params)
 
     session: dict[str, sql.Composable] = {
         s.id: sql.SQL("%(session_id)s"),
@@ -552,7 +638,7 @@ def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sq
     if s.request and request is not None:
         session[s.request] = sql.SQL("%(request_id)s")
     extras = {"plan": sql.SQL("%(plan)s"), "started_at": created if served else None}
-    _extras(session, catalog, s.table, _SESSION_EXTRAS, extras)
+    now_needed = fill.row(session, s.table, _SESSION_EXTRAS, extras)
     ctes = [
         sql.SQL(
             "guard as (select pitstop.is_test_user(%(customer)s::uuid)"
@@ -562,12 +648,12 @@ def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sq
             _table(s.table), *_columns_values(session), sql.Identifier(s.id)
         ),
     ]
-    if request is not None:
+    if model.has_requests:  # planned for every state, so that one error names all a state may need
         accepted = request == r.accepted
         row: dict[str, sql.Composable] = {
             r.id: sql.SQL("%(request_id)s"),
             r.customer: sql.SQL("%(customer)s"),
-            r.status: sql.Literal(request),
+            r.status: sql.Literal(request or r.pending),
             r.created_at: created,
         }
         if r.session:
@@ -579,22 +665,37 @@ def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sq
             "vehicle": sql.SQL("%(vehicle)s"),
             "accepted_at": now if accepted else None,
         }
-        _extras(row, catalog, r.table, _REQUEST_EXTRAS, extras)
-        ctes.append(
-            sql.SQL("r as (insert into {} ({}) select {} from s returning {})").format(
-                _table(r.table), *_columns_values(row), sql.Identifier(r.id)
+        needs = fill.row(row, r.table, _REQUEST_EXTRAS, extras)
+        if request is not None:
+            now_needed += needs
+            ctes.append(
+                sql.SQL("r as (insert into {} ({}) select {} from s returning {})").format(
+                    _table(r.table), *_columns_values(row), sql.Identifier(r.id)
+                )
             )
-        )
-    if served and _has_participants(model, catalog):
-        people = [sql.SQL("(%(customer)s::uuid, 'customer')")]
-        if mechanic is not None and not model.has_mechanics_table:  # there, a mechanic is no user
-            people.append(sql.SQL("(%(mechanic)s::uuid, 'mechanic')"))
-        ctes.append(
-            sql.SQL(
-                "p as (insert into {} (session_id, user_id, role) select s.{}, u.id, u.role"
-                " from s, (values {}) as u(id, role) returning 1)"
-            ).format(_table(PARTICIPANTS), sql.Identifier(s.id), sql.SQL(", ").join(people))
-        )
+    for n, people in enumerate(seeding.participants(model, catalog)):
+        users: list[tuple[str, sql.Composable]] = [("customer", sql.SQL("%(customer)s::uuid"))]
+        mechanic_user = _mechanic_user(model, catalog)
+        if mechanic is not None and mechanic_user is not None:
+            users.append(("mechanic", mechanic_user))
+        for role, user in users:
+            person: dict[str, sql.Composable] = {
+                people.session: sql.SQL("s.{}").format(sql.Identifier(s.id)),
+                people.user: user,
+                people.role: sql.Literal(role),
+            }
+            needs = fill.row(person, people.table)
+            if not served:
+                continue
+            now_needed += needs
+            insert = "{} as (insert into {} ({}) select {} from s where {} is not null returning 1)"
+            ctes.append(
+                sql.SQL(insert).format(
+                    sql.Identifier(f"p{n}_{role}"), _table(people.table), *_columns_values(person), user
+                )
+            )
+    if now_needed:
+        raise fill.refusal()
     request_id = (
         sql.SQL("(select {} from r)").format(sql.Identifier(r.id)) if request is not None else sql.NULL
     )
@@ -602,6 +703,93 @@ def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sq
         sql.SQL(", ").join(ctes), sql.Identifier(s.id), request_id
     )
     return statement, params
+
+
+class _Filler:
+    """Completes the rows of one seed statement: declared values, the reference app's extras, then
+    a value for every other required column; keeps every ``Need`` met on the way, once per column."""
+
+    def __init__(
+        self,
+        model: Model,
+        catalog: Catalog,
+        known: Mapping[tuple[str, tuple[str, ...]], str],
+        params: dict[str, Any],
+    ) -> None:
+        self.model, self.catalog, self.known, self.params = model, catalog, known, params
+        self.needs: dict[tuple[str, str], seeding.Need] = {}
+
+    def row(
+        self,
+        row: dict[str, sql.Composable],
+        table: str,
+        names: tuple[str, ...] = (),
+        extras: Mapping[str, sql.Composable | None] | None = None,
+    ) -> list[seeding.Need]:
+        """Complete ``row`` of ``table`` in place; return what it needs that pitstop cannot make."""
+        declared, needs = seeding.declared_fills(self.model, self.catalog, table)
+        for column, value in declared.items():
+            row[column] = self._value(value)
+        _extras(row, self.catalog, table, names, extras or {})
+        part = seeding.part_of(self.model, table)
+        made, missing = seeding.required_fills(self.catalog, table, set(row), self.known, part)
+        for column, value in made.items():
+            row[column] = self._value(value)
+        needs += missing
+        for need in needs:
+            self.needs.setdefault((need.table, need.column), need)
+        return needs
+
+    def _value(self, fill: seeding.Fill) -> sql.Composable:
+        if fill.kind == "now":
+            return sql.SQL("now()")
+        if fill.kind == "param":
+            return sql.Placeholder(fill.text)
+        name = f"v{len(self.params)}"  # a parameter, never pasted: a literal's % is no placeholder
+        self.params[name] = fill.text
+        return sql.Placeholder(name)
+
+    def refusal(self) -> BadInput:
+        """One error naming every column of every table the named states write that needs a value,
+        and every declared value that does not fit."""
+        needs = [n for n in self.needs.values() if not n.declared]
+        wrong = [n for n in self.needs.values() if n.declared]
+        declare: dict[str, list[str]] = {}
+        for need in needs:
+            if need.part is not None:
+                declare.setdefault(need.part, []).append(f"{need.column} = {need.example}")
+        fixes = [f"declare [tool.pitstop.model.{p}.values] {', '.join(ls)}" for p, ls in declare.items()]
+        if any(need.part is None for need in needs):
+            fixes.append("give the other tables' columns a default")
+        if wrong:
+            fixes.append("correct the declared values named")
+        said = []
+        if needs:
+            many = len(needs) > 1
+            said.append(
+                f"{len(needs)} required column{'s' if many else ''} (NOT NULL, no default, not named by the "
+                f"model) need{'' if many else 's'} a value pitstop cannot make"
+            )
+        if wrong:
+            said.append(f"{len(wrong)} declared value{'s do' if len(wrong) > 1 else ' does'} not fit")
+        return BadInput(
+            f"cannot seed a state: {' and '.join(said)}:\n    "
+            + "\n    ".join(str(n) for n in (*needs, *wrong)),
+            fix="; ".join(fixes) + " (nothing was written)",
+        )
+
+
+def _mechanic_user(model: Model, catalog: Catalog) -> sql.Composable | None:
+    """The seeded mechanic's sign-in user, as an expression; None when mechanics have none."""
+    how = seeding.mechanic_is_user(model, catalog)
+    if how == "id":
+        return sql.SQL("%(mechanic)s::uuid")
+    if how == "user":
+        m = model.mechanics
+        return sql.SQL("(select m.{} from {} m where m.{} = %(mechanic)s::uuid)").format(
+            sql.Identifier(m.user), _table(m.table), sql.Identifier(m.id)
+        )
+    return None
 
 
 def _table(name: str) -> sql.Identifier:
@@ -633,20 +821,6 @@ def _extras(
         value = values[name]
         if column is not None and value is not None and name not in row and _EXTRA_FITS[name](column):
             row[name] = value
-
-
-def _has_participants(model: Model, catalog: Catalog) -> bool:
-    """Whether the reference app's participants table is there, as its schema makes it, for these sessions."""
-    columns = catalog.tables.get(PARTICIPANTS, {})
-    shaped = (
-        {"session_id", "user_id", "role"} <= set(columns)
-        and columns["session_id"].is_uuid
-        and columns["user_id"].is_uuid
-        and columns["role"].is_text
-    )
-    return shaped and any(
-        fk.ref_table == model.sessions.table for fk in catalog.references(PARTICIPANTS, "session_id")
-    )
 
 
 def translate(exc: psycopg.Error) -> PitstopError:

@@ -1,4 +1,5 @@
-"""What the database's catalog says: tables, columns, allowed status words and foreign keys.
+"""What the database's catalog says: tables, columns (type, NOT NULL, default, unique), allowed
+status words and foreign keys.
 
 Read once (one query per kind) and kept as plain frozen data, so that checking
 a model, rendering the rules and proposing a model work on the same facts.
@@ -42,7 +43,14 @@ class Column:
     allowed: tuple[str, ...] | None = None  # enum labels or a check constraint's words; None: free text
     enum: bool = False
     not_null: bool = False
-    has_default: bool = False
+    has_default: bool = False  # a default, an identity or a generated column: the database fills it
+    unique: bool = False  # a unique index (or the primary key) on this column alone
+    base: str = ""  # a domain's base type (format_type()); "" when ``type`` is no domain
+
+    @property
+    def stored_type(self) -> str:
+        """What the column holds: a domain's base type, else its type."""
+        return self.base or self.type
 
     @property
     def is_uuid(self) -> bool:
@@ -94,11 +102,15 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     columns = conn.execute(
         """
         select n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-               t.typtype = 'e', a.attnotnull, a.atthasdef,
+               t.typtype = 'e', a.attnotnull, a.atthasdef or a.attidentity <> '',
                case when t.typtype = 'e' then
                    array(select e.enumlabel::text from pg_enum e
                          where e.enumtypid = t.oid order by e.enumsortorder)
-               end
+               end,
+               exists (select 1 from pg_index i
+                       where i.indrelid = c.oid and i.indisunique and i.indnkeyatts = 1
+                         and i.indkey[0] = a.attnum and i.indpred is null),
+               case when t.typtype = 'd' then format_type(t.typbasetype, t.typtypmod) else '' end
         from pg_class c
         join pg_namespace n on n.oid = c.relnamespace
         join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -141,9 +153,11 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         if words is not None:
             allowed[(table, column)] = words
     tables: dict[str, dict[str, Column]] = {}
-    for table, name, type_, is_enum, not_null, has_default, labels in columns:
+    for table, name, type_, is_enum, not_null, has_default, labels, unique, base in columns:
         words = tuple(labels) if is_enum else allowed.get((table, name))
-        tables.setdefault(table, {})[name] = Column(name, type_, words, is_enum, not_null, has_default)
+        tables.setdefault(table, {})[name] = Column(
+            name, type_, words, is_enum, not_null, has_default, unique, base
+        )
     fks = tuple(
         ForeignKey(name, table, tuple(cols), ref, tuple(ref_cols), ON_DELETE.get(action, action))
         for name, table, cols, ref, ref_cols, action in keys

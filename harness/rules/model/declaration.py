@@ -8,8 +8,11 @@ scripts and other teams' TOML files depend on them.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,11 +77,36 @@ class Mechanics:
     user: str = ""  # a column referencing auth.users(id), when there is one
 
 
+# A value declared for a column of a seeded row: written as a literal, read by the column's type.
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Values:
+    """What seeding writes into columns the model does not name, per part, as (column, value) pairs:
+    ``[tool.pitstop.model.sessions.values]`` and ``[tool.pitstop.model.requests.values]``.
+
+    Not part of the rules (``Model.digest`` leaves them out): changing them needs no install.
+    """
+
+    sessions: tuple[tuple[str, Scalar], ...] = ()
+    requests: tuple[tuple[str, Scalar], ...] = ()
+
+
+# The parts that may declare values (the tables a named state writes), and the keys of each that
+# name a column pitstop writes itself: those take no declared value.
+VALUE_PARTS: dict[str, tuple[str, ...]] = {
+    "sessions": ("id", "customer", "mechanic", "request", "status", "created_at", "ended_at", "updated_at"),
+    "requests": ("id", "customer", "mechanic", "session", "status", "created_at"),
+}
+
+
 @dataclass(frozen=True)
 class Model:
     sessions: Sessions = field(default_factory=Sessions)
     requests: Requests = field(default_factory=Requests)
     mechanics: Mechanics = field(default_factory=Mechanics)
+    values: Values = field(default_factory=Values)
 
     @property
     def has_requests(self) -> bool:
@@ -103,12 +131,29 @@ class Model:
         this one; an install that recorded no model hash was rendered for the default model."""
         return installed.get("model_hash", Model().digest()) != self.digest()
 
+    def values_for(self, table: str) -> dict[str, Scalar]:
+        """The values declared for the columns of ``table`` (a part's table), by column."""
+        for part in VALUE_PARTS:
+            if table and getattr(self, part).table == table:
+                return dict(getattr(self.values, part))
+        return {}
+
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The declaration as JSON: one object per part, a part's declared values under its ``values``."""
+        out = self._rules_json()
+        for part in VALUE_PARTS:
+            declared = getattr(self.values, part)
+            if declared:
+                out[part]["values"] = dict(declared)
+        return out
 
     def digest(self) -> str:
-        """A stable hash of the declaration, recorded at install and compared by every store."""
-        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
+        """A stable hash of what the rules are rendered from (the declared values are not), recorded
+        at install and compared by every store."""
+        return hashlib.sha256(json.dumps(self._rules_json(), sort_keys=True).encode()).hexdigest()
+
+    def _rules_json(self) -> dict[str, Any]:
+        return {part: dataclasses.asdict(getattr(self, part)) for part in PARTS}
 
     def to_toml(self, comments: dict[str, str] | None = None) -> str:
         """The declaration as ``[tool.pitstop.model.*]`` tables; ``comments`` by ``part.key``."""
@@ -121,6 +166,10 @@ class Model:
             for key, value in dataclasses.asdict(getattr(self, part)).items():
                 note = comments.get(f"{part}.{key}")
                 out.append(f"{key} = {_toml(value)}" + (f"  # {note}" if note else ""))
+            declared = getattr(self.values, part, ())
+            if declared:
+                out += ["", f"[tool.pitstop.model.{part}.values]"]
+                out += [f"{_toml_key(column)} = {_toml(value)}" for column, value in declared]
         return "\n".join(out) + "\n"
 
 
@@ -151,11 +200,42 @@ def load_model(data: Any, *, source: str = "[tool.pitstop.model]") -> Model:
             fix=f"use only {', '.join(f'[tool.pitstop.model.{p}]' for p in PARTS)}",
         )
     parts: dict[str, Any] = {}
+    declared: dict[str, tuple[tuple[str, Scalar], ...]] = {}
     for name, cls in PARTS.items():
-        parts[name] = _part(name, cls, data.get(name, {}), source)
-    model = Model(**parts)
+        values = data.get(name, {})
+        if name in VALUE_PARTS and isinstance(values, dict) and "values" in values:
+            values = dict(values)
+            declared[name] = _values(name, values.pop("values"), source)
+        parts[name] = _part(name, cls, values, source)
+    model = Model(**parts, values=Values(**declared))
     _check_words(model, source)
+    _check_values(model, source)
     return model
+
+
+def _values(part: str, values: Any, source: str) -> tuple[tuple[str, Scalar], ...]:
+    """``[tool.pitstop.model.<part>.values]``: column names to literal values (strings, numbers,
+    booleans, TOML dates and times, which are written as their ISO text)."""
+    where = f"{source}.{part}.values"
+    example = f'[tool.pitstop.model.{part}.values] with lines such as payment_ref = "pi_test"'
+    if not isinstance(values, dict):
+        raise BadInput(f"{where} must be a table of column = value, not {values!r}", fix=f"write {example}")
+    out: list[tuple[str, Scalar]] = []
+    for column, value in values.items():
+        if not column.strip():
+            raise BadInput(f"{where} has an empty column name", fix="name a column of the table")
+        if isinstance(value, datetime.date | datetime.time):
+            value = value.isoformat()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadInput(f"{where}.{column} is {value!r}", fix=f"{column} = 0, or the number the app needs")
+        if not isinstance(value, str | int | float | bool):
+            raise BadInput(
+                f"{where}.{column} must be a string, a number or a boolean, not {value!r}",
+                fix=f"{column} = '{{}}' for a json column (JSON as a string); "
+                f"{column} = '{{a,b}}' for an array, as PostgreSQL writes one",
+            )
+        out.append((column.strip(), value))
+    return tuple(out)
 
 
 def _part(name: str, cls: type[Any], values: Any, source: str) -> Any:
@@ -222,6 +302,29 @@ def _check_words(model: Model, source: str) -> None:
             f"{source} links requests to sessions twice (sessions.request and requests.session)",
             fix='keep one: set the other to ""',
         )
+
+
+def _check_values(model: Model, source: str) -> None:
+    """Declared values go to the columns pitstop does not write itself, of tables the model has."""
+    if model.values.requests and not model.has_requests:
+        raise BadInput(
+            f"{source}.requests.values declares values, but the model has no requests table",
+            fix="set requests.table, or remove [tool.pitstop.model.requests.values]",
+        )
+    for part, keys in VALUE_PARTS.items():
+        declared = getattr(model, part)
+        named = {getattr(declared, key): key for key in keys if getattr(declared, key)}
+        for column, _ in getattr(model.values, part):
+            if column in named:
+                raise BadInput(
+                    f"{source}.{part}.values.{column}: the column is {part}.{named[column]} of the model, "
+                    "which pitstop writes itself",
+                    fix=f"remove {column} from [tool.pitstop.model.{part}.values]",
+                )
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
 def _toml(value: Any) -> str:

@@ -8,6 +8,7 @@ import difflib
 from dataclasses import dataclass
 
 from harness.errors import BadInput
+from harness.rules.model import seeding
 from harness.rules.model.catalog import Catalog, Column, ForeignKey
 from harness.rules.model.declaration import Model
 
@@ -58,6 +59,7 @@ def misfits(model: Model, catalog: Catalog) -> list[Misfit]:
             columns = [("id", m.id, UUID), ("email", m.email, "text"), ("user", m.user, UUID)]
             out += _columns("mechanics", m.table, columns, catalog)
     out += _references(model, catalog, {f.key for f in out})
+    out += [Misfit(v.key, v.message, v.fix) for v in seeding.value_misfits(model, catalog)]
     return out
 
 
@@ -141,9 +143,14 @@ def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]
     sessions = _Target("sessions", s.table, s.id)
     requests = _Target("requests", r.table, r.id)
     mechanics = users
+    out: list[Misfit] = []
     if model.has_mechanics_table:
         keyed = m.user == m.id or any(_refers(fk, users, catalog) for fk in catalog.references(m.table, m.id))
         mechanics = _Target("mechanics", m.table, m.id, users=keyed)
+        found = _mechanics_id(model, catalog, wrong)
+        if found is not None:  # what the mechanic columns would be told is mechanics.id's to mend
+            out.append(found)
+            wrong = wrong | {"mechanics.id"}
     # (part, its table, its id, key, column, target) for every column that refers to something.
     columns = [("customer", s.customer, users), ("mechanic", s.mechanic, mechanics)]
     checks = [("sessions", s.table, s.id, key, name, target) for key, name, target in columns]
@@ -154,7 +161,6 @@ def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]
         checks += [("requests", r.table, r.id, key, name, target) for key, name, target in columns]
     if model.has_mechanics_table:
         checks.append(("mechanics", m.table, m.id, "user", m.user, users))
-    out: list[Misfit] = []
     for part, table, own, key, name, target in checks:
         if (
             not name
@@ -187,6 +193,44 @@ def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]
         fix = _fix(model, catalog, key, table, target, refs, candidates)
         out.append(Misfit(f"{part}.{key}", message, fix))
     return out
+
+
+def _mechanics_id(model: Model, catalog: Catalog, wrong: set[str]) -> Misfit | None:
+    """``mechanics.id``, when the mechanic columns refer to the mechanics table by another of its columns.
+
+    Its id is the column they refer to: the misfit is the id's, not each mechanic column's (a user
+    column declared as the id, ``id = "user_id"``, is the usual slip). None when one of them refers
+    to the declared id, or none refers to the table at all (the column checks say what is wrong).
+    """
+    s, r, m = model.sessions, model.requests, model.mechanics
+    if {"mechanics.table", "mechanics.id"} & wrong or catalog.column(m.table, m.id) is None:
+        return None
+    columns = [("sessions", s.table, s.mechanic)]
+    if model.has_requests:
+        columns.append(("requests", r.table, r.mechanic))
+    elsewhere: list[tuple[str, str]] = []  # (table.column, the column of the mechanics table it refers to)
+    for part, table, name in columns:
+        if not name or {f"{part}.table", f"{part}.mechanic"} & wrong:
+            continue
+        refs = [fk for fk in catalog.references(table, name) if fk.ref_table == m.table]
+        if any(fk.ref_columns == (m.id,) for fk in refs):
+            return None
+        if refs:
+            elsewhere.append((f"{table}.{name}", refs[0].ref_columns[0]))
+    if not elsewhere:
+        return None
+    ids = list(dict.fromkeys(column for _, column in elsewhere))
+    verb = "references" if len(elsewhere) == 1 else "reference"
+    shown = " and ".join(where for where, _ in elsewhere)
+    message = (
+        f"{shown} {verb} {m.table}({', '.join(ids)}), not {m.table}({m.id}): mechanics.id is the column "
+        "the mechanic columns refer to"
+    )
+    fix = f'id = "{ids[0]}"'
+    if m.user != m.id and any(_refers(fk, USERS, catalog) for fk in catalog.references(m.table, m.id)):
+        message += f"; {m.table}.{m.id} references auth.users, as mechanics.user does"
+        fix += f' and user = "{m.id}"'
+    return Misfit("mechanics.id", message, fix)
 
 
 def _referring(catalog: Catalog, table: str, target: _Target) -> list[str]:

@@ -11,6 +11,15 @@ Every value is a guess, so every key gets a comment saying where it came from;
 a key that could not be found keeps the reference app's value, is marked
 ``NOT FOUND`` and is listed in ``missing``. The proposal is checked the way
 ``install`` checks a declaration (``load_model`` of its TOML, then ``misfits``).
+
+A proposal must never be the cause of changed real data, so where a guess could
+cancel a real customer's row it is made only on evidence: a word goes into
+``open`` (cancelled once stale) only when it is a known waiting word or the
+column's default, never when it reads as booked for later, taken, interrupted or
+in progress; a link column is chosen by its exact name and foreign key, never one
+named as another row's link (``parent_session_id``), with every other candidate
+in a note; and with no words to read, or only such links, the key is NOT FOUND.
+``harness.cli.inspection`` then tries the first cleanup (``FirstCleanup``).
 """
 
 from __future__ import annotations
@@ -51,8 +60,11 @@ CUSTOMER_COLUMNS = (
 )
 
 # Status words by meaning: the tokens of a word (split on _ - and spaces), best first.
-OPEN = ("pending", "waiting", "scheduled", "requested", "queued", "new", "open", "searching", "awaiting",
-        "unassigned", "booked", "created")  # fmt: skip
+# A word goes into ``open`` (cancelled once stale) only on evidence: it is a known waiting word, or
+# the column's default and means nothing else. A booking for later, a session a mechanic took, one
+# in progress or one that lost its connection for a moment is never open, whatever its age.
+OPEN = ("pending", "waiting", "searching", "requested", "queued", "awaiting", "unassigned", "matching")
+SCHEDULED = ("scheduled", "schedule", "booked", "upcoming", "reserved", "planned", "future")
 LIVE = (
     "live",
     "in_progress",
@@ -65,6 +77,7 @@ LIVE = (
     "connected",
 )
 ENGAGED = ("accepted", "assigned", "matched", "confirmed", "claimed")  # active, neither open nor live
+HELD = ("reconnecting", "reconnect", "paused", "on_hold", "hold", "interrupted", "disconnected", "suspended")
 DONE = ("completed", "complete", "done", "ended", "finished", "closed", "resolved", "fulfilled")
 CANCELLED = ("cancelled", "canceled", "cancel")
 TERMINAL = ("expired", "failed", "refunded", "rejected", "declined", "aborted", "abandoned", "timeout",
@@ -77,6 +90,68 @@ R_CANCELLED = ("cancelled", "canceled", "cancel", "withdrawn", "aborted", "rejec
 
 # Reads the distinct values of ``table.column`` (None: they could not be read).
 ValueReader = Callable[[str, str], list[str] | None]
+# Reads the word ``table.column`` defaults to (None: no constant default, or it could not be read).
+DefaultReader = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True)
+class FirstCleanup:
+    """What the first ``pitstop cleanup`` with a proposal would change, measured by running it on the
+    database the proposal was read from, in a transaction that is always rolled back.
+
+    ``unmeasured`` says why there is no count (then the counts are None).
+    """
+
+    waiting_minutes: int
+    orphan_minutes: int
+    test_domain: str
+    sessions: int | None = None  # rows of non-test users' sessions it would change
+    requests: int | None = None  # rows of non-test users' requests it would change
+    test_rows: int | None = None  # rows of test users' sessions and requests it would change
+    unmeasured: str | None = None
+
+    @property
+    def rows(self) -> int | None:
+        """The rows of non-test users it would change (None: not measured)."""
+        if self.sessions is None or self.requests is None:
+            return None
+        return self.sessions + self.requests
+
+    def summary(self) -> str:
+        """One sentence: what the first cleanup would do to the rows of non-test users."""
+        rows = self.rows
+        if rows is None:
+            return (
+                "the first `pitstop cleanup` with this model could not be counted, so its effect on the rows "
+                f"of non-test users is unknown: {self.unmeasured}"
+            )
+        when = (
+            f"open sessions older than {self.waiting_minutes} min, orphans older than "
+            f"{self.orphan_minutes} min"
+        )
+        if rows == 0:
+            changed = "would change no row of non-test users"
+        else:
+            changed = (
+                f"would change {_rows(rows)} of non-test users ({_count(self.sessions, 'session')}, "
+                f"{_count(self.requests, 'request')})"
+            )
+        return (
+            f"the first `pitstop cleanup` with this model ({when}) {changed}, and "
+            f"{_rows(self.test_rows or 0)} of test users (an email @{self.test_domain} and pitstop: true): "
+            "counted by running it on this database in a transaction that was rolled back"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "rows": self.rows}
+
+
+def _rows(n: int) -> str:
+    return _count(n, "row")
+
+
+def _count(n: int | None, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
 
 
 @dataclass(frozen=True)
@@ -86,6 +161,7 @@ class Proposal:
     notes: tuple[str, ...]
     missing: tuple[str, ...]  # the keys that could not be found ("sessions.table", …)
     misfits: tuple[Misfit, ...]  # what install would refuse
+    first_cleanup: FirstCleanup | None = None  # measured on the database, when it could be
 
     @property
     def ok(self) -> bool:
@@ -94,7 +170,10 @@ class Proposal:
 
     @property
     def toml(self) -> str:
-        return self.model.to_toml(self.comments)
+        head = ""
+        if self.first_cleanup is not None:
+            head = "".join(f"# {line}\n" for line in _wrap(self.first_cleanup.summary() + "."))
+        return head + self.model.to_toml(self.comments)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,12 +183,29 @@ class Proposal:
             "notes": list(self.notes),
             "missing": list(self.missing),
             "misfits": [dataclasses.asdict(m) for m in self.misfits],
+            "first_cleanup": self.first_cleanup.to_json() if self.first_cleanup else None,
         }
 
 
-def propose(catalog: Catalog, read_values: ValueReader | None = None) -> Proposal:
-    """The model that ``catalog`` suggests; ``read_values`` gives a free-text status column's words."""
-    return _Builder(catalog, read_values or (lambda table, column: None)).build()
+def _wrap(text: str, width: int = 98) -> list[str]:
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    lines[0] = lines[0][:1].upper() + lines[0][1:]
+    return lines
+
+
+def propose(
+    catalog: Catalog, read_values: ValueReader | None = None, read_default: DefaultReader | None = None
+) -> Proposal:
+    """The model that ``catalog`` suggests; ``read_values`` gives a free-text status column's words,
+    ``read_default`` a status column's default (evidence for an open word)."""
+    return _Builder(
+        catalog, read_values or (lambda table, column: None), read_default or (lambda table, column: None)
+    ).build()
 
 
 def value_reader(conn: psycopg.Connection[Any], limit: int = VALUES_READ) -> ValueReader:
@@ -128,13 +224,39 @@ def value_reader(conn: psycopg.Connection[Any], limit: int = VALUES_READ) -> Val
     return read
 
 
+# A constant default as pg_get_expr prints it: 'word' or 'word'::type.
+_DEFAULT = re.compile(r"'((?:[^']|'')*)'(?:::[\w .\"\[\]()]+)?")
+
+
+def default_reader(conn: psycopg.Connection[Any]) -> DefaultReader:
+    """Reads the constant a column defaults to (``'pending'::text`` -> pending); None when it has none."""
+
+    def read(table: str, column: str) -> str | None:
+        schema, name = table.split(".", 1)
+        try:
+            row = conn.execute(
+                "select pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d"
+                " join pg_class c on c.oid = d.adrelid join pg_namespace n on n.oid = c.relnamespace"
+                " join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum"
+                " where n.nspname = %s and c.relname = %s and a.attname = %s",
+                (schema, name, column),
+            ).fetchone()
+        except psycopg.Error:
+            return None
+        found = _DEFAULT.fullmatch(str(row[0]).strip()) if row and row[0] is not None else None
+        return found.group(1).replace("''", "'") if found else None
+
+    return read
+
+
 # -- the search ---------------------------------------------------------------------
 
 
 class _Builder:
-    def __init__(self, catalog: Catalog, read_values: ValueReader) -> None:
+    def __init__(self, catalog: Catalog, read_values: ValueReader, read_default: DefaultReader) -> None:
         self.catalog = catalog
         self.read_values = read_values
+        self.read_default = read_default
         self.values: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
         self.comments: dict[str, str] = {}
         self.notes: list[str] = []
@@ -145,14 +267,15 @@ class _Builder:
         self.values[part][name] = tuple(value) if isinstance(value, list) else value
         self.comments[key] = comment
 
-    def lack(self, key: str, what: str, fill: str) -> None:
+    def lack(self, key: str, what: str, fill: str, *, note: bool = True) -> None:
         """``key`` was not found: it keeps the reference app's value, marked, and is listed."""
         part, name = key.split(".")
         self.values[part].pop(name, None)
         default = getattr(PARTS[part](), name)
         self.comments[key] = f"NOT FOUND: {what}; {fill}"
         self.missing.append(key)
-        self.notes.append(f"{key}: not found: {what}; {fill} (left at the reference app's {default!r})")
+        if note:
+            self.notes.append(f"{key}: not found: {what}; {fill} (left at the reference app's {default!r})")
 
     def build(self) -> Proposal:
         sessions = self._table("sessions", SESSION_NAMES, exclude=REQUEST_NAMES, skip=())
@@ -286,7 +409,15 @@ class _Builder:
         assert status is not None  # the table was chosen for it
         words, source = self._vocabulary(table, status)
         self.set("sessions.status", status.name, _describe_status(status))
-        self._session_words(words, source, status)
+        self._session_words(table, words, source, status)
+        booked = _named_time(columns, SCHEDULED_AT)
+        if booked is not None and "sessions.open" not in self.missing:
+            created = self.values["sessions"].get("created_at", "created_at")
+            self.notes.append(
+                f"sessions: {table}.{booked} says when a booking is for: check that no word of a booking "
+                f"for later is in open ({', '.join(self.values['sessions']['open'])}), whose sessions the "
+                f"cleanup cancels by their age ({created})"
+            )
 
     def _requests(self, table: str) -> None:
         self._common("requests", table)
@@ -311,7 +442,7 @@ class _Builder:
         assert status is not None
         words, source = self._vocabulary(table, status)
         self.set("requests.status", status.name, _describe_status(status))
-        self._request_words(words, source, status)
+        self._request_words(table, words, source, status)
 
     def _is_uuid(self, table: str, column: str) -> bool:
         found = self.catalog.column(table, column)
@@ -441,6 +572,14 @@ class _Builder:
     # -- the link ---------------------------------------------------------------------
 
     def _link(self, sessions: str | None, requests: str | None) -> None:
+        """How a request belongs to its session: a column of requests that references sessions, else one
+        of sessions that references requests, else a uuid column named like a session id, else by customer.
+
+        A column is chosen by its name first (``session_id``, ``booking_id`` for bookings, the sessions'
+        own id name) and its foreign key; one named as another session's link (``parent_session_id``, a
+        follow-up's) is never taken: where only such columns are there, the key is NOT FOUND. Every
+        other candidate is named in a note.
+        """
         if sessions is None:
             if requests is not None:
                 self.set("requests.session", "", "not looked for: no sessions table")
@@ -449,37 +588,38 @@ class _Builder:
             self.set("sessions.request", "", "none: no requests table")
             return
         down = [
-            fk
+            fk.columns[0]
             for fk in self._fks(requests)
             if fk.ref_table == sessions and self._is_uuid(requests, fk.columns[0])
         ]
         up = [
-            fk
+            fk.columns[0]
             for fk in self._fks(sessions)
             if fk.ref_table == requests and self._is_uuid(sessions, fk.columns[0])
         ]
+        session_id = self.values["sessions"].get("id", "id")
+        request_id = self.values["requests"].get("id", "id")
         if down:
-            fk = _by_name(down, ("session", "")) or down[0]
-            self.set("requests.session", fk.columns[0], f"references {sessions}")
             self.set("sessions.request", "", "requests.session links them")
+            self._choose_link("requests.session", requests, down, sessions, session_id, "session", True)
             if up:
                 self.notes.append(
-                    f"{sessions}.{up[0].columns[0]} also references {requests}: the model keeps one link "
-                    "(requests.session)"
+                    f"{sessions}.{', '.join(up)} also {'references' if len(up) == 1 else 'reference'} "
+                    f"{requests}: the model keeps one link (requests.session)"
                 )
             return
         if up:
-            fk = _by_name(up, ("request", "")) or up[0]
-            self.set("sessions.request", fk.columns[0], f"references {requests}")
             self.set("requests.session", "", "sessions.request links them")
+            self._choose_link("sessions.request", sessions, up, requests, request_id, "request", True)
             return
-        by_name = _named_uuid(self.catalog.tables[requests], "session")
-        if by_name is not None:
-            self.set("requests.session", by_name, "no foreign key: named like a session id")
+        named = [
+            c.name
+            for c in self.catalog.tables[requests].values()
+            if c.is_uuid and c.name != request_id and _link_rank(c.name, sessions, session_id, "session") != 2
+        ]
+        if named:
             self.set("sessions.request", "", "requests.session links them")
-            self.notes.append(
-                f"requests.session: {requests}.{by_name} has no foreign key; linked by its name"
-            )
+            self._choose_link("requests.session", requests, named, sessions, session_id, "session", False)
             return
         self.set("requests.session", "", "by customer: no column links a request to its session")
         self.set("sessions.request", "", "by customer: no column links a session to its request")
@@ -487,6 +627,39 @@ class _Builder:
             "requests and sessions are linked by customer (no column links them): a request belongs to "
             "its customer's sessions"
         )
+
+    def _choose_link(
+        self, key: str, table: str, columns: list[str], target: str, target_id: str, word: str, by_key: bool
+    ) -> None:
+        """Choose ``key`` among ``columns`` of ``table`` (each refers to ``target``): the best named,
+        never one named as another row's link; a note names every other candidate."""
+        ranked = sorted(columns, key=lambda c: (_link_rank(c, target, target_id, word), columns.index(c)))
+        best = ranked[0]
+        how = f"references {target}" if by_key else f"no foreign key to {target}: named like its id"
+        others = ranked[1:]
+        if _link_rank(best, target, target_id, word) == _QUALIFIED:
+            listed = ", ".join(f"{table}.{c}" for c in ranked)
+            self.lack(
+                key,
+                f"{listed} {'refers' if len(ranked) == 1 else 'refer'} to {target}, but named as "
+                f"another {word}'s link (a follow-up's parent), not the row's own",
+                f'name the column that holds the row\'s own {word} id, or "" to link by customer',
+            )
+            return
+        exact = _link_rank(best, target, target_id, word) == 0
+        comment = f"{how}, named {'as its link' if exact else f'like a {word} id'}"
+        if others:
+            comment += f"; not {', '.join(others)} (see the notes)"
+        self.set(key, best, comment)
+        if not by_key:
+            self.notes.append(f"{key}: {table}.{best} has no foreign key; linked by its name")
+        for other in others:
+            qualified = _link_rank(other, target, target_id, word) == _QUALIFIED
+            what = f"another {word}'s link, a follow-up's parent" if qualified else f"also a key to {target}"
+            self.notes.append(
+                f"{key}: chose {table}.{best} over {table}.{other} ({what}): set "
+                f'{key.split(".")[1]} = "{other}" if that column holds the row\'s own {word}'
+            )
 
     # -- status words -------------------------------------------------------------------
 
@@ -502,43 +675,90 @@ class _Builder:
             return [], "free text, no rows"
         return read, "the values present (free text)"
 
-    def _session_words(self, words: list[str], source: str, column: Column) -> None:
+    def _default(self, table: str, column: Column, words: Sequence[str]) -> str | None:
+        """The word ``column`` defaults to, when it is one of ``words`` (or any, for free text)."""
+        if not column.has_default:
+            return None
+        found = self.read_default(table, column.name)
+        if found is None or (column.allowed is not None and found not in words):
+            return None
+        return found
+
+    def _session_words(self, table: str, words: list[str], source: str, column: Column) -> None:
+        default = self._default(table, column, words)
+        if default is not None and default not in words:  # free text: the default is a word too
+            words = [*words, default]
         if not words:
             self._no_words("sessions", ("open", "active", "live", "done", "cancelled"), source)
             return
         reference = Sessions()
         classes = {w: _meaning(w) for w in words}
         cancelled = _best(words, CANCELLED) or _best(words, TERMINAL)
+        # Open only on evidence: a known waiting word, or the column's default when it means nothing else.
+        by_default = default is not None and classes[default] is None
+        if by_default:
+            assert default is not None
+            classes[default] = "open"
         open_ = [w for w in words if classes[w] == "open"]
         live = [w for w in words if classes[w] == "live"]
-        engaged = [w for w in words if classes[w] == "engaged"]
+        engaged = [w for w in words if classes[w] in ("engaged", "scheduled", "held")]
         done = [w for w in words if classes[w] in ("done", "cancelled", "terminal") and w != cancelled]
+        never = [w for w in words if classes[w] in ("scheduled", "engaged", "held", "live")]
         where = f"from {source}"
         if open_:
-            self.set("sessions.open", open_, f"waiting-like words {where}")
+            known = [w for w in open_ if w != default or not by_default]
+            why = [f"waiting words {where}"] if known else []
+            if default in open_:
+                why.append(f"{default} is the column's default")
+            if never:
+                why.append(f"never open: {', '.join(never)}")
+            self.set("sessions.open", open_, "; ".join(why))
         else:
-            self._lack_words("sessions.open", words, source, column, "the words of a session not yet started")
+            never_words = f"; never open: {', '.join(never)}" if never else ""
+            self.lack(
+                "sessions.open",
+                f"none of {', '.join(words)} ({source}) is a known waiting word ({', '.join(OPEN[:3])}, …) "
+                f"or the column's default{never_words}",
+                "name the words of a session still waiting for a mechanic (never a booking for later, "
+                "or one taken or in progress)",
+            )
             open_ = [w for w in reference.open if w not in (*live, *engaged, *done, cancelled)]
             self.values["sessions"]["open"] = tuple(open_ or reference.open)
+        if default is not None and classes[default] in ("scheduled", "engaged", "held", "live"):
+            self.notes.append(
+                f"sessions.open: the column's default is {default!r} ({_MEANINGS[classes[default] or '']}): "
+                "not taken for open, which the cleanup cancels once stale"
+            )
         active = list(dict.fromkeys((*open_, *engaged, *live)))
-        how = "the open, accepted-like and live words" if engaged else "the open and live words"
+        how = "the open and live words"
+        if engaged:
+            held = ", ".join(f"{w} ({_MEANINGS[classes[w] or '']})" for w in engaged)
+            how += f", and {held}: never cancelled"
         self.set("sessions.active", active, how)
+        booked = [w for w in engaged if classes[w] == "scheduled"]
+        if booked:
+            self.notes.append(
+                f"sessions.active: {', '.join(booked)} (a booking for later) blocks a new payment and is "
+                "never cancelled by the cleanup; take it out of active if your app lets a customer with a "
+                "booking pay for another session"
+            )
         self.set("sessions.live", live, f"live-like words {where}" if live else f"none {where}")
         if done:
             extra = [w for w in done if classes[w] != "done"]
             tail = f"; {', '.join(extra)}: ended too" if extra else ""
             self.set("sessions.done", done, f"completed-like words {where}{tail}")
         else:
-            self._lack_words("sessions.done", words, source, column, "the words of a session that ended well")
+            self._lack_words("sessions.done", words, source, "the words of a session that ended well")
         if cancelled is not None:
             self.set("sessions.cancelled", cancelled, f"the cancelled word {where}")
         else:
-            self._lack_words(
-                "sessions.cancelled", words, source, column, "the word pitstop writes when it cancels"
-            )
+            self._lack_words("sessions.cancelled", words, source, "the word pitstop writes when it cancels")
         self._unmapped("sessions", words, classes)
 
-    def _request_words(self, words: list[str], source: str, column: Column) -> None:
+    def _request_words(self, table: str, words: list[str], source: str, column: Column) -> None:
+        default = self._default(table, column, words)
+        if default is not None and default not in words:
+            words = [*words, default]
         if not words:
             self._no_words("requests", ("pending", "accepted", "expired", "cancelled"), source)
             return
@@ -551,11 +771,14 @@ class _Builder:
             ("cancelled", R_CANCELLED, "the word of a cancelled request"),
         ):
             word = _best(words, tokens)
-            if word is None:
-                self._lack_words(f"requests.{key}", words, source, column, what)
-            else:
+            if word is not None:
                 chosen[key] = word
                 self.set(f"requests.{key}", word, f"the {key}-like word {where}")
+            elif key == "pending" and default is not None and _request_meaning(default) is None:
+                chosen[key] = default
+                self.set("requests.pending", default, f"the column's default {where}")
+            else:
+                self._lack_words(f"requests.{key}", words, source, what)
         expired = _best(words, R_EXPIRED)
         if expired is not None:
             chosen["expired"] = expired
@@ -564,27 +787,21 @@ class _Builder:
             chosen["expired"] = cancelled
             self.set("requests.expired", cancelled, f"no expired word {where}: the cancelled word")
         else:
-            self._lack_words(
-                "requests.expired", words, source, column, "the word of a request that went stale"
-            )
+            self._lack_words("requests.expired", words, source, "the word of a request that went stale")
         left = [w for w in words if w not in chosen.values()]
         if left:
             self.notes.append(f"requests.status: not mapped: {', '.join(left)} (the model names four words)")
 
     def _no_words(self, part: str, keys: Sequence[str], source: str) -> None:
+        """No word to read: each key is NOT FOUND (a guess here could cancel real rows)."""
         for key in keys:
-            self.comments[f"{part}.{key}"] = f"{source}: the reference app's words, check them"
+            self.lack(f"{part}.{key}", f"{source}: no words to read", "name your app's words", note=False)
         self.notes.append(
-            f"{part}.status: {source}, so no words to read: the reference app's are proposed; check them "
-            "against the app's code"
+            f"{part}.status: {source}, so no words to read: {', '.join(keys)} are NOT FOUND; name the words "
+            "your app's code writes"
         )
 
-    def _lack_words(self, key: str, words: list[str], source: str, column: Column, what: str) -> None:
-        if column.allowed is None:  # free text: the reference app's word may be written; say so
-            default = getattr(PARTS[key.split(".")[0]](), key.split(".")[1])
-            self.comments[key] = f"not among {source} ({', '.join(words)}): the reference app's, check it"
-            self.notes.append(f"{key}: none of {', '.join(words)} reads as {what}: proposed {default!r}")
-            return
+    def _lack_words(self, key: str, words: list[str], source: str, what: str) -> None:
         self.lack(key, f"none of {', '.join(words)} ({source}) reads as {what}", f"name {what}")
 
     def _unmapped(self, part: str, words: list[str], classes: dict[str, str | None]) -> None:
@@ -600,6 +817,8 @@ class _Builder:
 
 ENDED = ("ended_at", "finished_at", "completed_at", "closed_at", "ends_at", "end_time", "ended", "finished")
 UPDATED = ("updated_at", "modified_at", "last_updated_at", "updated", "modified")
+SCHEDULED_AT = ("scheduled_for", "scheduled_at", "scheduled_start", "starts_at", "start_at", "start_time",
+                "booked_for", "appointment_at", "scheduled")  # fmt: skip
 CREATED = ("created_at", "created", "inserted_at", "created_on", "requested_at", "opened_at")
 STATUS = ("status", "state", "stage", "phase")
 
@@ -655,8 +874,32 @@ def _named_time(columns: dict[str, Column], names: Sequence[str]) -> str | None:
     return next((n for n in names if n in columns and columns[n].is_timestamptz), None)
 
 
-def _named_uuid(columns: dict[str, Column], word: str) -> str | None:
-    return next((c.name for c in columns.values() if c.is_uuid and word in c.name.lower()), None)
+# Tokens that name a column as another row's link: a follow-up's parent, a rebooking's original.
+QUALIFIERS = (
+    "parent", "previous", "prev", "prior", "original", "origin", "source", "src", "follow", "followup",
+    "related", "linked", "next", "child", "from", "rebooked", "rescheduled", "replaces", "replaced",
+    "duplicate", "merged", "root", "first", "last", "old", "new",
+)  # fmt: skip
+_QUALIFIED = 3
+
+
+def _link_rank(column: str, target: str, target_id: str, word: str) -> int:
+    """How well ``column`` names a link to ``target`` (whose id is ``target_id``): 0 exactly (session_id,
+    booking_id for bookings, the target's own id name), 1 holding the word, 2 otherwise, and
+    ``_QUALIFIED`` when named as another row's link (parent_session_id)."""
+    name = column.lower()
+    tokens = [t for t in re.split(r"[^a-z0-9]+", name) if t]
+    if any(t in QUALIFIERS for t in tokens):
+        return _QUALIFIED
+    bare = target.split(".", 1)[1].lower()
+    singular = bare[:-1] if bare.endswith("s") else bare
+    last = singular.rsplit("_", 1)[-1]
+    exact = {word, f"{word}_id", singular, f"{singular}_id", last, f"{last}_id", f"{bare}_id"}
+    if target_id.lower() != "id":
+        exact.add(target_id.lower())
+    if name in exact:
+        return 0
+    return 1 if word in name or last in name else 2
 
 
 def _email_column(columns: dict[str, Column]) -> str | None:
@@ -693,12 +936,34 @@ def _tokens(word: str) -> list[str]:
 
 
 def _meaning(word: str) -> str | None:
-    """What a session's status word means: open, live, engaged, done, cancelled, terminal (or None)."""
+    """What a session's status word means: open, live, held, engaged, scheduled, done, cancelled,
+    terminal (or None). A word with tokens of several meanings takes the first here, so a word that
+    also reads as booked, taken, held or in progress is never open."""
     tokens = _tokens(word)
     for meaning, vocabulary in (
-        ("cancelled", CANCELLED), ("done", DONE), ("terminal", TERMINAL), ("live", LIVE),
-        ("engaged", ENGAGED), ("open", OPEN),
+        ("cancelled", CANCELLED), ("done", DONE), ("terminal", TERMINAL), ("held", HELD), ("live", LIVE),
+        ("engaged", ENGAGED), ("scheduled", SCHEDULED), ("open", OPEN),
     ):  # fmt: skip
+        if any(t in vocabulary for t in tokens):
+            return meaning
+    return None
+
+
+# What a word of each meaning is, as the proposal's comments say it.
+_MEANINGS = {
+    "scheduled": "booked for later",
+    "engaged": "taken",
+    "held": "interrupted",
+    "live": "in progress",
+    "open": "waiting",
+    "": "unknown",
+}
+
+
+def _request_meaning(word: str) -> str | None:
+    """Whether a request's word reads as accepted, expired or cancelled (None: none of them)."""
+    tokens = _tokens(word)
+    for meaning, vocabulary in (("accepted", R_ACCEPTED), ("expired", R_EXPIRED), ("cancelled", R_CANCELLED)):
         if any(t in vocabulary for t in tokens):
             return meaning
     return None
