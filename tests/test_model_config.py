@@ -50,6 +50,12 @@ def test_the_declaration_round_trips_through_its_toml() -> None:
         ({"requests": {"pending": ""}}, "requests.pending may not be empty", 'pending = "pending"'),
         ({"sessions": {"cancelled": "waiting"}}, "also an open or active status", "cancels"),
         ({"sessions": {"open": ["queued"]}}, "open must be part of active", "queued"),
+        # A typo is named as one, before any advice to widen active.
+        (
+            {"sessions": {"open": ["pending", "waitng"]}},
+            "'waitng' (did you mean 'waiting'?)",
+            'open = ["pending", "waiting"]',
+        ),
         (
             {"sessions": {"request": "request_id"}},
             "links requests to sessions twice",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import hashlib
 import json
 import math
@@ -287,15 +288,23 @@ def _check_words(model: Model, source: str) -> None:
             f"{source}.sessions.cancelled ({s.cancelled!r}) is also an open or active status",
             fix="name the status pitstop writes when it cancels a session, which blocks nothing",
         )
-    if not set(s.open) <= set(s.active):
+    for key, words in (("open", s.open), ("live", s.live)):  # a live session blocks a payment too
+        outside = [w for w in words if w not in s.active]
+        if not outside:
+            continue
+        # A word close to an active one is a typo: name the word meant before any other advice.
+        meant = {w: difflib.get_close_matches(w, s.active, n=1, cutoff=0.75) for w in outside}
+        if all(meant.values()):
+            fixed = tuple(meant[w][0] if w in meant else w for w in words)
+            raise BadInput(
+                f"{source}.sessions.{key} names "
+                + ", ".join(f"{w!r} (did you mean {meant[w][0]!r}?)" for w in outside)
+                + f": {key} words are active words {list(s.active)}",
+                fix=f"{key} = {_toml(fixed)}",
+            )
         raise BadInput(
-            f"{source}.sessions.open must be part of active: {sorted(set(s.open) - set(s.active))} are not",
-            fix=f"active = {_toml(tuple(dict.fromkeys((*s.active, *s.open))))}",
-        )
-    if not set(s.live) <= set(s.active):  # a live session blocks a payment and is a test's leftover
-        raise BadInput(
-            f"{source}.sessions.live must be part of active: {sorted(set(s.live) - set(s.active))} are not",
-            fix=f"active = {_toml(tuple(dict.fromkeys((*s.active, *s.live))))}",
+            f"{source}.sessions.{key} must be part of active: {sorted(outside)} are not",
+            fix=f"active = {_toml(tuple(dict.fromkeys((*s.active, *words))))}",
         )
     if model.has_requests and s.request and model.requests.session:
         raise BadInput(
