@@ -165,9 +165,11 @@ class World:
         mechanic: UUID | None = None,
         request: str | None = "",
         request_age_minutes: float | None = None,
+        scheduled_in_minutes: float | None = None,
     ) -> Seeded:
         """A session (``status``: the first open word) and its request (``request``: its status,
-        "" for the pending word, None for none), linked as the model links them."""
+        "" for the pending word, None for none), linked as the model links them; scheduled
+        ``scheduled_in_minutes`` from now (negative: in the past), where the model has the column."""
         s = self.model.sessions
         status = status or s.open[0]
         request_status = self.model.requests.pending if request == "" else request
@@ -183,6 +185,14 @@ class World:
         if self.link == "session":
             values[s.request] = request_id
         session = self._insert(s.table, values, s.created_at, age_minutes, s.id)
+        if scheduled_in_minutes is not None:
+            assert s.scheduled_for, "the model has no scheduled time"
+            self.conn.execute(
+                sql.SQL("update {} set {} = now() + make_interval(secs => %s) where {} = %s").format(
+                    ident(s.table), sql.Identifier(s.scheduled_for), sql.Identifier(s.id)
+                ),
+                (scheduled_in_minutes * 60, session),
+            )
         if request_status is not None and self.link == "request":
             request_id = self.request(
                 customer, status=request_status, age_minutes=request_age, session=session, mechanic=mechanic
@@ -386,20 +396,23 @@ CHILDREN: dict[str, Callable[[World, Seeded, UUID, UUID | None, Children], None]
     "garage": garage_children,
     "workshop": workshop_children,
     "helpdesk": helpdesk_children,
+    "bookings": lambda *_: None,  # no child tables
 }
 
 
 # -- databases: one per schema and test worker, installed once ------------------------------------
 
-_INSTALLED: dict[tuple[str, str], str] = {}
+_INSTALLED: dict[tuple[str, str, str], str] = {}
 
 
-def installed_database(postgres_url: str, name: str) -> str:
-    """A database of ``name``'s schema with the rules installed for its model, made once per server."""
-    key = (postgres_url, name)
+def installed_database(postgres_url: str, name: str, model: Model | None = None) -> str:
+    """A database of ``name``'s schema with the rules installed for its model (or ``model``), made
+    once per server and model."""
+    model = model or model_of(name)
+    key = (postgres_url, name, model.digest())
     if key not in _INSTALLED:
         url = create_database(postgres_url, name)
-        with PostgresStore(database_url=url, model=model_of(name)) as store:
+        with PostgresStore(database_url=url, model=model) as store:
             store.install(test_domain=DOMAIN)
         _INSTALLED[key] = url
     return _INSTALLED[key]
@@ -416,9 +429,10 @@ class Target:
 
 
 @contextmanager
-def opened(postgres_url: str, name: str) -> Iterator[Target]:
-    url = installed_database(postgres_url, name)
-    model = model_of(name)
+def opened(postgres_url: str, name: str, model: Model | None = None) -> Iterator[Target]:
+    """``name``'s database, emptied, with the rules of its model (or ``model``, a variant of it)."""
+    model = model or model_of(name)
+    url = installed_database(postgres_url, name, model)
     with PostgresStore(database_url=url, model=model) as store:
         truncate(store.connection)
         yield Target(name, model, store, World(store.connection, model))

@@ -5,6 +5,7 @@ is exit 2, names what is wrong and writes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,3 +166,59 @@ def test_a_status_word_the_check_constraint_does_not_allow_is_exit_2_naming_the_
     assert "public.session_requests.status does not allow 'expired' (its check constraint)" in err
     assert "use the words it allows: 'pending', 'accepted', 'cancelled'" in err
     assert not has_pitstop(garage_url)
+
+
+def test_cleanup_and_health_say_what_they_protected_and_why(
+    garage_url: str, capsys: pytest.CaptureFixture[str], no_target_environment: None, tmp_path: Path
+) -> None:
+    """The garage's app never touches a session with a mechanic: ``cancel_assigned = false``."""
+    config = tmp_path / "pitstop.toml"
+    text = Path(CONFIG).read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('cancelled = "cancelled"\n', 'cancelled = "cancelled"\ncancel_assigned = false\n', 1)
+    )
+    code, _, err = pitstop(capsys, garage_url, "install", config=str(config))
+    assert (code, err) == (0, "")
+    model = model_of("garage")
+    with PostgresStore(
+        database_url=garage_url,
+        model=dataclasses.replace(model, sessions=dataclasses.replace(model.sessions, cancel_assigned=False)),
+    ) as store:
+        w = World(store.connection, store.model)
+        assigned = w.session(w.user(test=False), status="waiting", age_minutes=40, mechanic=w.mechanic())
+        stale = w.session(w.user(test=False), status="waiting", age_minutes=40)
+        before = w.snapshot()
+
+        code, out, _ = pitstop(capsys, garage_url, "cleanup", "--dry-run", config=str(config))
+        assert code == 0
+        assert out.splitlines() == [
+            "would expire 1 pending requests older than 15 min; would cancel 1 sessions (1 orphaned)",
+            "would change: sessions 1, session_requests 1",
+            "protected: 1 session (1 with a mechanic assigned); kept 1 of their pending requests",
+            "dry run: nothing was changed",
+        ]
+        assert w.snapshot() == before
+
+        code, out, _ = pitstop(capsys, garage_url, "health", config=str(config))
+        assert code == 0 and "  protected 1 session (1 with a mechanic assigned)" in out.splitlines()
+        code, out, _ = pitstop(capsys, garage_url, "health", "--json", config=str(config))
+        health = json.loads(out)
+        assert list(health) == ["checked_at", "sessions", "requests", "orphans", "protected", "problems"]
+        assert health["protected"] == {"scheduled": 0, "assigned": 1}
+        assert health["sessions"]["waiting"] == {"total": 2, "stale": 1, "veryStale": 0}
+        # The protected session's request is kept: only the other one is stale.
+        assert {p["code"]: p["count"] for p in health["problems"]} == {
+            "stale_waiting": 1,
+            "stale_pending_requests": 1,
+        }
+
+        code, out, _ = pitstop(capsys, garage_url, "cleanup", "--json", config=str(config))
+        assert code == 0
+        assert json.loads(out) == {
+            "requests_expired": 1,
+            "sessions_cancelled": 1,
+            "orphans_cancelled": 1,  # by customer: no pending request left
+            "dry_run": False,
+            "protected": {"scheduled": 0, "assigned": 1, "requests": 1},
+        }
+        assert (w.status(assigned.session), w.status(stale.session)) == ("waiting", "cancelled")

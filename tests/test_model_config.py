@@ -43,6 +43,16 @@ def test_the_declaration_round_trips_through_its_toml() -> None:
         ({"session": {}}, "unknown part session", "[tool.pitstop.model.sessions]"),
         ({"sessions": {"customer_column": "x"}}, "unknown key customer_column", "customer"),
         ({"sessions": {"customer": 3}}, "sessions.customer must be a string", 'customer = "customer_id"'),
+        (
+            {"sessions": {"scheduled_for": True}},
+            "sessions.scheduled_for must be a string",
+            'scheduled_for = ""',
+        ),
+        (
+            {"sessions": {"cancel_assigned": "no"}},
+            "sessions.cancel_assigned must be true or false",
+            "cancel_assigned = true (or false)",
+        ),
         ({"sessions": {"open": "waiting"}}, "sessions.open must be a list", 'open = ["pending", "waiting"]'),
         ({"sessions": {"open": ["waiting", ""]}}, "sessions.open must be a list", "open ="),
         ({"sessions": {"status": ""}}, "sessions.status may not be empty", 'status = "status"'),
@@ -138,6 +148,7 @@ def test_install_with_a_model_that_does_not_fit_writes_nothing(
         tmp_path / "pitstop.toml",
         "[tool.pitstop.model.sessions]\n"
         'customer = "customer"\n'  # the column is customer_id
+        'scheduled_for = "plan"\n'  # a text column, not a time
         'open = ["pending", "waiting", "scheduled"]\n'  # the check constraint does not allow it
         'active = ["pending", "waiting", "scheduled", "live"]\n'
         "[tool.pitstop.model.requests]\n"
@@ -146,6 +157,7 @@ def test_install_with_a_model_that_does_not_fit_writes_nothing(
     code, _, err = run_cli(capsys, "install", "--database-url", postgres_db_url, "--config", str(config))
     assert code == 2
     assert "sessions.customer: public.sessions has no column customer (did you mean customer_id?)" in err
+    assert "sessions.scheduled_for: public.sessions.plan is text, not timestamptz" in err
     assert "does not allow 'scheduled' (its check constraint)" in err and "'completed'" in err
     assert (
         "requests.table: there is no table public.session_request (did you mean public.session_requests"

@@ -4,11 +4,14 @@ in every status word and age of each model (tests/schemas).
 - a purge changes exactly the purged user's footprint (its sessions and requests, their children
   deleted or, through set-null keys, nulled) and no other row of any table;
 - the stale cleanup changes exactly what its rules name, computed here from the generated state
-  through the model's link, and nothing else.
+  through the model's link, and nothing else: never a protected session (one scheduled for later
+  than the cut; one with a mechanic assigned, where the model protects them) nor its pending
+  requests, and it counts what it protected and why.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +37,8 @@ from tests.model_worlds import (
     expected_after,
     ident,
     keyof,
+    link,
+    model_of,
     opened,
     truncate,
 )
@@ -42,6 +47,9 @@ from tests.model_worlds import (
 USER_KINDS = ("test", "test", "real", "email_only", "metadata_only")
 # A mechanic row: test email and registered, test email only, or neither.
 MECHANIC_KINDS = ("test", "test", "unregistered", "real")
+# A session's scheduled time, minutes from now, where the model has one: none, long past, past by
+# less than some thresholds, just gone, soon, tomorrow (clear of every threshold).
+SCHEDULES = (None, -240.0, -25.0, -12.0, -0.5, 5.0, 24 * 60.0)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class SessionSpec:
     request: str | None
     request_age: float
     children: bool
+    scheduled: float | None = None  # minutes from now
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ def states(model: Model) -> st.SearchStrategy[State]:
                 request=st.sampled_from(requests),
                 request_age=ages,
                 children=st.booleans(),
+                scheduled=st.sampled_from(SCHEDULES) if model.sessions.scheduled_for else st.none(),
             )
             stray = st.none() | st.tuples(st.sampled_from(model.requests.statuses), ages)
             return st.builds(
@@ -147,6 +157,7 @@ def build(target: Target, state: State) -> Built:
             mechanic=mechanic,
             request=spec.request,
             request_age_minutes=spec.request_age,
+            scheduled_in_minutes=spec.scheduled,
         )
         if spec.children:
             CHILDREN[target.name](w, seeded, customer, mechanic, children)
@@ -186,6 +197,12 @@ def read(w: World) -> tuple[dict[UUID, dict[str, Any]], dict[UUID, dict[str, Any
             "status": s.status,
         },
     )
+    if s.scheduled_for:  # minutes from now to the scheduled time
+        query = sql.SQL("select {}::text, extract(epoch from {} - now()) / 60 from {}").format(
+            sql.Identifier(s.id), sql.Identifier(s.scheduled_for), ident(s.table)
+        )
+        for sid, until in w.conn.execute(query).fetchall():
+            sessions[UUID(sid)]["until"] = until
     requests = rows(
         r.table,
         r.created_at,
@@ -203,6 +220,26 @@ def read(w: World) -> tuple[dict[UUID, dict[str, Any]], dict[UUID, dict[str, Any
 @pytest.fixture(params=NAMES)
 def target(request: pytest.FixtureRequest, postgres: LocalPostgres) -> Iterator[Target]:
     with opened(postgres.url(), request.param) as found:
+        yield found
+
+
+def protecting(name: str, **keys: Any) -> Model:
+    model = model_of(name)
+    return dataclasses.replace(model, sessions=dataclasses.replace(model.sessions, **keys))
+
+
+# The cleanup's targets: every schema with its own model, and models that protect sessions: the
+# garage's mechanics (by customer), the bookings' scheduled time and experts (by the request's session).
+PROTECTING = {
+    "garage+assigned": ("garage", {"cancel_assigned": False}),
+    "bookings+scheduled": ("bookings", {"scheduled_for": "scheduled_for", "cancel_assigned": False}),
+}
+
+
+@pytest.fixture(params=[*NAMES, *PROTECTING])
+def cleanup_target(request: pytest.FixtureRequest, postgres: LocalPostgres) -> Iterator[Target]:
+    name, keys = PROTECTING.get(request.param, (request.param, {}))
+    with opened(postgres.url(), name, protecting(name, **keys)) as found:
         yield found
 
 
@@ -278,8 +315,9 @@ def test_a_purge_changes_only_the_purged_users_footprint(target: Target, data: A
 @EXAMPLES
 @given(data=st.data(), waiting=st.sampled_from(THRESHOLDS), orphan=st.sampled_from(THRESHOLDS))
 def test_the_cleanup_changes_exactly_what_its_rules_name(
-    target: Target, data: Any, waiting: int, orphan: int
+    cleanup_target: Target, data: Any, waiting: int, orphan: int
 ) -> None:
+    target = cleanup_target
     w, model = target.world, target.model
     s, r = model.sessions, model.requests
     build(target, data.draw(states(model), label="state"))
@@ -288,20 +326,42 @@ def test_the_cleanup_changes_exactly_what_its_rules_name(
 
     counts = target.store.cleanup_stale(waiting_minutes=waiting, orphan_minutes=orphan)
 
-    expired = {rid for rid, q in requests.items() if q["status"] == r.pending and q["age"] > waiting}
+    linked_by = link(model)
+
+    def scheduled(x: dict[str, Any], cut: int) -> bool:  # not yet past its time by ``cut`` minutes
+        return x.get("until") is not None and x["until"] > -cut
+
+    def assigned(x: dict[str, Any]) -> bool:
+        return not s.cancel_assigned and x["mechanic"] is not None
+
+    def protected(x: dict[str, Any], cut: int) -> bool:
+        return x["status"] in s.open and (scheduled(x, cut) or assigned(x))
+
+    def sessions_of(rid: UUID) -> set[UUID]:
+        q = requests[rid]
+        if linked_by == "request":
+            return {sid for sid in sessions if q["session"] == sid}
+        if linked_by == "session":
+            return {sid for sid, x in sessions.items() if x["request"] == rid}
+        return {sid for sid, x in sessions.items() if x["customer"] == q["customer"]}
+
+    stale = {rid for rid, q in requests.items() if q["status"] == r.pending and q["age"] > waiting}
+    expired = {rid for rid in stale if not any(protected(sessions[sid], waiting) for sid in sessions_of(rid))}
     status = {rid: r.expired if rid in expired else q["status"] for rid, q in requests.items()}
-    if target.name == "helpdesk":  # requests.session: a session with any request is no orphan
+    if linked_by == "request":  # requests.session: a session with any request is no orphan
         by_expiry = {requests[rid]["session"] for rid in expired}
 
         def is_orphan(sid: UUID, x: dict[str, Any]) -> bool:
             return not any(q["session"] == sid for q in requests.values())
 
-    elif target.name == "workshop":  # sessions.request
+        was_orphan = is_orphan
+    elif linked_by == "session":  # sessions.request
         by_expiry = {sid for sid, x in sessions.items() if x["request"] in expired}
 
         def is_orphan(sid: UUID, x: dict[str, Any]) -> bool:
             return x["request"] is None
 
+        was_orphan = is_orphan
     else:  # by customer: an orphan's customer has no pending request (after the expiry)
         by_expiry = set()
 
@@ -310,18 +370,52 @@ def test_the_cleanup_changes_exactly_what_its_rules_name(
                 q["customer"] == x["customer"] and status[rid] == r.pending for rid, q in requests.items()
             )
 
+        def was_orphan(sid: UUID, x: dict[str, Any]) -> bool:  # had every stale request expired
+            return not any(
+                q["customer"] == x["customer"] and rid not in stale and q["status"] == r.pending
+                for rid, q in requests.items()
+            )
+
     cancelled = {
         sid
         for sid, x in sessions.items()
         if x["status"] in s.open
-        and (sid in by_expiry or x["age"] > waiting or (x["age"] > orphan and is_orphan(sid, x)))
+        and not assigned(x)
+        and (
+            sid in by_expiry
+            or (x["age"] > waiting and not scheduled(x, waiting))
+            or (x["age"] > orphan and not scheduled(x, orphan) and is_orphan(sid, x))
+        )
     }
-    event(f"expired: {min(len(expired), 1)}+, cancelled: {min(len(cancelled), 2)}+")
-    assert counts == {
+    # What the rules without protection would have cancelled, and these did not.
+    cut = max(waiting, orphan)
+    kept = {
+        sid
+        for sid, x in sessions.items()
+        if sid not in cancelled
+        and protected(x, cut)
+        and (
+            (linked_by != "customer" and any(sid in sessions_of(rid) for rid in stale))
+            or x["age"] > waiting
+            or (x["age"] > orphan and was_orphan(sid, x))
+        )
+    }
+    event(
+        f"expired: {min(len(expired), 1)}+, cancelled: {min(len(cancelled), 2)}+, kept: {min(len(kept), 1)}+"
+    )
+    expected_counts: dict[str, Any] = {
         "requests_expired": len(expired),
         "sessions_cancelled": len(cancelled),
         "orphans_cancelled": sum(1 for sid in cancelled if is_orphan(sid, sessions[sid])),
     }
+    if s.scheduled_for or (s.mechanic and not s.cancel_assigned):
+        on_time = {sid for sid in kept if scheduled(sessions[sid], cut)}
+        expected_counts["protected"] = {
+            "scheduled": len(on_time),
+            "assigned": len(kept - on_time),
+            "requests": len(stale - expired),
+        }
+    assert counts == expected_counts
     after = w.snapshot()
     expected = {table: dict(rows) for table, rows in before.items()}
     for rid in expired:

@@ -4,6 +4,7 @@ link's orphans, the expired word), force_cancel, customer_session_status and hea
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
@@ -25,7 +26,9 @@ from tests.model_worlds import (
     garage_children,
     helpdesk_children,
     keyof,
+    model_of,
     opened,
+    truncate,
     workshop_children,
 )
 
@@ -725,3 +728,156 @@ def test_a_cycle_in_the_footprint_is_broken_at_the_table_found_first() -> None:
     assert sorted(fk.name for fk in plan.ignored) == ["public.a_b_id_fkey", "public.a_parent_id_fkey"]
     assert [e.parent for e in plan.steps[0].edges] == ["public.sessions"]
     assert plan.roots == ROOTS
+
+
+# -- protection: scheduled sessions, and assigned ones unless the model says otherwise -----------
+
+
+def protecting(name: str, **keys: Any) -> Model:
+    """``name``'s model with these sessions keys (scheduled_for, cancel_assigned)."""
+    model = model_of(name)
+    return dataclasses.replace(model, sessions=dataclasses.replace(model.sessions, **keys))
+
+
+@pytest.fixture
+def bookings(postgres: LocalPostgres) -> Iterator[Target]:
+    """tests/schemas/bookings.sql with its scheduled time declared and assigned sessions protected."""
+    model = protecting("bookings", scheduled_for="scheduled_for", cancel_assigned=False)
+    with opened(postgres.url(), "bookings", model) as found:
+        yield found
+
+
+@pytest.fixture
+def garage_protecting(postgres: LocalPostgres) -> Iterator[Target]:
+    """The garage, whose app never touches a session with a mechanic: cancel_assigned = false."""
+    with opened(postgres.url(), "garage", protecting("garage", cancel_assigned=False)) as found:
+        yield found
+
+
+def reschedule(w: Any, session: Any, minutes: float) -> None:
+    """Move a booking's time to ``minutes`` from now (negative: in the past)."""
+    w.conn.execute(
+        "update care.video_sessions set scheduled_for = now() + make_interval(secs => %s) where id = %s",
+        (minutes * 60, session),
+    )
+
+
+def test_a_booking_for_later_is_protected_until_its_time_has_passed_by_the_threshold(
+    bookings: Target,
+) -> None:
+    """A real customer's booking for tomorrow, made 40 minutes ago, in a waiting word with its pending
+    request: dry run, health and cleanup name it protected and leave it; once its time has passed by
+    the threshold, the cleanup cancels it and expires its request."""
+    w, store = bookings.world, bookings.store
+    ann, bob = w.user(test=False), w.user(test=False)
+    booking = w.session(ann, status="searching", age_minutes=40, scheduled_in_minutes=24 * 60)
+    abandoned = w.session(bob, status="searching", age_minutes=40)
+    before = w.snapshot()
+
+    dry = store.cleanup_stale(dry_run=True)
+    assert dry == {
+        "requests_expired": 1,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 0,
+        "protected": {"scheduled": 1, "assigned": 0, "requests": 1},
+    }
+    assert w.snapshot() == before
+    health = store.health()
+    assert health["protected"] == {"scheduled": 1, "assigned": 0}
+    assert health["sessions"]["searching"] == {"total": 2, "stale": 1, "veryStale": 0}
+    assert {p["code"]: p["count"] for p in health["problems"]}["stale_waiting"] == 1
+
+    assert store.cleanup_stale() == dry
+    assert booking.request and abandoned.request
+    assert (w.status(booking.session), w.request_status(booking.request)) == ("searching", "pending")
+    assert (w.status(abandoned.session), w.request_status(abandoned.request)) == ("cancelled", "expired")
+
+    reschedule(w, booking.session, -14.5)  # its time has passed, not yet by the 15 minutes
+    assert store.cleanup_stale()["protected"] == {"scheduled": 1, "assigned": 0, "requests": 1}
+    assert w.status(booking.session) == "searching"
+    assert store.health()["protected"] == {"scheduled": 1, "assigned": 0}
+
+    reschedule(w, booking.session, -16)
+    assert store.health()["protected"] == {"scheduled": 0, "assigned": 0}
+    assert store.cleanup_stale() == {
+        "requests_expired": 1,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 0,
+        "protected": {"scheduled": 0, "assigned": 0, "requests": 0},
+    }
+    assert (w.status(booking.session), w.request_status(booking.request)) == ("cancelled", "expired")
+
+
+def test_a_scheduled_orphan_waits_for_its_time_too(bookings: Target) -> None:
+    w = bookings.world
+    later = w.session(
+        w.user(test=False), status="pending", age_minutes=25, request=None, scheduled_in_minutes=60
+    )
+    past = w.session(
+        w.user(test=False), status="pending", age_minutes=25, request=None, scheduled_in_minutes=-21
+    )
+    counts = bookings.store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)
+    assert counts == {
+        "requests_expired": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 1,
+        "protected": {"scheduled": 1, "assigned": 0, "requests": 0},
+    }
+    assert (w.status(later.session), w.status(past.session)) == ("pending", "cancelled")
+
+
+def test_an_assigned_open_session_is_protected_unless_the_model_says_cancel_assigned(
+    garage_protecting: Target, garage: Target
+) -> None:
+    for target, protected in ((garage_protecting, True), (garage, False)):
+        w = target.world
+        truncate_rows(target)
+        real, mechanic = w.user(test=False), w.mechanic()
+        assigned = w.session(real, status="waiting", age_minutes=40, mechanic=mechanic, request=None)
+        alone = w.session(w.user(test=False), status="waiting", age_minutes=40, request=None)
+
+        health = target.store.health()
+        dry = target.store.cleanup_stale(dry_run=True)
+        counts = target.store.cleanup_stale()
+
+        assert counts == dry
+        assert counts["sessions_cancelled"] == (1 if protected else 2)
+        assert w.status(alone.session) == "cancelled"
+        assert w.status(assigned.session) == ("waiting" if protected else "cancelled")
+        if protected:
+            assert counts["protected"] == {"scheduled": 0, "assigned": 1, "requests": 0}
+            assert health["protected"] == {"scheduled": 0, "assigned": 1}
+            assert health["sessions"]["waiting"]["stale"] == 1  # only the one the cleanup cancels
+        else:  # the schema's own model: cancel_assigned = true (the default), nothing protected
+            assert "protected" not in counts and "protected" not in health
+            assert health["sessions"]["waiting"]["stale"] == 2
+
+
+def test_the_payment_check_never_cancels_a_protected_session_but_it_still_blocks(bookings: Target) -> None:
+    w, store = bookings.world, bookings.store
+    ann, expert = w.user(test=False), w.user(test=False)
+    booking = w.session(ann, status="searching", age_minutes=40, scheduled_in_minutes=24 * 60)
+    status = store.customer_session_status(ann)
+    assert (status["cancelled"], status["blocked"], status["active_session"]["id"]) == (
+        0,
+        True,
+        str(booking.session),
+    )
+    assert w.status(booking.session) == "searching"
+    bob = w.user(test=False)
+    taken = w.session(bob, status="pending", age_minutes=40, mechanic=expert)
+    assert store.customer_session_status(bob)["cancelled"] == 0 and w.status(taken.session) == "pending"
+    reschedule(w, booking.session, -16)
+    assert store.customer_session_status(ann)["cancelled"] == 1
+    assert w.status(booking.session) == "cancelled"
+
+
+def test_force_cancel_still_cancels_a_protected_session(bookings: Target) -> None:
+    w = bookings.world
+    booking = w.session(w.user(test=False), status="searching", scheduled_in_minutes=24 * 60)
+    assert bookings.store.force_cancel(booking.session)["previous_status"] == "searching"
+    assert w.status(booking.session) == "cancelled"
+
+
+def truncate_rows(target: Target) -> None:
+    truncate(target.store.connection)

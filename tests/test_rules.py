@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from harness.errors import BadInput, Refused
+from harness.rules.model import Model
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder
 
@@ -426,3 +427,24 @@ def test_only_the_owner_and_service_role_may_run_the_rules(store: PostgresStore,
         with conn.transaction(force_rollback=True), pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(f"set local role {role}")
             conn.execute("select pitstop.purge_user(%s)", (user,))
+
+
+# -- protection: the reference model's settings, read from the reference app's own cleanup ------------
+
+
+def test_the_reference_model_protects_nothing_as_the_reference_app_cancels_assigned_sessions(
+    store: PostgresStore, seed: Seeder
+) -> None:
+    """The reference app's cleanup (harness/stack/reference_app/cleanup.py) cancels an old waiting
+    session whatever its mechanic, and has no scheduled time: its model says cancel_assigned = true
+    and no scheduled_for, and the answers keep their shape (no protected count)."""
+    assert (Model().sessions.cancel_assigned, Model().sessions.scheduled_for) == (True, "")
+    customer, mechanic = seed.user(), seed.user(role="mechanic")
+    assigned = seed.session(customer, age_minutes=JUST_OVER, mechanic=mechanic)
+
+    health = store.health()
+    assert "protected" not in health and health["sessions"]["waiting"]["stale"] == 1
+    counts = store.cleanup_stale()
+
+    assert counts == {"requests_expired": 1, "sessions_cancelled": 1, "orphans_cancelled": 0}
+    assert seed.status(assigned.session) == "cancelled"

@@ -15,7 +15,7 @@ from harness.config.settings import store_kind
 from harness.engine.browsers import ensure_browser
 from harness.errors import BadInput, ExitCode
 from harness.rules import sql
-from harness.rules.health import Health
+from harness.rules.health import Health, protected_text
 from harness.rules.model.render import answer_name
 from harness.store import JSON, open_database
 from harness.store.cleanup import Cleanup, parse_uuid
@@ -91,8 +91,13 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
             orphan_minutes=args.orphan_minutes,
             dry_run=args.dry_run,
         )
+    protected = counts.get("protected")
     if args.json:
-        print_json({**counts, "dry_run": args.dry_run})
+        # The answer's keys as they always were, then what the rules protected.
+        print_json(
+            {**{k: v for k, v in counts.items() if k != "protected"}, "dry_run": args.dry_run}
+            | ({"protected": protected} if protected is not None else {})
+        )
         return ExitCode.OK
     verb = "would expire" if args.dry_run else "expired"
     print(
@@ -107,6 +112,12 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         if model.has_requests:
             changed[model.requests.table] = counts["requests_expired"]
     print(f"{'would change' if args.dry_run else 'changed'}: {tables_line(changed, model.roots)}")
+    if isinstance(protected, dict):
+        kept = int(protected.get("requests", 0))
+        print(
+            f"protected: {protected_text(protected)}"
+            + (f"; kept {kept} of their pending requests" if kept else "")
+        )
     if args.dry_run:
         print("dry run: nothing was changed")
     return ExitCode.OK

@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.json_types import JSON
 from harness.report.recorder import FLOW_STEPS, ms_text, percentile
+from harness.rules.health import protected_text
 
 OUTCOME_LABELS = {"passed": "passed", "failed": "failed", "errors": "error", "skipped": "skipped"}
 
@@ -291,6 +292,10 @@ def health_comparison(start: JSON | None, end: JSON) -> str:
         for status in _union(h[kind] for h in readable):
             rows.append((f"{kind} · {status}", [_counts(h, kind, status) for _, h in columns]))
     rows.append(("orphans", [_plain(h, lambda h: str(h["orphans"])) for _, h in columns]))
+    if any("protected" in h for h in readable):  # where the model protects sessions: how many, and why
+        rows.append(
+            ("protected", [_plain(h, lambda h: protected_text(h.get("protected", {}))) for _, h in columns])
+        )
     rows.append(("problems", [_plain(h, lambda h: str(len(h["problems"]))) for _, h in columns]))
     body = "".join(
         f"<tr data-row='{html.escape(name)}'><th>{html.escape(name)}</th>"

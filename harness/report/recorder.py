@@ -29,7 +29,7 @@ from typing import Any
 
 from harness.errors import PitstopError
 from harness.json_types import JSON
-from harness.rules.health import Health
+from harness.rules.health import Health, protected_text
 
 FLOW_STEPS = ("payment_ms", "accept_ms", "chat_latency_ms", "end_ms")
 
@@ -182,6 +182,8 @@ def markdown(report: JSON) -> str:
             stale, very = counts.get("stale", ""), counts.get("veryStale", "")
             out.append(f"| {status} | {counts['total']} | {stale} | {very} |")
         out.append("")
+        if "protected" in health:
+            out += [f"Protected: {protected_text(health['protected'])}.", ""]
         problems = health["problems"]
         out += [f"- **{p['code']}** ({p['count']}): {p['message']}" for p in problems] or ["No problems."]
     if run["flows"]:

@@ -47,9 +47,18 @@ class Health:
         counts: dict[str, int] = self.data["requests"][status]
         return counts
 
+    @property
+    def protected(self) -> dict[str, int] | None:
+        """The open sessions as old as stale ones that the rules protect, by reason (scheduled for
+        later, a mechanic assigned); None where the rules' answer has no such count (an app's debug API)."""
+        found = self.data.get("protected")
+        if not isinstance(found, dict):
+            return None
+        return {k: int(found[k]) for k in ("scheduled", "assigned") if k in found}
+
     def to_json(self) -> JSON:
         """The contract's JSON, keys in the documented order (jsonb sorts them by length)."""
-        return {
+        out: JSON = {
             "checked_at": self.data["checked_at"],
             "sessions": {
                 s: _ordered(self.sessions(s)) for s in _words(self.data["sessions"], SESSION_STATUSES)
@@ -58,8 +67,11 @@ class Health:
                 s: _ordered(self.requests(s)) for s in _words(self.data["requests"], REQUEST_STATUSES)
             },
             "orphans": self.data["orphans"],
-            "problems": [{"code": p.code, "count": p.count, "message": p.message} for p in self.problems],
         }
+        if self.protected is not None:
+            out["protected"] = self.protected
+        out["problems"] = [{"code": p.code, "count": p.count, "message": p.message} for p in self.problems]
+        return out
 
     def lines(self) -> list[str]:
         """A few lines for a terminal."""
@@ -75,6 +87,8 @@ class Health:
             f"requests  {requests}",
             f"orphans   {self.data['orphans']}",
         ]
+        if self.protected is not None:
+            out.append(f"protected {protected_text(self.protected)}")
         if self.ok:
             out.append("problems  none")
         else:
@@ -95,6 +109,23 @@ def _ordered(counts: dict[str, int]) -> dict[str, int]:
 def _status(name: str, counts: dict[str, Any]) -> str:
     extra = [f"{k} {v}" for k, v in counts.items() if k != "total" and v]
     return f"{name} {counts['total']}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def protected_text(protected: dict[str, Any]) -> str:
+    """What the rules protected and why, in words: ``2 sessions (1 scheduled for later, …)``."""
+    scheduled, assigned = int(protected.get("scheduled", 0)), int(protected.get("assigned", 0))
+    total = scheduled + assigned
+    if not total:
+        return "none"
+    reasons = [
+        text
+        for n, text in (
+            (scheduled, f"{scheduled} scheduled for later"),
+            (assigned, f"{assigned} with a mechanic assigned"),
+        )
+        if n
+    ]
+    return f"{total} session{'s' if total != 1 else ''} ({', '.join(reasons)})"
 
 
 def problem_message(code: str, count: int, *, stale_minutes: int, very_stale_minutes: int) -> str | None:

@@ -131,9 +131,17 @@ class ApiStore(Closing):
             params={"waitingMinutes": waiting_minutes, "orphanMinutes": orphan_minutes},
         )
         with self._contract("/cleanup-sessions"):
-            return {
+            out: JSON = {
                 k: int(counts[k]) for k in ("requests_expired", "sessions_cancelled", "orphans_cancelled")
             }
+            # What the app protected, where its debug API says (the reference app protects nothing).
+            if isinstance(counts.get("protected"), dict):
+                out["protected"] = {
+                    k: int(v)
+                    for k, v in counts["protected"].items()
+                    if k in ("scheduled", "assigned", "requests")
+                }
+            return out
 
     def force_cancel(self, session_id: UUID) -> JSON:
         result = self._json("POST", "/force-cancel-session", json={"sessionId": str(session_id)})

@@ -34,11 +34,18 @@ class Sessions:
     created_at: str = "created_at"
     ended_at: str = "ended_at"  # "" when there is none; set when pitstop cancels
     updated_at: str = ""  # "" when there is none; set to now() on every row pitstop changes
+    # "" when there is none: a session's booked time (timestamptz). An open session scheduled for
+    # later is protected: it is not stale until its time has passed (by the threshold).
+    scheduled_for: str = ""
     open: tuple[str, ...] = ("pending", "waiting")  # cancelled when stale
     active: tuple[str, ...] = ("pending", "waiting", "live")  # block a new payment; all open and live words
     live: tuple[str, ...] = ("live",)
     done: tuple[str, ...] = ("completed",)
     cancelled: str = "cancelled"  # what pitstop writes when it cancels
+    # Whether the stale cleanup may cancel an open session that has a mechanic assigned (false:
+    # protected, as an app that never touches an assigned session declares). The reference app's
+    # own cleanup cancels them, so its model (the default) says true.
+    cancel_assigned: bool = True
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -254,7 +261,14 @@ def _part(name: str, cls: type[Any], values: Any, source: str) -> Any:
     out: dict[str, Any] = {}
     for key, value in values.items():
         default = getattr(defaults, key)
-        if isinstance(default, tuple):
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise BadInput(
+                    f"{where}.{key} must be true or false, not {value!r}",
+                    fix=f"{key} = {_toml(default)} (or {_toml(not default)})",
+                )
+            out[key] = value
+        elif isinstance(default, tuple):
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 raise BadInput(
                     f"{where}.{key} must be a list of status words, not {value!r}",

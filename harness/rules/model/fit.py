@@ -37,7 +37,7 @@ def misfits(model: Model, catalog: Catalog) -> list[Misfit]:
         columns = [("id", s.id, UUID), ("customer", s.customer, UUID), ("status", s.status, STATUS),
                    ("created_at", s.created_at, TIME), ("mechanic", s.mechanic, UUID),
                    ("request", s.request, UUID), ("ended_at", s.ended_at, TIME),
-                   ("updated_at", s.updated_at, TIME)]  # fmt: skip
+                   ("updated_at", s.updated_at, TIME), ("scheduled_for", s.scheduled_for, TIME)]  # fmt: skip
         out += _columns("sessions", s.table, columns, catalog)
         out += _words("sessions", s.table, s.status, s.statuses, catalog)
     if model.has_requests:

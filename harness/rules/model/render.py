@@ -24,6 +24,13 @@ from harness.rules.model.footprint import Edge, Footprint, footprint
 _ANSWER_KEYS = {"user_id", "kept", "sessions", "session_requests", "tables"}
 
 
+# The sessions' keys that name a column, quoted for the template.
+_SESSION_KEYS = (
+    "id", "customer", "mechanic", "request", "status", "created_at", "ended_at", "updated_at",
+    "scheduled_for",
+)  # fmt: skip
+
+
 def render(model: Model, catalog: Catalog | None) -> str:
     """The pitstop schema and functions for ``model``, over ``catalog``'s foreign keys."""
     plan = footprint(catalog, model) if catalog is not None else Footprint(model.roots, (), {})
@@ -81,9 +88,7 @@ def _context(model: Model, plan: Footprint) -> dict[str, Any]:
     s, r, m = model.sessions, model.requests, model.mechanics
     report = tuple((literal(w), w in s.open) for w in s.statuses)
     context: dict[str, Any] = {
-        "S": _quoted(
-            s, ("id", "customer", "mechanic", "request", "status", "created_at", "ended_at", "updated_at")
-        ),
+        "S": _quoted(s, _SESSION_KEYS),
         "Sw": _Part(
             {
                 "open": words(s.open),
@@ -101,6 +106,8 @@ def _context(model: Model, plan: Footprint) -> dict[str, Any]:
         "Rw": None,
         "M": None,
         "link": None,
+        # An open session with a mechanic is protected from the stale cleanup, unless the model says not.
+        "protect_assigned": bool(s.mechanic) and not s.cancel_assigned,
         "plan": _plan(model, plan),
     }
     if model.has_requests:
