@@ -20,12 +20,16 @@ from harness.errors import BadInput
 REQUEST_TIMEOUT_S = 10.0
 
 
-def stripe_missing() -> BadInput:
-    """The error for a base install (no ``[stack]`` extra) asked to pay or speak through Stripe."""
-    return BadInput(
-        "paying through Stripe needs the stripe library",
-        fix="pip install 'pytest-pitstop[stack]', or pip install stripe",
-    )
+def require_stripe() -> None:
+    """The ``stripe`` library is imported where it is used: a base install (no ``[stack]`` extra) has
+    none, and asking it to pay or speak through Stripe is bad input saying what to install."""
+    try:
+        import stripe  # noqa: F401
+    except ImportError:
+        raise BadInput(
+            "paying through Stripe needs the stripe library",
+            fix="pip install 'pytest-pitstop[stack]', or pip install stripe",
+        ) from None
 
 
 def stripe_event(
@@ -36,10 +40,9 @@ def stripe_event(
     ``event_id``: by default a new ``evt_pitstop_…``. The one home of the event's shape: pitstop's
     own (``checkout_completed_event``) and the embedded Stripe's (``harness.stack.stripe_front``).
     """
-    try:
-        import stripe  # here only: a base install (no [stack] extra) has no stripe library
-    except ImportError:
-        raise stripe_missing() from None
+    require_stripe()
+    import stripe
+
     return {
         "id": event_id if event_id is not None else "evt_pitstop_" + secrets.token_hex(12),
         "object": "event",

@@ -26,7 +26,7 @@ import httpx
 
 from harness.errors import PitstopError, Unreachable, Unsupported
 from harness.store.safety import check_stripe_key, is_loopback
-from harness.stripe_wire import REQUEST_TIMEOUT_S, stripe_missing
+from harness.stripe_wire import REQUEST_TIMEOUT_S, require_stripe
 
 
 class Payments:
@@ -40,10 +40,9 @@ class Payments:
             raise PitstopError(
                 "paying by webhook needs a Stripe test key", fix="set STRIPE_SECRET_KEY=sk_test_…"
             )
-        try:
-            import stripe  # here, and in the methods below: a base install has no stripe library
-        except ImportError:
-            raise stripe_missing() from None
+        require_stripe()  # a base install has no stripe library: imported here and in the methods below
+        import stripe
+
         base_addresses: Any = {"api": api_base} if api_base else {}
         self._client = stripe.StripeClient(
             secret_key,

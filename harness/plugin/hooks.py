@@ -8,7 +8,6 @@ touch nothing else.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from harness.config.contract import load_contract
 from harness.config.file import config_file, read_tables
-from harness.config.options import PLUGIN, SETTINGS, Option, resolve
+from harness.config.options import PLUGIN, SETTINGS, resolve
 from harness.config.payments import load_payments
 from harness.config.settings import RunConfig, Settings, store_kind
 from harness.errors import BadInput, PitstopError
@@ -61,13 +60,7 @@ def configure(config: pytest.Config) -> None:
 def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> RunConfig:
     """Resolve every option: command line > ini > environment > default (``harness.config.options``)."""
     env = dict(os.environ) if env is None else env
-    given: dict[str, Any] = {}
-    for option in PLUGIN:
-        value = config.getoption(option.dest)
-        if value is None:
-            ini = config.getini(option.dest)
-            value = ini if ini not in ("", [], None) and (option.kind != "flag" or ini) else None
-        given[option.field] = value
+    given = _given(config)
     in_settings = {option.field for option in SETTINGS}
     values = resolve((option for option in PLUGIN if option.field not in in_settings), given, env)
     base_url = given_base_url(config)
@@ -120,18 +113,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             raise pytest.UsageError(f"pitstop: {exc}") from None
 
 
+def _given(config: pytest.Config) -> dict[str, Any]:
+    """Each plugin option as given, by field: on the command line, else in the ini file; None: not given."""
+    given: dict[str, Any] = {}
+    for option in PLUGIN:
+        value = config.getoption(option.dest)
+        if value is None:
+            ini = config.getini(option.dest)
+            value = ini if ini not in ("", [], None) and (option.kind != "flag" or ini) else None
+        given[option.field] = value
+    return given
+
+
 def _engaged(config: pytest.Config, env: Mapping[str, str]) -> bool:
     """Whether a pitstop option was given: on the command line, in the ini file, or as a variable
     of pitstop's own (``PITSTOP_…``; ``DATABASE_URL`` and Supabase's are not pitstop's alone)."""
-
-    def given(option: Option) -> bool:
-        if config.getoption(option.dest) is not None:
-            return True
-        if config.getini(option.dest) not in ("", [], None, False):
-            return True
-        return bool(option.env and option.env.startswith("PITSTOP_") and env.get(option.env))
-
-    return any(given(option) for option in PLUGIN)
+    if any(value is not None for value in _given(config).values()):
+        return True
+    return any(o.env and o.env.startswith("PITSTOP_") and env.get(o.env) for o in PLUGIN)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -302,11 +301,3 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for line in report.terminal_lines(data):
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"report    {config.stash[STATE].config.health_path}")
-
-
-def replace_config(config: pytest.Config, **changes: Any) -> None:
-    """For tests of the plugin: change the run's options after configuration."""
-    state = config.stash[STATE]
-    state.config = dataclasses.replace(state.config, **changes)
-    if state.made_run is not None:
-        state.made_run.config = state.config
