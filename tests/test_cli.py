@@ -182,6 +182,7 @@ def test_cleanup_dry_run_as_json(capsys: pytest.CaptureFixture[str], database_ur
     assert code == 0
     assert json.loads(out) == {
         "requests_expired": 0,
+        "requests_cancelled": 0,
         "sessions_cancelled": 1,
         "orphans_cancelled": 1,
         "dry_run": True,

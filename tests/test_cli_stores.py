@@ -79,6 +79,7 @@ def test_reset_cleanup_and_force_cancel_through_the_api(
     code, out, _ = run(capsys, "cleanup", "--dry-run", "--json", *api(embedded))
     assert code == 0 and json.loads(out) == {
         "requests_expired": 1,
+        "requests_cancelled": 0,
         "sessions_cancelled": 1,
         "orphans_cancelled": 0,
         "dry_run": True,

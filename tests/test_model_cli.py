@@ -67,6 +67,7 @@ def test_the_commands_on_the_garage_in_its_words(
         assert code == 0
         assert json.loads(out) == {
             "requests_expired": 1,
+            "requests_cancelled": 0,
             "sessions_cancelled": 2,
             "orphans_cancelled": 2,
             "dry_run": False,
@@ -175,7 +176,7 @@ def test_cleanup_and_health_say_what_they_protected_and_why(
     config = tmp_path / "pitstop.toml"
     text = Path(CONFIG).read_text(encoding="utf-8")
     config.write_text(
-        text.replace('cancelled = "cancelled"\n', 'cancelled = "cancelled"\ncancel_assigned = false\n', 1)
+        text.replace("cancel_assigned = true", "cancel_assigned = false", 1)
     )
     code, _, err = pitstop(capsys, garage_url, "install", config=str(config))
     assert (code, err) == (0, "")
@@ -216,6 +217,7 @@ def test_cleanup_and_health_say_what_they_protected_and_why(
         assert code == 0
         assert json.loads(out) == {
             "requests_expired": 1,
+            "requests_cancelled": 0,
             "sessions_cancelled": 1,
             "orphans_cancelled": 1,  # by customer: no pending request left
             "dry_run": False,

@@ -315,7 +315,7 @@ def test_a_pending_request_just_over_the_threshold_takes_the_expired_word(target
 
     # By customer, the old customer has no pending request left: its session was an orphan too.
     orphans = 1 if target.name == "garage" else 0
-    assert counts == {"requests_expired": 1, "sessions_cancelled": 1, "orphans_cancelled": orphans}
+    assert counts == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": orphans}
     assert old.request and young.request
     assert w.request_status(old.request) == model.requests.expired
     assert w.request_status(young.request) == model.requests.pending
@@ -356,14 +356,20 @@ def test_open_sessions_are_cancelled_just_over_the_threshold_in_every_open_word(
 
     counts = target.store.cleanup_stale()
 
+    # Their young requests go with them, where a request names its session (by customer, none does).
+    linked = model.all_queues[0][1].link != "customer"
     assert counts == {
         "requests_expired": 0,
+        "requests_cancelled": len(model.sessions.open) if linked else 0,
         "sessions_cancelled": len(model.sessions.open),
         "orphans_cancelled": 0,
     }
     for word in model.sessions.open:
         assert w.status(old[word].session) == model.sessions.cancelled
         assert w.status(young[word].session) == word
+        assert w.request_status(young[word].request) == model.requests.pending
+        if linked:
+            assert w.request_status(old[word].request) == model.requests.cancelled
 
 
 def test_live_done_cancelled_and_other_active_sessions_are_never_touched(target: Target) -> None:
@@ -373,6 +379,7 @@ def test_live_done_cancelled_and_other_active_sessions_are_never_touched(target:
     before = w.snapshot()
     assert target.store.cleanup_stale() == {
         "requests_expired": 0,
+        "requests_cancelled": 0,
         "sessions_cancelled": 0,
         "orphans_cancelled": 0,
     }
@@ -387,7 +394,7 @@ def test_an_orphan_is_cancelled_just_over_the_orphan_threshold(target: Target) -
 
     counts = target.store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)
 
-    assert counts == {"requests_expired": 0, "sessions_cancelled": 1, "orphans_cancelled": 1}
+    assert counts == {"requests_expired": 0, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 1}
     assert w.status(over.session) == model.sessions.cancelled
     assert w.status(under.session) == model.sessions.open[0]
 
@@ -415,7 +422,7 @@ def test_garage_an_orphan_is_an_open_session_whose_customer_has_no_pending_reque
     counts = garage.store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)
 
     assert health["orphans"] == 2  # the orphan and the young one, at any age
-    assert counts == {"requests_expired": 0, "sessions_cancelled": 1, "orphans_cancelled": 1}
+    assert counts == {"requests_expired": 0, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 1}
     assert (w.status(kept.session), w.status(orphan.session), w.status(young.session)) == (
         "waiting",
         "cancelled",
@@ -777,6 +784,7 @@ def test_a_booking_for_later_is_protected_until_its_time_has_passed_by_the_thres
     dry = store.cleanup_stale(dry_run=True)
     assert dry == {
         "requests_expired": 1,
+        "requests_cancelled": 0,
         "sessions_cancelled": 1,
         "orphans_cancelled": 0,
         "protected": {"scheduled": 1, "assigned": 0, "requests": 1},
@@ -801,6 +809,7 @@ def test_a_booking_for_later_is_protected_until_its_time_has_passed_by_the_thres
     assert store.health()["protected"] == {"scheduled": 0, "assigned": 0}
     assert store.cleanup_stale() == {
         "requests_expired": 1,
+        "requests_cancelled": 0,
         "sessions_cancelled": 1,
         "orphans_cancelled": 0,
         "protected": {"scheduled": 0, "assigned": 0, "requests": 0},
@@ -819,6 +828,7 @@ def test_a_scheduled_orphan_waits_for_its_time_too(bookings: Target) -> None:
     counts = bookings.store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)
     assert counts == {
         "requests_expired": 0,
+        "requests_cancelled": 0,
         "sessions_cancelled": 1,
         "orphans_cancelled": 1,
         "protected": {"scheduled": 1, "assigned": 0, "requests": 0},

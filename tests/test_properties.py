@@ -142,9 +142,16 @@ def test_cleanup_changes_exactly_what_its_rules_name(
             or (sid not in with_request and s["age"] > orphan)
         )
     }
+    # A cancelled session's pending request that did not expire is cancelled with it.
+    dropped = {
+        rid
+        for rid, r in requests_before.items()
+        if rid not in expired and r["status"] == "pending" and r["session"] in cancelled
+    }
     sessions_after, requests_after = session_rows(seed), request_rows(seed)
     for rid, r in requests_before.items():
-        assert requests_after[rid]["status"] == ("expired" if rid in expired else r["status"])
+        word = "expired" if rid in expired else "cancelled" if rid in dropped else r["status"]
+        assert requests_after[rid]["status"] == word
     for sid, s in sessions_before.items():
         after = sessions_after[sid]
         if sid in cancelled:
@@ -153,6 +160,7 @@ def test_cleanup_changes_exactly_what_its_rules_name(
             assert (after["status"], after["ended"]) == (s["status"], s["ended"])
     assert counts == {
         "requests_expired": len(expired),
+        "requests_cancelled": len(dropped),
         "sessions_cancelled": len(cancelled),
         "orphans_cancelled": len(cancelled - with_request),
     }

@@ -402,6 +402,7 @@ def test_cleanup_names_every_table_it_changed(
         code, out, _ = pitstop_cli(capsys, url, "cleanup", "--json")
         assert json.loads(out) == {
             "requests_expired": 1,
+            "requests_cancelled": 0,
             "sessions_cancelled": 2,
             "orphans_cancelled": 1,
             "dry_run": False,

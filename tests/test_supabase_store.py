@@ -66,6 +66,7 @@ def test_recorded_cleanup_calls_rpc_pitstop_cleanup_stale(store: SupabaseStore) 
     with playing("cleanup"):
         assert store.cleanup_stale() == {
             "requests_expired": 1,
+            "requests_cancelled": 0,
             "sessions_cancelled": 1,
             "orphans_cancelled": 0,
         }

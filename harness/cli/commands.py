@@ -99,18 +99,25 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
             | ({"protected": protected} if protected is not None else {})
         )
         return ExitCode.OK
-    verb = "would expire" if args.dry_run else "expired"
-    print(
-        f"{verb} {counts['requests_expired']} pending requests older than {args.waiting_minutes} min; "
-        f"{'would cancel' if args.dry_run else 'cancelled'} {counts['sessions_cancelled']} sessions "
-        f"({counts['orphans_cancelled']} orphaned)"
-    )
+    expire, cancel = ("would expire", "would cancel") if args.dry_run else ("expired", "cancelled")
     model = settings.model
+    queues: dict[str, dict[str, int]] = counts.get("queues") or {}
+    dropped = counts.get("requests_cancelled", 0)
+    print(
+        f"{expire} {counts['requests_expired']} pending requests older than {args.waiting_minutes} min; "
+        f"{cancel} {counts['sessions_cancelled']} sessions ({counts['orphans_cancelled']} orphaned)"
+        + (f" and {dropped} of their pending requests" if dropped else "")
+    )
+    for name, n in queues.items():
+        print(f"{name}: {expire} {n['expired']} open rows; {cancel} {n['cancelled']} of cancelled sessions")
     changed = counts.get("tables")
     if not isinstance(changed, dict):  # the rows the stale cleanup changes, by table
         changed = {model.sessions.table: counts["sessions_cancelled"]}
         if model.has_requests:
-            changed[model.requests.table] = counts["requests_expired"]
+            changed[model.requests.table] = counts["requests_expired"] + counts.get("requests_cancelled", 0)
+        for name, queue in model.queues:
+            n = queues.get(name, {})
+            changed[queue.table] = n.get("expired", 0) + n.get("cancelled", 0)
     print(f"{'would change' if args.dry_run else 'changed'}: {tables_line(changed, model.roots)}")
     if isinstance(protected, dict):
         kept = int(protected.get("requests", 0))
@@ -131,9 +138,10 @@ def cmd_force_cancel(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
+        rows = "".join(f"; {n} rows of {name} cancelled" for name, n in (result.get("queues") or {}).items())
         print(
             f"cancelled session {session_id} (was {result['previous_status']}); "
-            f"{result['requests_cancelled']} pending requests cancelled"
+            f"{result['requests_cancelled']} pending requests cancelled{rows}"
         )
     return ExitCode.OK
 

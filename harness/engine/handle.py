@@ -68,6 +68,8 @@ def state_words(model: Model, state: str, spec: JSON) -> tuple[str, str | None]:
     if request not in REQUEST_ROLES:
         raise BadInput(f"state {state} names the request role {request!r}", fix=f"use one of {REQUEST_ROLES}")
     if not model.has_requests:
+        if model.queues:  # its request is a row of each declared queue (``SeedState.queued``)
+            return status, None
         raise needs("requests.table", "it has a request")
     return status, str(getattr(r, request))
 
@@ -168,6 +170,7 @@ class Pitstop:
                 mechanic=mechanic.id if mechanic else None,
                 status=status,
                 request=request,
+                queued=spec.get("request"),
                 plan=params.get("plan", "Quick Chat"),
                 age_s=float(params.get("age_minutes", 0)) * 60,
                 vehicle=load("vehicles")[0],

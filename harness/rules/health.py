@@ -23,6 +23,13 @@ class Problem:
     code: str
     count: int
     message: str
+    queue: str | None = None  # the declared queue it is about, where it is about one
+
+    def to_json(self) -> JSON:
+        out: JSON = {"code": self.code, "count": self.count}
+        if self.queue is not None:
+            out["queue"] = self.queue
+        return out | {"message": self.message}
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,9 @@ class Health:
 
     @property
     def problems(self) -> list[Problem]:
-        return [Problem(p["code"], int(p["count"]), p["message"]) for p in self.data["problems"]]
+        return [
+            Problem(p["code"], int(p["count"]), p["message"], p.get("queue")) for p in self.data["problems"]
+        ]
 
     @property
     def ok(self) -> bool:
@@ -46,6 +55,12 @@ class Health:
     def requests(self, status: str) -> dict[str, int]:
         counts: dict[str, int] = self.data["requests"][status]
         return counts
+
+    @property
+    def queues(self) -> dict[str, dict[str, dict[str, int]]]:
+        """The declared queues' counts by their words, by queue name (empty: the model declares none)."""
+        found = self.data.get("queues")
+        return {name: {w: _ordered(c) for w, c in words.items()} for name, words in (found or {}).items()}
 
     @property
     def protected(self) -> dict[str, int] | None:
@@ -66,11 +81,13 @@ class Health:
             "requests": {
                 s: _ordered(self.requests(s)) for s in _words(self.data["requests"], REQUEST_STATUSES)
             },
-            "orphans": self.data["orphans"],
         }
+        if self.queues:
+            out["queues"] = self.queues
+        out["orphans"] = self.data["orphans"]
         if self.protected is not None:
             out["protected"] = self.protected
-        out["problems"] = [{"code": p.code, "count": p.count, "message": p.message} for p in self.problems]
+        out["problems"] = [p.to_json() for p in self.problems]
         return out
 
     def lines(self) -> list[str]:
@@ -84,9 +101,12 @@ class Health:
         out = [
             f"checked at {self.data['checked_at']}",
             f"sessions  {sessions}",
-            f"requests  {requests}",
-            f"orphans   {self.data['orphans']}",
         ]
+        if self.data["requests"] or not self.queues:  # an app may keep its queue elsewhere
+            out.append(f"requests  {requests}")
+        for name, counts in self.queues.items():
+            out.append(f"{name:<9} " + "  ".join(_status(w, c) for w, c in counts.items()))
+        out.append(f"orphans   {self.data['orphans']}")
         if self.protected is not None:
             out.append(f"protected {protected_text(self.protected)}")
         if self.ok:

@@ -134,6 +134,9 @@ class ApiStore(Closing):
             out: JSON = {
                 k: int(counts[k]) for k in ("requests_expired", "sessions_cancelled", "orphans_cancelled")
             }
+            # The pending requests of the sessions it cancelled, where its debug API says.
+            if "requests_cancelled" in counts:
+                out["requests_cancelled"] = int(counts["requests_cancelled"])
             # What the app protected, where its debug API says (the reference app protects nothing).
             if isinstance(counts.get("protected"), dict):
                 out["protected"] = {

@@ -36,6 +36,9 @@ class SeedState(TypedDict):
     mechanic: UUID | None  # a test user, or a test mechanic when the model has a mechanics table
     status: str  # a word of sessions.status
     request: str | None  # a word of requests.status; None: no request
+    # The state's request role (states.json: pending, accepted, expired, cancelled), which its rows
+    # in the declared queues follow; None: the session is in no queue (no mechanic can accept it).
+    queued: str | None
     plan: str
     age_s: float
     vehicle: JSON

@@ -22,7 +22,7 @@ from harness.json_types import JSON
 from harness.rules import sql as migrations
 from harness.rules.model import Model, fit, seeding
 from harness.rules.model.catalog import Catalog, Column, read_catalog
-from harness.rules.model.declaration import VALUE_PARTS
+from harness.rules.model.declaration import Queue
 from harness.rules.model.seeding import AUTH_USERS
 from harness.store import auth_users
 from harness.store.closing import Closing
@@ -314,10 +314,7 @@ class PostgresStore(Closing):
         )
         shown = ", ".join(columns) or "its columns"
         # The model's own columns (pitstop writes them) and those it declares values for.
-        named: dict[str, str] = {}
-        if part is not None:
-            declared = getattr(self.model, part)
-            named = {getattr(declared, k): k for k in VALUE_PARTS[part] if getattr(declared, k)}
+        named = next((n for p, _, n, _ in self.model.value_parts() if p == part), {})
         given = set(self.model.values_for(table))
         ours = [c for c in columns if c not in named]
         declare = (
@@ -673,6 +670,25 @@ def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sq
                     _table(r.table), *_columns_values(row), sql.Identifier(r.id)
                 )
             )
+    for n, (_, queue) in enumerate(model.queues):  # planned for every state, as the requests are
+        word = _queue_word(model, queue, status, mechanic is not None, state["queued"])
+        row = {queue.status: sql.Literal(word or queue.open[0]), queue.created_at: created}
+        if queue.session:
+            row[queue.session] = sql.SQL("%(session_id)s")
+        if queue.customer:
+            row[queue.customer] = sql.SQL("%(customer)s")
+        if queue.mechanic and mechanic is not None and word not in queue.open:
+            row[queue.mechanic] = sql.SQL("%(mechanic)s")
+        if queue.updated_at:
+            row[queue.updated_at] = now
+        needs = fill.row(row, queue.table)
+        if word is not None:
+            now_needed += needs
+            ctes.append(
+                sql.SQL("{} as (insert into {} ({}) select {} from s returning 1)").format(
+                    sql.Identifier(f"q{n}"), _table(queue.table), *_columns_values(row)
+                )
+            )
     for n, people in enumerate(seeding.participants(model, catalog)):
         users: list[tuple[str, sql.Composable]] = [("customer", sql.SQL("%(customer)s::uuid"))]
         mechanic_user = _mechanic_user(model, catalog)
@@ -703,6 +719,25 @@ def seed_statement(model: Model, catalog: Catalog, state: SeedState) -> tuple[sq
         sql.SQL(", ").join(ctes), sql.Identifier(s.id), request_id
     )
     return statement, params
+
+
+def _queue_word(model: Model, queue: Queue, status: str, assigned: bool, role: str | None) -> str | None:
+    """The word of a seeded session's row in ``queue``: open while it waits, taken once a mechanic
+    has it, done when it is over, cancelled with it, expired where the state's request expired (as
+    the stale cleanup leaves it); None where the queue has no such word, or the state puts its
+    session in no queue (``role`` None: an orphan, which no mechanic can accept)."""
+    s = model.sessions
+    if role is None:
+        return None
+    if role == "expired":
+        return queue.expired
+    if status == s.cancelled:
+        return queue.cancelled
+    if status in s.done:
+        return next(iter(queue.done), None)
+    if status in s.live or (assigned and status not in s.open):
+        return next(iter(queue.taken), None)
+    return queue.open[0]
 
 
 class _Filler:

@@ -43,8 +43,8 @@ class Sessions:
     done: tuple[str, ...] = ("completed",)
     cancelled: str = "cancelled"  # what pitstop writes when it cancels
     # Whether the stale cleanup may cancel an open session that has a mechanic assigned (false:
-    # protected, as an app that never touches an assigned session declares). The reference app's
-    # own cleanup cancels them, so its model (the default) says true.
+    # protected). A model that declares its sessions protects them unless it says true
+    # (``load_model``); the reference app's own cleanup cancels them, so its model says true.
     cancel_assigned: bool = True
 
     @property
@@ -74,6 +74,57 @@ class Requests:
     def statuses(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.pending, self.accepted, self.expired, self.cancelled)))
 
+    def as_queue(self, via: str) -> Queue:
+        """The requests as a queue: pending rows are open; an accepted one is over as the rules see
+        it (the app's own cleanup never touches it). ``via``: the sessions' column referring to them."""
+        return Queue(
+            table=self.table, id=self.id, session=self.session, customer=self.customer,
+            mechanic=self.mechanic, status=self.status, created_at=self.created_at,
+            open=(self.pending,), done=(self.accepted,), expired=self.expired,
+            cancelled=self.cancelled, via="" if self.session else via,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A table of the mechanics' queue, ``[tool.pitstop.model.queues.<name>]``: rows that offer a
+    session to mechanics (an assignment, a dispatch, a request), each linked to its session by a
+    column (``session``) or, without one, to the session's customer (``customer``).
+
+    The rules keep every queue consistent with its sessions: open rows expire when stale, a session
+    pitstop cancels leaves no open or taken row, a purge removes a test user's rows.
+    """
+
+    table: str = ""
+    id: str = "id"
+    session: str = "session_id"  # references the session; "" = linked by customer
+    customer: str = ""  # references the customer (auth.users); "" when there is none
+    mechanic: str = ""  # "" when there is none
+    status: str = "status"
+    created_at: str = "created_at"
+    updated_at: str = ""  # "" when there is none; set to now() on every row pitstop changes
+    open: tuple[str, ...] = ()  # shown to mechanics: expire when stale
+    taken: tuple[str, ...] = ()  # a mechanic has it: cancelled with its session
+    done: tuple[str, ...] = ()  # over (declined, finished): never touched
+    expired: str = "expired"  # written when an open row goes stale
+    cancelled: str = "cancelled"  # written when its session is cancelled
+    # Whether every open session has a row here: an open session that no such queue holds is an
+    # orphan (no mechanic can accept it), reported by health and cancelled by the cleanup.
+    holds: bool = True
+    # The sessions' column that refers to this queue's id (the requests' sessions.request): set by
+    # the model, never declared for a queue.
+    via: str = field(default="", metadata={"declared": False})
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """Every status word the queue names, in the order health reports them."""
+        return tuple(dict.fromkeys((*self.open, *self.taken, *self.done, self.expired, self.cancelled)))
+
+    @property
+    def link(self) -> str:
+        """How a row finds its session: "session" (its column), "via" (the session's column) or "customer"."""
+        return "session" if self.session else "via" if self.via else "customer"
+
 
 @dataclass(frozen=True)
 class Mechanics:
@@ -99,14 +150,16 @@ class Values:
 
     sessions: tuple[tuple[str, Scalar], ...] = ()
     requests: tuple[tuple[str, Scalar], ...] = ()
+    queues: tuple[tuple[str, tuple[tuple[str, Scalar], ...]], ...] = ()  # by queue name
 
 
 # The parts that may declare values (the tables a named state writes), and the keys of each that
-# name a column pitstop writes itself: those take no declared value.
+# name a column pitstop writes itself: those take no declared value. Each queue declares its own.
 VALUE_PARTS: dict[str, tuple[str, ...]] = {
     "sessions": ("id", "customer", "mechanic", "request", "status", "created_at", "ended_at", "updated_at"),
     "requests": ("id", "customer", "mechanic", "session", "status", "created_at"),
 }
+QUEUE_WRITTEN = ("id", "session", "customer", "mechanic", "status", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -114,6 +167,8 @@ class Model:
     sessions: Sessions = field(default_factory=Sessions)
     requests: Requests = field(default_factory=Requests)
     mechanics: Mechanics = field(default_factory=Mechanics)
+    # [tool.pitstop.model.queues.<name>], in the order declared.
+    queues: tuple[tuple[str, Queue], ...] = ()
     values: Values = field(default_factory=Values)
 
     @property
@@ -121,18 +176,38 @@ class Model:
         return bool(self.requests.table)
 
     @property
+    def all_queues(self) -> tuple[tuple[str, Queue], ...]:
+        """Every queue the rules keep, by name: the requests (when the app keeps them), then the declared."""
+        requests = (("requests", self.requests.as_queue(self.sessions.request)),) if self.has_requests else ()
+        return (*requests, *self.queues)
+
+    def value_parts(self) -> tuple[tuple[str, str, dict[str, str], tuple[tuple[str, Scalar], ...]], ...]:
+        """(part, its table, the columns pitstop writes itself by their key, the values declared) of
+        every table a named state writes: sessions, requests and each queue (as ``queues.<name>``)."""
+        out = []
+        for part, keys in VALUE_PARTS.items():
+            declared = getattr(self, part)
+            named = {getattr(declared, key): key for key in keys if getattr(declared, key)}
+            out.append((part, declared.table, named, getattr(self.values, part)))
+        values = dict(self.values.queues)
+        for name, queue in self.queues:
+            named = {getattr(queue, key): key for key in QUEUE_WRITTEN if getattr(queue, key)}
+            out.append((f"queues.{name}", queue.table, named, values.get(name, ())))
+        return tuple(out)
+
+    @property
     def has_mechanics_table(self) -> bool:
         return bool(self.mechanics.table)
 
     @property
     def roots(self) -> tuple[str, ...]:
-        """The tables a purge starts from: sessions, and requests when the app keeps them."""
-        return tuple(t for t in (self.sessions.table, self.requests.table) if t)
+        """The tables a purge starts from: sessions and every queue."""
+        return (self.sessions.table, *(q.table for _, q in self.all_queues))
 
     @property
     def tables(self) -> tuple[str, ...]:
-        """The tables the model names: sessions, then requests and mechanics when it has them."""
-        return tuple(t for t in (self.sessions.table, self.requests.table, self.mechanics.table) if t)
+        """The tables the model names: sessions, the queues, then mechanics when it has them."""
+        return tuple(t for t in (*self.roots, self.mechanics.table) if t)
 
     def installed_for_another(self, installed: Mapping[str, str]) -> bool:
         """Whether ``installed`` (what ``install`` recorded) was rendered for another model than
@@ -141,18 +216,17 @@ class Model:
 
     def values_for(self, table: str) -> dict[str, Scalar]:
         """The values declared for the columns of ``table`` (a part's table), by column."""
-        for part in VALUE_PARTS:
-            if table and getattr(self, part).table == table:
-                return dict(getattr(self.values, part))
-        return {}
+        return next((dict(v) for _, t, _, v in self.value_parts() if table and t == table), {})
 
     def to_json(self) -> dict[str, Any]:
-        """The declaration as JSON: one object per part, a part's declared values under its ``values``."""
+        """The declaration as JSON: one object per part (``queues``: one per queue, by name), a
+        part's declared values under its ``values``."""
         out = self._rules_json()
-        for part in VALUE_PARTS:
-            declared = getattr(self.values, part)
+        out.setdefault("queues", {})
+        for part, _, _, declared in self.value_parts():
             if declared:
-                out[part]["values"] = dict(declared)
+                where = out["queues"][part.split(".", 1)[1]] if part.startswith("queues.") else out[part]
+                where["values"] = dict(declared)
         return out
 
     def digest(self) -> str:
@@ -161,24 +235,36 @@ class Model:
         return hashlib.sha256(json.dumps(self._rules_json(), sort_keys=True).encode()).hexdigest()
 
     def _rules_json(self) -> dict[str, Any]:
-        return {part: dataclasses.asdict(getattr(self, part)) for part in PARTS}
+        out = {part: dataclasses.asdict(getattr(self, part)) for part in PARTS}
+        if self.queues:  # a model without queues hashes as it did before they could be declared
+            out["queues"] = {name: _declared(queue) for name, queue in self.queues}
+        return out
 
     def to_toml(self, comments: dict[str, str] | None = None) -> str:
         """The declaration as ``[tool.pitstop.model.*]`` tables; ``comments`` by ``part.key``."""
         comments = comments or {}
+        values = {part: declared for part, _, _, declared in self.value_parts()}
+        sections = [(part, dataclasses.asdict(getattr(self, part))) for part in PARTS]
+        sections += [(f"queues.{name}", _declared(queue)) for name, queue in self.queues]
         out: list[str] = []
-        for part in PARTS:
+        for part, keys in sections:
             if out:
                 out.append("")
             out.append(f"[tool.pitstop.model.{part}]")
-            for key, value in dataclasses.asdict(getattr(self, part)).items():
+            for key, value in keys.items():
                 note = comments.get(f"{part}.{key}")
                 out.append(f"{key} = {_toml(value)}" + (f"  # {note}" if note else ""))
-            declared = getattr(self.values, part, ())
-            if declared:
+            if values.get(part):
                 out += ["", f"[tool.pitstop.model.{part}.values]"]
-                out += [f"{_toml_key(column)} = {_toml(value)}" for column, value in declared]
+                out += [f"{_toml_key(column)} = {_toml(value)}" for column, value in values[part]]
         return "\n".join(out) + "\n"
+
+
+def _declared(queue: Queue) -> dict[str, Any]:
+    """A queue's declared keys (not what the model sets itself)."""
+    return {
+        f.name: getattr(queue, f.name) for f in dataclasses.fields(Queue) if f.metadata.get("declared", True)
+    }
 
 
 PARTS: dict[str, type[Sessions] | type[Requests] | type[Mechanics]] = {
@@ -201,24 +287,53 @@ def load_model(data: Any, *, source: str = "[tool.pitstop.model]") -> Model:
         return Model()
     if not isinstance(data, dict):
         raise BadInput(f"{source} must be a table, not {data!r}", fix="write [tool.pitstop.model.sessions] …")
-    unknown = set(data) - set(PARTS)
+    unknown = set(data) - {*PARTS, "queues"}
     if unknown:
         raise BadInput(
             f"unknown part {', '.join(sorted(unknown))} in {source}",
-            fix=f"use only {', '.join(f'[tool.pitstop.model.{p}]' for p in PARTS)}",
+            fix=f"use only {', '.join(f'[tool.pitstop.model.{p}]' for p in (*PARTS, 'queues.<name>'))}",
         )
     parts: dict[str, Any] = {}
-    declared: dict[str, tuple[tuple[str, Scalar], ...]] = {}
+    declared: dict[str, Any] = {}
     for name, cls in PARTS.items():
         values = data.get(name, {})
         if name in VALUE_PARTS and isinstance(values, dict) and "values" in values:
             values = dict(values)
             declared[name] = _values(name, values.pop("values"), source)
         parts[name] = _part(name, cls, values, source)
-    model = Model(**parts, values=Values(**declared))
+    if isinstance(data.get("sessions"), dict) and "cancel_assigned" not in data["sessions"]:
+        # Another app's sessions: an assigned one is protected unless the model says otherwise.
+        parts["sessions"] = dataclasses.replace(parts["sessions"], cancel_assigned=False)
+    queues, declared["queues"] = _queues(data.get("queues", {}), source)
+    model = Model(**parts, queues=queues, values=Values(**declared))
     _check_words(model, source)
     _check_values(model, source)
     return model
+
+
+def _queues(data: Any, source: str) -> tuple[tuple[tuple[str, Queue], ...], tuple[Any, ...]]:
+    """``[tool.pitstop.model.queues.<name>]``: each a table of its own, with its own ``values``."""
+    example = '[tool.pitstop.model.queues.assignments] with table = "public.assignments" …'
+    if not isinstance(data, dict):
+        raise BadInput(f"{source}.queues must be a table of queues, not {data!r}", fix=f"write {example}")
+    queues: list[tuple[str, Queue]] = []
+    values: list[tuple[str, tuple[tuple[str, Scalar], ...]]] = []
+    for name, keys in data.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name == "requests":
+            raise BadInput(
+                f"{source}.queues.{name}: a queue's name is a word of letters, digits and _, not 'requests'",
+                fix="name the queue for what it holds, such as assignments "
+                "(the requests table is declared as [tool.pitstop.model.requests])",
+            )
+        if isinstance(keys, dict) and "values" in keys:
+            keys = dict(keys)
+            values.append((name, _values(f"queues.{name}", keys.pop("values"), source)))
+        queues.append((name, _part(f"queues.{name}", Queue, keys, source)))
+    tables = [q.table for _, q in queues]
+    twice = sorted({t for t in tables if tables.count(t) > 1})
+    if twice:
+        raise BadInput(f"{source}.queues: {', '.join(twice)} declared twice", fix="declare each table once")
+    return tuple(queues), tuple(values)
 
 
 def _values(part: str, values: Any, source: str) -> tuple[tuple[str, Scalar], ...]:
@@ -251,7 +366,7 @@ def _part(name: str, cls: type[Any], values: Any, source: str) -> Any:
     if not isinstance(values, dict):
         raise BadInput(f"{where} must be a table, not {values!r}", fix=f"write [tool.pitstop.model.{name}]")
     defaults = cls()
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("declared", True)}
     unknown = set(values) - set(fields)
     if unknown:
         raise BadInput(
@@ -280,7 +395,9 @@ def _part(name: str, cls: type[Any], values: Any, source: str) -> Any:
         else:
             out[key] = value.strip()
     part = cls(**out)
-    if name == "sessions" or part.table:
+    if cls is Queue:
+        _check_queue(where, part)
+    elif name == "sessions" or part.table:
         for key in REQUIRED[name]:
             if not getattr(part, key):
                 raise BadInput(
@@ -293,6 +410,36 @@ def _part(name: str, cls: type[Any], values: Any, source: str) -> Any:
             fix=f'table = "public.{part.table}"',
         )
     return part
+
+
+def _check_queue(where: str, queue: Queue) -> None:
+    """A queue names its table, id, status and time, how it links to sessions, and its words:
+    open ones, and the words pitstop writes, which are neither open nor taken."""
+    example = {"table": "public.assignments", "open": ["queued"], "session": "session_id"}
+    for key in ("table", "id", "status", "created_at", "open", "expired", "cancelled"):
+        if not getattr(queue, key):
+            raise BadInput(f"{where}.{key} may not be empty", fix=f"{key} = {_toml(example.get(key, key))}")
+    if not queue.session and not queue.customer:
+        raise BadInput(
+            f"{where} links its rows to nothing: session and customer are both empty",
+            fix='session = "session_id" (the column referring to the session), or customer = "customer_id"',
+        )
+    if queue.table.count(".") != 1:
+        raise BadInput(
+            f"{where}.table must be schema-qualified, not {queue.table!r}",
+            fix=f'table = "public.{queue.table}"',
+        )
+    shared = set(queue.open) & set(queue.taken)
+    if shared:
+        raise BadInput(f"{where}: {sorted(shared)} are both open and taken", fix="name each word in one list")
+    for key in ("expired", "cancelled"):
+        word = getattr(queue, key)
+        if word in queue.open or word in queue.taken:
+            raise BadInput(
+                f"{where}.{key} ({word!r}) is also an open or taken word",
+                fix=f"name the word pitstop writes when it {'expires' if key == 'expired' else 'cancels'} "
+                "a row, which shows nothing to mechanics",
+            )
 
 
 def _check_words(model: Model, source: str) -> None:
@@ -320,6 +467,11 @@ def _check_words(model: Model, source: str) -> None:
             f"{source}.sessions.{key} must be part of active: {sorted(outside)} are not",
             fix=f"active = {_toml(tuple(dict.fromkeys((*s.active, *words))))}",
         )
+    if model.has_requests and model.requests.table in (q.table for _, q in model.queues):
+        raise BadInput(
+            f"{source}: {model.requests.table} is both the requests table and a queue",
+            fix='declare it once: as [tool.pitstop.model.requests], or as a queue with requests.table = ""',
+        )
     if model.has_requests and s.request and model.requests.session:
         raise BadInput(
             f"{source} links requests to sessions twice (sessions.request and requests.session)",
@@ -334,10 +486,8 @@ def _check_values(model: Model, source: str) -> None:
             f"{source}.requests.values declares values, but the model has no requests table",
             fix="set requests.table, or remove [tool.pitstop.model.requests.values]",
         )
-    for part, keys in VALUE_PARTS.items():
-        declared = getattr(model, part)
-        named = {getattr(declared, key): key for key in keys if getattr(declared, key)}
-        for column, _ in getattr(model.values, part):
+    for part, _, named, declared in model.value_parts():
+        for column, _ in declared:
             if column in named:
                 raise BadInput(
                     f"{source}.{part}.values.{column}: the column is {part}.{named[column]} of the model, "

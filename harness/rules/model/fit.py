@@ -52,6 +52,16 @@ def misfits(model: Model, catalog: Catalog) -> list[Misfit]:
     elif s.request:
         out.append(Misfit("sessions.request", "names a request column, but the model has no requests table",
                           'set requests.table, or request = ""'))  # fmt: skip
+    for name, q in model.queues:
+        part = f"queues.{name}"
+        found = _table(part, q.table, catalog)
+        out += found
+        if not found:
+            columns = [("id", q.id, UUID), ("session", q.session, UUID), ("customer", q.customer, UUID),
+                       ("mechanic", q.mechanic, UUID), ("status", q.status, STATUS),
+                       ("created_at", q.created_at, TIME), ("updated_at", q.updated_at, TIME)]  # fmt: skip
+            out += _columns(part, q.table, columns, catalog)
+            out += _words(part, q.table, q.status, q.statuses, catalog)
     if model.has_mechanics_table:
         found = _table("mechanics", m.table, catalog)
         out += found
@@ -159,6 +169,12 @@ def _references(model: Model, catalog: Catalog, wrong: set[str]) -> list[Misfit]
         columns = [("customer", r.customer, users), ("mechanic", r.mechanic, mechanics),
                    ("session", r.session, sessions)]  # fmt: skip
         checks += [("requests", r.table, r.id, key, name, target) for key, name, target in columns]
+    for queue_name, q in model.queues:
+        columns = [("customer", q.customer, users), ("mechanic", q.mechanic, mechanics),
+                   ("session", q.session, sessions)]  # fmt: skip
+        checks += [
+            (f"queues.{queue_name}", q.table, q.id, key, name, target) for key, name, target in columns
+        ]
     if model.has_mechanics_table:
         checks.append(("mechanics", m.table, m.id, "user", m.user, users))
     for part, table, own, key, name, target in checks:
@@ -208,6 +224,7 @@ def _mechanics_id(model: Model, catalog: Catalog, wrong: set[str]) -> Misfit | N
     columns = [("sessions", s.table, s.mechanic)]
     if model.has_requests:
         columns.append(("requests", r.table, r.mechanic))
+    columns += [(f"queues.{name}", q.table, q.mechanic) for name, q in model.queues]
     elsewhere: list[tuple[str, str]] = []  # (table.column, the column of the mechanics table it refers to)
     for part, table, name in columns:
         if not name or {f"{part}.table", f"{part}.mechanic"} & wrong:

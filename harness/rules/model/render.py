@@ -17,7 +17,7 @@ import jinja2
 from psycopg import sql
 
 from harness.rules.model.catalog import Catalog
-from harness.rules.model.declaration import Model
+from harness.rules.model.declaration import Model, Queue
 from harness.rules.model.footprint import Edge, Footprint, footprint
 
 # Keys of a purge's answer that a child table's bare name may not take.
@@ -84,8 +84,30 @@ def _quoted(part: Any, keys: tuple[str, ...]) -> _Part:
     return _Part(values)
 
 
+def _queue(n: int, name: str, queue: Queue) -> _Part:
+    part = _quoted(queue, ("id", "session", "customer", "mechanic", "status", "created_at", "updated_at"))
+    part.names.update(
+        name=name,
+        name_literal=literal(name),
+        is_requests=name == "requests",
+        var=f"v_q{n}",  # the purge's and user_rows' ids of its rows
+        link=queue.link,
+        open=words(queue.open),
+        open_taken=words((*queue.open, *queue.taken)),
+        expired=literal(queue.expired),
+        cancelled=literal(queue.cancelled),
+        report=tuple((literal(w), w in queue.open) for w in queue.statuses),
+        open_text=literal("/".join(queue.open)),
+        # How health calls its open rows: the requests as always, a queue by its table.
+        noun=literal("requests" if name == "requests" else f"rows of {queue.table}"),
+    )
+    return part
+
+
 def _context(model: Model, plan: Footprint) -> dict[str, Any]:
-    s, r, m = model.sessions, model.requests, model.mechanics
+    s, m = model.sessions, model.mechanics
+    queues = [_queue(n, name, q) for n, (name, q) in enumerate(model.all_queues)]
+    holding = [q for q, (_, declared) in zip(queues, model.all_queues, strict=True) if declared.holds]
     report = tuple((literal(w), w in s.open) for w in s.statuses)
     context: dict[str, Any] = {
         "S": _quoted(s, _SESSION_KEYS),
@@ -102,26 +124,22 @@ def _context(model: Model, plan: Footprint) -> dict[str, Any]:
                 "live_text": literal("/".join(s.live)),
             }
         ),
-        "R": None,
-        "Rw": None,
+        "queues": queues,
+        "declared_queues": bool(model.queues),
+        "holding": holding,
+        "by_customer": any(q.link == "customer" for q in queues),
+        # What an orphan lacks, in health's words: a request, or a row of the holding queues.
+        "orphan_noun": literal(
+            "request"
+            if [q.name for q in holding] == ["requests"]
+            else "row in " + " or ".join(str(q.names["name"]) for q in holding)
+        ),
+        "R": next((q for q in queues if q.is_requests), None),
         "M": None,
-        "link": None,
         # An open session with a mechanic is protected from the stale cleanup, unless the model says not.
         "protect_assigned": bool(s.mechanic) and not s.cancel_assigned,
         "plan": _plan(model, plan),
     }
-    if model.has_requests:
-        context["R"] = _quoted(r, ("id", "customer", "mechanic", "session", "status", "created_at"))
-        context["Rw"] = _Part(
-            {
-                "pending": literal(r.pending),
-                "accepted": literal(r.accepted),
-                "expired": literal(r.expired),
-                "cancelled": literal(r.cancelled),
-                "report": tuple(literal(w) for w in r.statuses),
-            }
-        )
-        context["link"] = "request" if r.session else "session" if s.request else "customer"
     if model.has_mechanics_table:
         mechanics = _quoted(m, ("id", "email", "user"))
         mechanics.names["name"] = m.table
@@ -133,8 +151,8 @@ def _context(model: Model, plan: Footprint) -> dict[str, Any]:
 def _plan(model: Model, plan: Footprint) -> dict[str, Any]:
     """The purge's statement, step by step: roots, then children, then what is counted."""
     root_sets = {model.sessions.table: ("v_sessions", model.sessions.id)}
-    if model.has_requests:
-        root_sets[model.requests.table] = ("v_requests", model.requests.id)
+    for n, (_, queue) in enumerate(model.all_queues):
+        root_sets[queue.table] = (f"v_q{n}", queue.id)
     ctes: dict[str, str] = {}
     roots = []
     for n, table in enumerate(plan.roots):
@@ -205,9 +223,13 @@ def _counts(
     sessions = count(model.sessions.table)
     requests = count(model.requests.table) if model.has_requests else "0"
     tables = [(literal(model.sessions.table), sessions)]
-    if model.has_requests:
-        tables.append((literal(model.requests.table), requests))
     out = [("'sessions'", sessions), ("'session_requests'", requests)]
+    for _, queue in model.all_queues:
+        expr = count(queue.table)
+        tables.append((literal(queue.table), expr))
+        bare = answer_name(queue.table)
+        if queue.table != model.requests.table and bare not in _ANSWER_KEYS and "." not in bare:
+            out.append((literal(bare), expr))
     for step, rendered in zip(plan.steps, steps, strict=True):
         expr = count(step.table, rendered)
         tables.append((literal(step.table), expr))
@@ -222,8 +244,11 @@ def _counts(
 def _evidence(model: Model, plan: Footprint, ctes: dict[str, str]) -> list[tuple[str, str, str | None]]:
     """(answer key, cte, order column) for ``user_rows``."""
     out: list[tuple[str, str, str | None]] = []
+    created_at = {q.table: q.created_at for _, q in model.all_queues} | {
+        model.sessions.table: model.sessions.created_at
+    }
     for table in plan.roots:
-        created = model.sessions.created_at if table == model.sessions.table else model.requests.created_at
+        created = created_at[table]
         out.append((literal(answer_name(table)), ctes[table], ident(created)))
     for step in plan.steps:
         out.append((literal(answer_name(step.table)), ctes[step.table], None))

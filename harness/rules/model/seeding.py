@@ -21,7 +21,7 @@ from typing import Literal
 from uuid import uuid4
 
 from harness.rules.model.catalog import SYSTEM_SCHEMAS, Catalog, Column
-from harness.rules.model.declaration import VALUE_PARTS, Model, Scalar
+from harness.rules.model.declaration import Model, Scalar
 
 AUTH_USERS = ("auth.users", ("id",))
 # The words a participant's role column must allow (when it allows only some).
@@ -94,19 +94,18 @@ class Participants:
 
 def part_of(model: Model, table: str) -> str | None:
     """The model's part (of those that declare values) whose table is ``table``."""
-    return next((p for p in VALUE_PARTS if table and getattr(model, p).table == table), None)
+    return next((p for p, t, _, _ in model.value_parts() if table and t == table), None)
 
 
 def value_misfits(model: Model, catalog: Catalog) -> list[ValueMisfit]:
     """The declared values that do not fit the catalog: a column the table lacks, a word its enum or
     check constraint does not allow. Parts whose table is not there are left to the model's check."""
     out: list[ValueMisfit] = []
-    for part in VALUE_PARTS:
-        table = getattr(model, part).table
+    for part, table, _, declared in model.value_parts():
         columns = catalog.tables.get(table) if table else None
         if columns is None:
             continue
-        for name, value in getattr(model.values, part):
+        for name, value in declared:
             key = f"{part}.values.{name}"
             column = columns.get(name)
             if column is None:
@@ -138,7 +137,7 @@ def declared_fills(model: Model, catalog: Catalog, table: str) -> tuple[dict[str
     part = part_of(model, table)
     fills = {column: Fill("literal", literal_text(v)) for column, v in model.values_for(table).items()}
     needs = [
-        Need(table, m.key.split(".", 2)[2], m.message, part, fix=m.fix)
+        Need(table, m.key.removeprefix(f"{part}.values."), m.message, part, fix=m.fix)
         for m in value_misfits(model, catalog)
         if part is not None and m.key.startswith(f"{part}.values.")
     ]

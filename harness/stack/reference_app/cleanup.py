@@ -121,7 +121,8 @@ async def purge_user(conn: Conn, user_id: UUID, *, domain: str) -> tuple[JSON, l
 async def cleanup_stale(
     conn: Conn, *, waiting_minutes: int = WAITING_MINUTES, orphan_minutes: int = ORPHAN_MINUTES
 ) -> JSON:
-    """Global, time-based, never deletes: expire old pending requests, cancel old waiting/pending sessions."""
+    """Global, time-based, never deletes: expire old pending requests, cancel old waiting/pending
+    sessions and the pending requests they still have."""
     _check_minutes("waiting_minutes", waiting_minutes)
     _check_minutes("orphan_minutes", orphan_minutes)
     params: dict[str, Any] = {"waiting": waiting_minutes, "orphan": orphan_minutes}
@@ -142,12 +143,19 @@ async def cleanup_stale(
             "      or s.created_at < now() - make_interval(mins => %(waiting)s)"
             "      or (s.created_at < now() - make_interval(mins => %(orphan)s)"
             "          and not exists (select 1 from public.session_requests r where r.session_id = s.id)))"
-            " returning not exists (select 1 from public.session_requests r where r.session_id = s.id)"
+            " returning s.id, not exists (select 1 from public.session_requests r where r.session_id = s.id)"
             " as orphan",
             params,
         )
+        # A cancelled session's pending request is no longer shown to mechanics.
+        cur = await conn.execute(
+            b"update public.session_requests set status = 'cancelled'"
+            b" where session_id = any(%s) and status = 'pending'",
+            ([row["id"] for row in cancelled],),
+        )
     return {
         "requests_expired": len(expired),
+        "requests_cancelled": cur.rowcount,
         "sessions_cancelled": len(cancelled),
         "orphans_cancelled": sum(1 for row in cancelled if row["orphan"]),
     }
