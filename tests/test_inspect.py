@@ -33,6 +33,12 @@ pytestmark = pytest.mark.usefixtures("no_target_environment")
 
 # Renamed everything: an enum for sessions, a check constraint for requests (called tickets), a
 # mechanics table of its own, the link kept on the session, a footprint two deep.
+# The reference schema's proposal: the reference model, but for assigned sessions, which a
+# proposal always protects (the catalog cannot say that the app's own cleanup cancels them).
+PROPOSED_REFERENCE = dataclasses.replace(
+    Model(), sessions=dataclasses.replace(Model().sessions, cancel_assigned=False)
+)
+
 HELPDESK = """
 create type public.call_state as enum ('requested', 'scheduled', 'in_progress', 'finished', 'canceled');
 create table public.technicians (
@@ -182,8 +188,8 @@ def test_reference_footprint_fit_and_proposal(
     # No model is declared: one is proposed, and it is the reference app's.
     proposal = report["proposal"]
     assert proposal["ok"] is True and proposal["missing"] == [] and proposal["misfits"] == []
-    assert proposed(report) == Model()
-    assert proposal["model"] == json.loads(json.dumps(Model().to_json()))
+    assert proposed(report) == PROPOSED_REFERENCE
+    assert proposal["model"] == json.loads(json.dumps(PROPOSED_REFERENCE.to_json()))
 
 
 def test_reference_text(capsys: pytest.CaptureFixture[str], database_url: str, blank_config: Path) -> None:
@@ -223,7 +229,7 @@ def test_a_declared_model_is_checked_and_proposed_only_when_asked(
         "    sessions.status: public.sessions.status does not allow 'archived' (its check constraint)" in out
     )
     _, report = inspect(capsys, "--database-url", database_url, "--config", str(config), "--propose")
-    assert proposed(report) == Model()
+    assert proposed(report) == PROPOSED_REFERENCE
 
 
 # -- schemas of our own --------------------------------------------------------------------
@@ -609,9 +615,11 @@ def test_a_destructive_model_is_counted_before_it_is_used(bookings: str) -> None
         catalog = store.catalog()
         proposal = propose(catalog)
         model = proposal.model
+        # Without the protection the proposal now adds (the booked time, assigned sessions kept).
+        unprotected = dataclasses.replace(model.sessions, scheduled_for="", cancel_assigned=True)
         guessed = dataclasses.replace(
             model,
-            sessions=dataclasses.replace(model.sessions, open=(*model.sessions.open, "scheduled")),
+            sessions=dataclasses.replace(unprotected, open=(*model.sessions.open, "scheduled")),
         )
         tried = first_cleanup(
             store.connection, dataclasses.replace(proposal, model=guessed), catalog, "pitstop.test"
@@ -773,6 +781,354 @@ def test_only_a_follow_ups_parent_is_no_link_it_is_not_found() -> None:
         "NOT FOUND: public.expert_requests.parent_session_id refers to public.sessions, but named as "
         "another session's link"
     )
+
+
+# -- queues: an assignment table keyed by session ---------------------------------------------------
+
+# The app whose requests became assignments: keyed by session (NOT NULL, cascading), no customer
+# column, words of their own (an enum, queued by default), a follow-up's parent key whose constraint
+# comes first, a mechanic. Participants and messages refer to the sessions with a status of their
+# own, and are no queue. One waiting session of Ann's is an hour old with its offer: the first
+# cleanup cancels it and expires the offer; Bob's live session and his fresh one are left; the test
+# user's stale session and its queued row are changed too.
+ASSIGNMENTS = f"""
+create table public.sessions (
+    id uuid primary key default gen_random_uuid(),
+    customer_id uuid not null references auth.users,
+    mechanic_id uuid references auth.users,
+    status text not null default 'waiting' check (status in ('waiting', 'live', 'completed', 'cancelled')),
+    created_at timestamptz not null default now(),
+    ended_at timestamptz
+);
+create type public.assignment_state as enum
+    ('queued', 'offered', 'accepted', 'declined', 'expired', 'cancelled');
+create table public.session_assignments (
+    id uuid primary key default gen_random_uuid(),
+    parent_session_id uuid references public.sessions on delete set null,
+    session_id uuid not null references public.sessions on delete cascade,
+    mechanic_id uuid references auth.users,
+    status public.assignment_state not null default 'queued',
+    created_at timestamptz not null default now(),
+    updated_at timestamptz
+);
+create table public.session_participants (
+    session_id uuid not null references public.sessions on delete cascade,
+    user_id uuid not null references auth.users,
+    status text not null default 'invited' check (status in ('invited', 'joined', 'left')),
+    primary key (session_id, user_id)
+);
+create table public.chat_messages (
+    id uuid primary key default gen_random_uuid(),
+    session_id uuid not null references public.sessions on delete cascade,
+    sender_id uuid not null references auth.users,
+    status text not null default 'sent' check (status in ('sent', 'read')),
+    created_at timestamptz not null default now()
+);
+insert into auth.users (id, email, raw_user_meta_data) values
+    ('{ANN}', 'ann@example.com', '{{}}'), ('{BOB}', 'bob@example.com', '{{}}'),
+    ('{EVE}', 'eve@example.com', '{{}}'), ('{TESTER}', 'customer-1@pitstop.test', '{{"pitstop": true}}');
+insert into public.sessions (id, customer_id, mechanic_id, status, created_at) values
+    ('{visit("a1")}', '{ANN}', null, 'waiting', now() - interval '1 hour'),
+    ('{visit("b1")}', '{BOB}', '{EVE}', 'live', now() - interval '1 hour'),
+    ('{visit("b2")}', '{BOB}', null, 'waiting', now() - interval '5 minutes'),
+    ('{visit("11")}', '{TESTER}', null, 'waiting', now() - interval '2 hours');
+insert into public.session_assignments (session_id, parent_session_id, mechanic_id, status, created_at) values
+    ('{visit("a1")}', null, '{EVE}', 'offered', now() - interval '1 hour'),
+    ('{visit("b1")}', '{visit("a1")}', '{EVE}', 'accepted', now() - interval '1 hour'),
+    ('{visit("b2")}', null, null, 'queued', now() - interval '5 minutes'),
+    ('{visit("11")}', null, null, 'queued', now() - interval '2 hours');
+"""
+
+
+def test_an_assignment_table_keyed_by_session_without_a_customer_is_proposed_as_a_queue(
+    capsys: pytest.CaptureFixture[str], postgres_db_url: str, blank_config: Path
+) -> None:
+    url = schema(postgres_db_url, ASSIGNMENTS)
+    before = database_state(url)
+    _, report = inspect(capsys, "--database-url", url)
+    proposal = report["proposal"]
+    assert proposal["ok"] is True, proposal
+    model = proposed(report)
+    assert model.requests.table == ""
+    assert [name for name, _ in model.queues] == ["session_assignments"]  # not participants, not messages
+    [(_, q)] = model.queues
+    assert (q.table, q.id, q.session, q.customer, q.mechanic, q.status, q.created_at, q.updated_at) == (
+        "public.session_assignments", "id", "session_id", "", "mechanic_id", "status", "created_at",
+        "updated_at",
+    )  # fmt: skip
+    # Open: the waiting words (queued is the default; offered is shown to a mechanic), never accepted.
+    assert (q.open, q.taken, q.done, q.expired, q.cancelled) == (
+        ("queued", "offered"), ("accepted",), ("declined",), "expired", "cancelled",
+    )  # fmt: skip
+    # Every row has its session (NOT NULL) and is made queued: it holds every open session.
+    assert q.holds is True and q.link == "session"
+    assert proposal["model"]["queues"]["session_assignments"]["open"] == ["queued", "offered"]
+    toml = proposal["toml"]
+    assert "[tool.pitstop.model.queues.session_assignments]" in toml
+    for line in (
+        'session = "session_id"  # references public.sessions, named as its link; '
+        "not parent_session_id (see the notes)",
+        'customer = ""  # none: its rows are linked by session',
+        'mechanic = "mechanic_id"  # references auth.users, named like a mechanic',
+        'open = ["queued", "offered"]  # waiting words from the labels of enum assignment_state; queued is '
+        "the column's default; never open: accepted",
+        'taken = ["accepted"]  # words of a row a mechanic has, from the labels of enum assignment_state',
+        'expired = "expired"  # the expired-like word from the labels of enum assignment_state',
+        "holds = true  # every row has its session (session_id: NOT NULL, a key to public.sessions) and is "
+        "made queued (the column's default): it holds every open session",
+    ):
+        assert line in toml.splitlines(), line
+    assert "queues.session_participants" not in toml and "queues.chat_messages" not in toml
+    # The queue is a root of a purge, as the sessions are; participants and messages are their children.
+    assert report["footprint_of"] == "proposal"
+    assert [(f["table"], f["parent"], f["depth"]) for f in report["footprint"]] == [
+        ("public.chat_messages", "public.sessions", 1),
+        ("public.session_participants", "public.sessions", 1),
+    ]
+    notes = proposal["notes"]
+    assert (
+        "queues.session_assignments.session: chose public.session_assignments.session_id over "
+        "public.session_assignments.parent_session_id (another session's link, a follow-up's parent): set "
+        'session = "parent_session_id" if that column holds the row\'s own session'
+    ) in notes
+    assert any(
+        n.startswith("queues.session_assignments.holds: true: an open session without a row") for n in notes
+    )
+    # The first cleanup, tried: Ann's session and its offer; the test user's session and its row.
+    assert proposal["first_cleanup"] == {
+        "waiting_minutes": 15, "orphan_minutes": 20, "test_domain": "pitstop.test", "sessions": 1,
+        "requests": 0, "test_rows": 2, "unmeasured": None, "rows": 2, "queues": {"session_assignments": 1},
+    }  # fmt: skip
+    assert "(1 session, 0 requests, 1 row of queue session_assignments)" in " ".join(
+        line.removeprefix("# ") for line in toml.split("[tool.pitstop.model.sessions]")[0].splitlines()
+    )
+    assert any(
+        "check sessions.open (waiting) and queues.session_assignments.open (queued, offered)" in n
+        for n in notes
+    )
+    assert not has_pitstop(url) and database_state(url) == before
+    # What install reads: the TOML loads back as the proposal, and install takes it on this schema.
+    assert load_model(tomllib.loads(toml)["tool"]["pitstop"]["model"]) == model
+    installs(url, model)
+
+
+def queue_catalog(
+    status: Column,
+    *,
+    table: str = "public.session_assignments",
+    session: Column | None = None,
+    parent: bool = False,
+    mechanic: bool = True,
+    customer: bool = False,
+) -> Catalog:
+    """Sessions (catalog_of), and ``table`` keyed by session with ``status``: a follow-up's parent key
+    first when ``parent``, a mechanic and a customer column when asked."""
+    base = catalog_of(Column("status", "text", ("waiting", "live", "completed", "cancelled")))
+    columns = {
+        "id": Column("id", "uuid"),
+        "session_id": session or Column("session_id", "uuid", not_null=True),
+        status.name: status,
+        "created_at": Column("created_at", "timestamp with time zone"),
+    }
+    keys = [("parent_session_id", "public.sessions")] if parent else []
+    keys.append(("session_id", "public.sessions"))
+    if mechanic:
+        keys.append(("mechanic_id", "auth.users"))
+    if customer:
+        keys.append(("customer_id", "auth.users"))
+    for column, _ in keys:
+        columns.setdefault(column, Column(column, "uuid"))
+    fks = [ForeignKey(f"k{i}", table, (c,), t, ("id",), "no action") for i, (c, t) in enumerate(keys)]
+    return Catalog({**base.tables, table: columns}, (*base.foreign_keys, *fks))
+
+
+QUEUE_WORDS = ("queued", "offered", "accepted", "declined", "expired", "cancelled")
+
+
+def queued(word: str | None) -> Any:
+    """A default reader: the queue's status defaults to ``word``."""
+    return lambda table, column: word if table != "public.sessions" else None
+
+
+def test_a_queue_is_linked_by_its_own_session_not_a_follow_ups_parent() -> None:
+    status = Column("status", "text", QUEUE_WORDS, has_default=True)
+    proposal = propose(queue_catalog(status, parent=True), read_default=queued("queued"))
+    assert proposal.ok, proposal
+    [(name, q)] = proposal.model.queues
+    assert (name, q.session, q.mechanic, q.customer) == (
+        "session_assignments",
+        "session_id",
+        "mechanic_id",
+        "",
+    )
+    assert (q.open, q.taken, q.done, q.expired, q.cancelled, q.holds) == (
+        ("queued", "offered"), ("accepted",), ("declined",), "expired", "cancelled", True,
+    )  # fmt: skip
+    assert proposal.comments["queues.session_assignments.session"] == (
+        "references public.sessions, named as its link; not parent_session_id (see the notes)"
+    )
+    assert any("over public.session_assignments.parent_session_id" in n for n in proposal.notes)
+
+
+def test_a_table_keyed_only_by_a_follow_ups_parent_is_no_queue() -> None:
+    status = Column("status", "text", QUEUE_WORDS)
+    catalog = queue_catalog(status, parent=True)
+    catalog = Catalog(
+        catalog.tables, tuple(fk for fk in catalog.foreign_keys if fk.columns != ("session_id",))
+    )
+    proposal = propose(catalog)
+    assert proposal.model.queues == ()
+    said = "public.session_assignments refers to public.sessions only by parent_session_id, named as another"
+    assert any(n.startswith(said) for n in proposal.notes)
+
+
+def test_a_queue_status_without_known_words_is_not_found_not_guessed() -> None:
+    """No waiting word and no default: open is NOT FOUND and left empty, which install refuses."""
+    proposal = propose(queue_catalog(Column("status", "text", ("alpha", "beta", "gamma"))))
+    [(_, q)] = proposal.model.queues
+    assert q.open == () and q.taken == () and q.done == ()
+    part = "queues.session_assignments"
+    assert {f"{part}.open", f"{part}.expired", f"{part}.cancelled"} <= set(proposal.missing)
+    assert not proposal.ok
+    assert proposal.comments[f"{part}.open"].startswith(
+        "NOT FOUND: none of alpha, beta, gamma (its check constraint's words) is a known waiting word"
+    )
+    # expired and cancelled keep the defaults, marked, for the fit check to name.
+    assert (q.expired, q.cancelled) == ("expired", "cancelled")
+    assert proposal.comments[f"{part}.expired"].startswith("NOT FOUND: none of alpha, beta, gamma")
+    assert (
+        proposal.misfits[0].key == "model" and f"{part}.open may not be empty" in proposal.misfits[0].message
+    )
+    unmapped = "not mapped: alpha, beta, gamma (add each to the list it belongs to: open, taken or done)"
+    assert f"{part}.status: {unmapped}" in proposal.notes
+    assert not proposal.model.queues[0][1].holds  # no open default: no evidence
+
+
+def test_free_text_queue_words_are_not_found_and_open_is_no_more_than_the_default() -> None:
+    status = Column("status", "text", has_default=True)
+    proposal = propose(queue_catalog(status), lambda table, column: [], queued("queued"))
+    [(_, q)] = proposal.model.queues
+    part = "queues.session_assignments"
+    assert q.open == ("queued",)
+    assert set(proposal.missing) >= {f"{part}.{k}" for k in ("open", "taken", "done", "expired", "cancelled")}
+    assert proposal.comments[f"{part}.open"] == (
+        "NOT FOUND: free text, no rows: no words to read; queued (the column's default) is proposed, and no "
+        "other word; name the words of a row waiting for a mechanic"
+    )
+    assert not proposal.ok
+
+
+def test_a_queue_without_an_expired_word_says_not_found() -> None:
+    status = Column("status", "text", ("queued", "accepted", "cancelled"), has_default=True)
+    proposal = propose(queue_catalog(status), read_default=queued("queued"))
+    [(_, q)] = proposal.model.queues
+    assert (q.open, q.taken, q.cancelled, q.expired) == (("queued",), ("accepted",), "cancelled", "expired")
+    assert proposal.missing == ("queues.session_assignments.expired",)
+    assert proposal.comments["queues.session_assignments.expired"].startswith(
+        "NOT FOUND: none of queued, accepted, cancelled (its check constraint's words) reads as the word of "
+        "a row that went stale"
+    )
+    # Left at the default, which the column does not allow: install's fit check names it too.
+    [misfit] = proposal.misfits
+    assert misfit.key == "queues.session_assignments.status" and "'expired'" in misfit.message
+
+
+@pytest.mark.parametrize(
+    ("not_null", "default", "holds", "why"),
+    [
+        (True, "queued", True, ""),
+        (False, "queued", False, "session_id may be null"),
+        (True, None, False, "no open word is the status column's default"),
+        (True, "accepted", False, "no open word is the status column's default"),
+    ],
+    ids=["not-null-and-made-open", "nullable", "no-default", "made-taken"],
+)
+def test_a_queue_holds_every_open_session_only_on_evidence(
+    not_null: bool, default: str | None, holds: bool, why: str
+) -> None:
+    status = Column("status", "text", QUEUE_WORDS, has_default=default is not None)
+    session = Column("session_id", "uuid", not_null=not_null)
+    proposal = propose(queue_catalog(status, session=session), read_default=queued(default))
+    [(_, q)] = proposal.model.queues
+    assert q.holds is holds
+    comment = proposal.comments["queues.session_assignments.holds"]
+    if not holds:
+        assert comment == (
+            f"no evidence that every open session has a row here ({why}): health reports no orphans for it"
+        )
+    assert "accepted" not in q.open  # a default that reads as taken is no evidence for open
+
+
+def test_a_queue_beside_kept_requests_does_not_hold_the_sessions() -> None:
+    """Where requests are kept, they hold the open sessions: an offer made later holds none (no orphans
+    for it). Its status is found by its words, whatever the column's name."""
+    words = ("posted", "seen", "claimed", "finished", "passed", "lapsed", "pulled")
+    catalog = queue_catalog(Column("word", "text", words, has_default=True), table="public.offers")
+    requests = {
+        "id": Column("id", "uuid"),
+        "customer_id": Column("customer_id", "uuid"),
+        "status": Column("status", "text", ("pending", "accepted", "expired", "cancelled")),
+        "created_at": Column("created_at", "timestamp with time zone"),
+    }
+    key = ForeignKey("r", "public.requests", ("customer_id",), "auth.users", ("id",), "no action")
+    catalog = Catalog({**catalog.tables, "public.requests": requests}, (*catalog.foreign_keys, key))
+    proposal = propose(catalog, read_default=lambda table, column: "posted" if column == "word" else None)
+    assert proposal.ok, proposal
+    assert proposal.model.requests.table == "public.requests"
+    [(name, q)] = proposal.model.queues
+    assert (name, q.status, q.open, q.taken, q.done, q.expired, q.cancelled) == (
+        "offers", "word", ("posted",), ("claimed",), ("finished", "passed"), "lapsed", "pulled",
+    )  # fmt: skip
+    assert q.holds is False
+    assert proposal.comments["queues.offers.holds"] == (
+        "no evidence that every open session has a row here (the requests (public.requests) hold the open "
+        "sessions): health reports no orphans for it"
+    )
+    assert (
+        "queues.offers.status: not mapped: seen (add each to the list it belongs to: open, taken or done)"
+        in (proposal.notes)
+    )
+
+
+def test_a_sessions_id_named_after_the_last_word_of_its_table_is_its_id() -> None:
+    base = catalog_of(Column("status", "text", ("waiting", "live", "completed", "cancelled")))
+    sessions = dict(base.tables["public.sessions"])
+    del sessions["id"]
+    sessions["session_id"] = Column("session_id", "uuid", unique=True)
+    keys = tuple(dataclasses.replace(fk, table="public.help_sessions") for fk in base.foreign_keys)
+    tables = {"auth.users": base.tables["auth.users"], "public.help_sessions": sessions}
+    proposal = propose(Catalog(tables, keys))
+    assert proposal.model.sessions.id == "session_id" and proposal.ok
+
+
+def test_a_requests_table_without_a_customer_is_a_queue_and_one_with_a_customer_stays_requests() -> None:
+    status = Column("status", "text", ("pending", "accepted", "expired", "cancelled"))
+    proposal = propose(queue_catalog(status, table="public.session_requests"))
+    assert proposal.model.requests.table == ""
+    assert [(n, q.table, q.open) for n, q in proposal.model.queues] == [
+        ("session_requests", "public.session_requests", ("pending",))
+    ]
+    assert any(
+        n.startswith("requests.table: public.session_requests has no customer column") for n in proposal.notes
+    )
+    proposal = propose(queue_catalog(status, table="public.session_requests", customer=True))
+    assert proposal.model.requests.table == "public.session_requests"
+    assert proposal.model.requests.session == "session_id" and proposal.model.queues == ()
+
+
+def test_a_table_with_a_status_that_is_neither_named_like_a_queue_nor_has_a_mechanic_is_named_not_taken() -> (
+    None
+):
+    catalog = queue_catalog(
+        Column("status", "text", ("scheduled", "sent")), table="public.reminders", mechanic=False
+    )
+    proposal = propose(catalog)
+    assert proposal.model.queues == ()
+    said = "public.reminders refers to public.sessions and has a status column, but is neither named"
+    assert any(n.startswith(said) for n in proposal.notes)
+    # With a mechanic column it is one (an offer to a mechanic, whatever its name).
+    proposal = propose(queue_catalog(Column("status", "text", QUEUE_WORDS), table="public.reminders"))
+    assert [n for n, _ in proposal.model.queues] == ["reminders"]
 
 
 # -- misfits that name the key to change ---------------------------------------------------------

@@ -157,9 +157,11 @@ def inspect_database(
         notes = proposal.notes
         if tried.rows:
             s, r = proposal.model.sessions, proposal.model.requests
-            words = f"sessions.open ({', '.join(s.open)})" + (
-                f" and requests.pending ({r.pending})" if proposal.model.has_requests else ""
-            )
+            keys = [f"sessions.open ({', '.join(s.open)})"]
+            if proposal.model.has_requests:
+                keys.append(f"requests.pending ({r.pending})")
+            keys += [f"queues.{name}.open ({', '.join(q.open)})" for name, q in proposal.model.queues]
+            words = ", ".join(keys[:-1]) + " and " + keys[-1] if len(keys) > 1 else keys[0]
             notes += (
                 f"first cleanup: it would change {tried.rows} row{'s' if tried.rows != 1 else ''} of "
                 f"non-test users: check {words} before you run it; every stale row in these words is "
@@ -191,10 +193,11 @@ def first_cleanup(
     """What the first ``pitstop cleanup`` with ``proposal`` would change, tried on ``conn``'s database.
 
     In one transaction, always rolled back: the proposal's rules are installed (as ``install`` would,
-    for ``catalog``'s foreign keys), the stale cleanup runs, and the rows of the sessions and requests
-    tables it changed (their xmin is this transaction's) are counted by their customer, a test user
-    or not. The connection's statement and lock timeouts bound every step. When it cannot be tried,
-    the answer says why, and nothing was written.
+    for ``catalog``'s foreign keys), the stale cleanup runs, and the rows of the sessions, requests
+    and queue tables it changed (their xmin is this transaction's) are counted by their customer (a
+    queue row's: its customer column, else its session's), a test user or not. The connection's
+    statement and lock timeouts bound every step. When it cannot be tried, the answer says why, and
+    nothing was written.
     """
     base = FirstCleanup(waiting_minutes, orphan_minutes, test_domain)
     if not proposal.ok:
@@ -219,33 +222,56 @@ def first_cleanup(
             base, unmeasured=f"trying it failed, and nothing of it stayed: {translate(exc).message}"
         )
     assert row is not None
-    sessions, requests, test_rows = (int(v) for v in row)
-    return dataclasses.replace(base, sessions=sessions, requests=requests, test_rows=test_rows)
+    sessions, requests, test_rows, *queues = (int(v) for v in row)
+    return dataclasses.replace(
+        base,
+        sessions=sessions,
+        requests=requests,
+        test_rows=test_rows,
+        queues=tuple((name, n) for (name, _), n in zip(model.queues, queues, strict=True)),
+    )
 
 
 def _changed(model: Model) -> sql.Composed:
-    """The rows of the sessions and requests tables this transaction changed: of non-test users'
-    sessions, of their requests, and of test users' (both tables)."""
+    """The rows of the sessions, requests and queue tables this transaction changed: of non-test
+    users' sessions, of their requests, of test users' (every table), then of non-test users' rows
+    of each declared queue."""
     s, r = model.sessions, model.requests
     # A row this transaction wrote carries its id as xmin (the cleanup runs in no subtransaction).
     mine = sql.SQL("t.xmin::text = (txid_current() % 4294967296)::text")
-    test = sql.SQL("pitstop.is_test_user(t.{})")
 
-    def count(table: str, customer: str, is_test: bool) -> sql.Composed:
-        return sql.SQL("(select count(*) from {} t where {} and {}{})").format(
-            sql.Identifier(*table.split(".", 1)),
-            mine,
-            sql.SQL("") if is_test else sql.SQL("not "),
-            test.format(sql.Identifier(customer)),
+    def count(table: str, user: sql.Composable, is_test: bool) -> sql.Composed:
+        return sql.SQL("(select count(*) from {} t where {} and {}pitstop.is_test_user({}))").format(
+            sql.Identifier(*table.split(".", 1)), mine, sql.SQL("") if is_test else sql.SQL("not "), user
         )
 
+    def own(column: str) -> sql.Composable:
+        return sql.SQL("t.{}").format(sql.Identifier(column))
+
+    # A queue row's user: its customer column, else its session's customer (a row without one counts
+    # as a non-test user's).
+    queues = [
+        (
+            q.table,
+            own(q.customer)
+            if q.customer
+            else sql.SQL("(select s.{} from {} s where s.{} = t.{})").format(
+                sql.Identifier(s.customer), sql.Identifier(*s.table.split(".", 1)), sql.Identifier(s.id),
+                sql.Identifier(q.session),
+            ),
+        )
+        for _, q in model.queues
+    ]  # fmt: skip
     none = sql.SQL("0::bigint")
     has_requests = model.has_requests
-    return sql.SQL("select {}, {}, {} + {}").format(
-        count(s.table, s.customer, False),
-        count(r.table, r.customer, False) if has_requests else none,
-        count(s.table, s.customer, True),
-        count(r.table, r.customer, True) if has_requests else none,
+    tested: list[sql.Composable] = [count(s.table, own(s.customer), True)]
+    tested.append(count(r.table, own(r.customer), True) if has_requests else none)
+    tested += [count(table, user, True) for table, user in queues]
+    return sql.SQL("select {}, {}, {}{}").format(
+        count(s.table, own(s.customer), False),
+        count(r.table, own(r.customer), False) if has_requests else none,
+        sql.SQL(" + ").join(tested),
+        sql.SQL("").join(sql.SQL(", {}").format(count(table, user, False)) for table, user in queues),
     )
 
 

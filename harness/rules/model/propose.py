@@ -20,6 +20,19 @@ in progress; a link column is chosen by its exact name and foreign key, never on
 named as another row's link (``parent_session_id``), with every other candidate
 in a note; and with no words to read, or only such links, the key is NOT FOUND.
 ``harness.cli.inspection`` then tries the first cleanup (``FirstCleanup``).
+
+Queues (``[tool.pitstop.model.queues.<name>]``): a table that refers to the sessions by a foreign
+key, has a status column, and is named like a queue (assignment, queue, offer, dispatch, request, …)
+or has a mechanic column, is proposed as one, named by its bare name; one of the kind that is never
+a queue (participants, messages, events, files, payments, …) is not. A requests-like table with a
+customer column stays the requests part; one without a customer column is a queue. Its words are
+read by meaning as the others are: ``open`` only on evidence (a known waiting word such as queued or
+offered, or the column's default), never a word of a row a mechanic has (accepted, assigned,
+scheduled, in progress); ``expired`` and ``cancelled`` only where the column has such a word, else
+NOT FOUND. ``holds`` (every open session has a row here: one without is an orphan) is true only on
+evidence: the row's session column is NOT NULL and a key to the sessions, a row is made waiting
+(the status column's default is an open word), and the app keeps no requests (which would hold the
+open sessions themselves); else false, and health reports no orphans for it.
 """
 
 from __future__ import annotations
@@ -36,7 +49,7 @@ from psycopg import sql
 
 from harness.errors import BadInput
 from harness.rules.model.catalog import Catalog, Column, ForeignKey
-from harness.rules.model.declaration import PARTS, Mechanics, Model, Requests, Sessions, load_model
+from harness.rules.model.declaration import PARTS, Mechanics, Model, Queue, Requests, Sessions, load_model
 from harness.rules.model.fit import AUTH_USERS, Misfit, misfits
 
 # How many distinct values of a free-text status column are read.
@@ -88,6 +101,28 @@ R_ACCEPTED = ("accepted", "assigned", "matched", "claimed", "taken", "confirmed"
 R_EXPIRED = ("expired", "timed_out", "timeout", "lapsed", "stale")
 R_CANCELLED = ("cancelled", "canceled", "cancel", "withdrawn", "aborted", "rejected", "declined")
 
+# Queues. A table is taken for one by the tokens of its bare name (a token starting with one of these)
+# or by a mechanic column; one whose name has a token of NOT_QUEUES is never one (singular tokens).
+QUEUE_NAMES = ("assign", "queue", "offer", "dispatch", "request", "match", "invite", "invitation", "bid",
+               "claim", "broadcast", "allocation", "ticket", "inquiry", "enquiry")  # fmt: skip
+NOT_QUEUES = ("participant", "member", "attendee", "crew", "message", "chat", "event", "log", "history",
+              "audit", "note", "comment", "file", "attachment", "photo", "image", "media", "upload",
+              "document", "recording", "transcript", "payment", "invoice", "charge", "refund",
+              "transaction", "receipt", "payout", "review", "rating", "feedback", "transition",
+              "notification", "metric", "stat", "snapshot", "version")  # fmt: skip
+# A queue's words by meaning (tokens, best first); a word with tokens of several meanings takes the
+# first of cancelled, expired, done, taken, open: a word that also reads as taken is never open.
+Q_OPEN = ("queued", "pending", "waiting", "open", "offered", "offering", "searching", "requested",
+          "awaiting", "unassigned", "new", "available", "matching", "broadcast", "created")  # fmt: skip
+Q_TAKEN = (*ENGAGED, "taken", "accept", "en_route", "enroute", "arrived", "working", *LIVE, *SCHEDULED,
+           *HELD)  # fmt: skip
+Q_DONE = ("declined", "rejected", "refused", "completed", "complete", "done", "finished", "ended",
+          "closed", "resolved", "fulfilled", "failed", "missed", "skipped", "passed", "superseded",
+          "reassigned", "no_show")  # fmt: skip
+Q_EXPIRED = ("expired", "lapsed", "timed_out", "timeout", "expire", "stale")
+Q_CANCELLED = ("cancelled", "canceled", "cancel", "withdrawn", "revoked", "rescinded", "retracted", "pulled",
+               "aborted")  # fmt: skip
+
 # Reads the distinct values of ``table.column`` (None: they could not be read).
 ValueReader = Callable[[str, str], list[str] | None]
 # Reads the word ``table.column`` defaults to (None: no constant default, or it could not be read).
@@ -107,15 +142,18 @@ class FirstCleanup:
     test_domain: str
     sessions: int | None = None  # rows of non-test users' sessions it would change
     requests: int | None = None  # rows of non-test users' requests it would change
-    test_rows: int | None = None  # rows of test users' sessions and requests it would change
+    test_rows: int | None = None  # rows of test users' sessions, requests and queues it would change
     unmeasured: str | None = None
+    # Rows of non-test users it would change in each declared queue, by name (a row's user: its
+    # customer column, else its session's customer).
+    queues: tuple[tuple[str, int], ...] = ()
 
     @property
     def rows(self) -> int | None:
         """The rows of non-test users it would change (None: not measured)."""
         if self.sessions is None or self.requests is None:
             return None
-        return self.sessions + self.requests
+        return self.sessions + self.requests + sum(n for _, n in self.queues)
 
     def summary(self) -> str:
         """One sentence: what the first cleanup would do to the rows of non-test users."""
@@ -132,9 +170,10 @@ class FirstCleanup:
         if rows == 0:
             changed = "would change no row of non-test users"
         else:
+            queues = "".join(f", {_rows(n)} of queue {name}" for name, n in self.queues)
             changed = (
                 f"would change {_rows(rows)} of non-test users ({_count(self.sessions, 'session')}, "
-                f"{_count(self.requests, 'request')})"
+                f"{_count(self.requests, 'request')}{queues})"
             )
         return (
             f"the first `pitstop cleanup` with this model ({when}) {changed}, and "
@@ -143,7 +182,12 @@ class FirstCleanup:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "rows": self.rows}
+        """Its fields and ``rows``; ``queues`` (by name) only where the model declares queues."""
+        out = {**dataclasses.asdict(self), "rows": self.rows}
+        del out["queues"]
+        if self.queues:
+            out["queues"] = dict(self.queues)
+        return out
 
 
 def _rows(n: int) -> str:
@@ -263,23 +307,37 @@ class _Builder:
         self.missing: list[str] = []
 
     def set(self, key: str, value: Any, comment: str) -> None:
-        part, name = key.split(".")
-        self.values[part][name] = tuple(value) if isinstance(value, list) else value
+        part, name = key.rsplit(".", 1)  # a queue's part is queues.<name>
+        self.values.setdefault(part, {})[name] = tuple(value) if isinstance(value, list) else value
         self.comments[key] = comment
 
     def lack(self, key: str, what: str, fill: str, *, note: bool = True) -> None:
-        """``key`` was not found: it keeps the reference app's value, marked, and is listed."""
-        part, name = key.split(".")
-        self.values[part].pop(name, None)
-        default = getattr(PARTS[part](), name)
+        """``key`` was not found: it keeps the reference app's value (a queue's: the default), marked,
+        and is listed."""
+        part, name = key.rsplit(".", 1)
+        self.values.setdefault(part, {}).pop(name, None)
+        default = getattr(PARTS[part]() if part in PARTS else Queue(), name)
         self.comments[key] = f"NOT FOUND: {what}; {fill}"
         self.missing.append(key)
         if note:
-            self.notes.append(f"{key}: not found: {what}; {fill} (left at the reference app's {default!r})")
+            whose = "the reference app's" if part in PARTS else "the default"
+            self.notes.append(f"{key}: not found: {what}; {fill} (left at {whose} {default!r})")
 
     def build(self) -> Proposal:
         sessions = self._table("sessions", SESSION_NAMES, exclude=REQUEST_NAMES, skip=())
         requests = self._table("requests", REQUEST_NAMES, exclude=(), skip=(sessions,) if sessions else ())
+        queued = None  # a requests-like table without a customer column: a queue, not the requests part
+        if (
+            sessions is not None
+            and requests is not None
+            and self._customerless(requests)
+            and self._own_session_keys(requests, sessions)
+        ):
+            queued, requests = requests, None
+            self.notes.append(
+                f"requests.table: {queued} has no customer column (the requests part needs one) and refers "
+                f"to {sessions}: proposed as a queue"
+            )
         if sessions is None:
             self.lack(
                 "sessions.table",
@@ -288,7 +346,9 @@ class _Builder:
             )
         else:
             self._sessions(sessions)
-        if requests is None:
+        if queued is not None:
+            self.set("requests.table", "", f"none: {queued} has no customer column, it is a queue (below)")
+        elif requests is None:
             self.set("requests.table", "", "no table is named like requests with a status column: none kept")
             self.notes.append(
                 'requests.table: no table looks like requests (request, ticket, …): "" (the app keeps '
@@ -297,14 +357,26 @@ class _Builder:
         else:
             self._requests(requests)
         self._link(sessions, requests)
+        names = self._queues(sessions, requests)
+        # Protected unless the app's own cleanup is known to cancel them: the catalog cannot say so.
+        self.set(
+            "sessions.cancel_assigned",
+            False,
+            "an open session with a mechanic is never cancelled as stale; true only if your app's own "
+            "cleanup cancels such sessions",
+        )
         model = Model(
             sessions=Sessions(**self.values["sessions"]),
             requests=Requests(**self.values["requests"]),
             mechanics=Mechanics(**self.values["mechanics"]),
+            queues=tuple((name, Queue(**self.values[f"queues.{name}"])) for name in names),
         )
         for part in PARTS:  # the keys not set keep the reference app's values: say so
             for key in dataclasses.asdict(getattr(model, part)):
                 self.comments.setdefault(f"{part}.{key}", "")
+        for name, _ in model.queues:
+            for key in _QUEUE_KEYS:
+                self.comments.setdefault(f"queues.{name}.{key}", "")
         self._fill_unused(model)
         found = self._check(model)
         return Proposal(model, self.comments, tuple(self.notes), tuple(self.missing), tuple(found))
@@ -315,7 +387,9 @@ class _Builder:
             if comment:
                 continue
             part = key.split(".")[0]
-            if part == "sessions" and no_sessions:
+            if part == "queues":
+                self.comments[key] = "the default"
+            elif part == "sessions" and no_sessions:
                 self.comments[key] = "the reference app's value: check it against your sessions table"
             elif part == "mechanics" and no_sessions:
                 self.comments[key] = "not looked for: no sessions table"
@@ -330,8 +404,11 @@ class _Builder:
         """What install would say: the TOML loads back to this model, and it fits the catalog."""
         try:
             loaded = load_model(tomllib.loads(model.to_toml(self.comments))["tool"]["pitstop"]["model"])
-        except BadInput as exc:
-            return [Misfit("model", exc.message, exc.fix or "correct the proposal")]
+        except BadInput as exc:  # such as a queue's open words NOT FOUND: the rest is checked too
+            return [
+                Misfit("model", exc.message, exc.fix or "correct the proposal"),
+                *misfits(model, self.catalog),
+            ]
         if loaded != model:  # pragma: no cover - a proposal is built from load_model's own types
             return [Misfit("model", "the proposal's TOML does not read back as itself", "report this")]
         return misfits(model, self.catalog)
@@ -411,12 +488,15 @@ class _Builder:
         self.set("sessions.status", status.name, _describe_status(status))
         self._session_words(table, words, source, status)
         booked = _named_time(columns, SCHEDULED_AT)
-        if booked is not None and "sessions.open" not in self.missing:
-            created = self.values["sessions"].get("created_at", "created_at")
-            self.notes.append(
-                f"sessions: {table}.{booked} says when a booking is for: check that no word of a booking "
-                f"for later is in open ({', '.join(self.values['sessions']['open'])}), whose sessions the "
-                f"cleanup cancels by their age ({created})"
+        if booked is None:
+            self.set(
+                "sessions.scheduled_for", "", f"none: no timestamptz column named like {SCHEDULED_AT[0]}"
+            )
+        else:
+            self.set(
+                "sessions.scheduled_for",
+                booked,
+                "timestamptz, named like a booked time: a session booked for later is not stale until then",
             )
 
     def _requests(self, table: str) -> None:
@@ -450,16 +530,16 @@ class _Builder:
 
     # -- people ---------------------------------------------------------------------
 
-    def _customer(self, part: str, table: str) -> None:
+    def _find_customer(self, table: str) -> tuple[str, str, bool] | None:
+        """The customer column of ``table``: (column, how it was found, whether it has no key to
+        auth.users); None when there is none."""
         fks = [fk for fk in self._fks(table) if self._is_uuid(table, fk.columns[0])]
         users = [fk for fk in fks if fk.ref_table == AUTH_USERS and not _mechanic_named(fk.columns[0])]
         found = _by_name(users, CUSTOMER_COLUMNS)
         if found is not None:
-            self.set(f"{part}.customer", found.columns[0], "references auth.users, named like a customer")
-            return
+            return found.columns[0], "references auth.users, named like a customer", False
         if len(users) == 1:
-            self.set(f"{part}.customer", users[0].columns[0], "the one column that references auth.users")
-            return
+            return users[0].columns[0], "the one column that references auth.users", False
         columns = self.catalog.tables[table]
         named = [
             c for c in columns.values()
@@ -470,13 +550,27 @@ class _Builder:
             column = named[0].name
             refs = self.catalog.references(table, column)
             where = f"references {refs[0].ref_table}, not auth.users" if refs else "no foreign key"
-            self.set(
-                f"{part}.customer", column, f"named like a customer ({where}): check it is the user's id"
-            )
-            self.notes.append(
-                f"{part}.customer: {table}.{column} is named like a customer but does not reference "
-                "auth.users: pitstop takes it for the customer's sign-in user id"
-            )
+            return column, f"named like a customer ({where}): check it is the user's id", True
+        return None
+
+    def _customerless(self, table: str) -> bool:
+        """Whether ``table`` has no column that could be a customer's: none named like one, and no key
+        to auth.users but a mechanic's."""
+        users = [
+            fk for fk in self._fks(table) if fk.ref_table == AUTH_USERS and not _mechanic_named(fk.columns[0])
+        ]
+        return not users and self._find_customer(table) is None
+
+    def _customer(self, part: str, table: str) -> None:
+        found = self._find_customer(table)
+        if found is not None:
+            column, how, unkeyed = found
+            self.set(f"{part}.customer", column, how)
+            if unkeyed:
+                self.notes.append(
+                    f"{part}.customer: {table}.{column} is named like a customer but does not reference "
+                    "auth.users: pitstop takes it for the customer's sign-in user id"
+                )
             return
         self.lack(
             f"{part}.customer",
@@ -658,8 +752,181 @@ class _Builder:
             what = f"another {word}'s link, a follow-up's parent" if qualified else f"also a key to {target}"
             self.notes.append(
                 f"{key}: chose {table}.{best} over {table}.{other} ({what}): set "
-                f'{key.split(".")[1]} = "{other}" if that column holds the row\'s own {word}'
+                f'{key.rsplit(".", 1)[1]} = "{other}" if that column holds the row\'s own {word}'
             )
+
+    # -- queues -----------------------------------------------------------------------
+
+    def _session_keys(self, table: str, sessions: str) -> list[str]:
+        """The uuid columns of ``table`` with a foreign key to ``sessions``, in the keys' order."""
+        return list(
+            dict.fromkeys(
+                fk.columns[0]
+                for fk in self._fks(table)
+                if fk.ref_table == sessions and self._is_uuid(table, fk.columns[0])
+            )
+        )
+
+    def _own_session_keys(self, table: str, sessions: str) -> list[str]:
+        """Those of the keys to ``sessions`` not named as another session's link (parent_session_id)."""
+        session_id = self.values["sessions"].get("id", "id")
+        return [
+            k
+            for k in self._session_keys(table, sessions)
+            if _link_rank(k, sessions, session_id, "session") != _QUALIFIED
+        ]
+
+    def _queues(self, sessions: str | None, requests: str | None) -> list[str]:
+        """The queues' names: every other table that refers to the sessions by a foreign key, has a
+        status column, and is named like a queue or has a mechanic column; never one of the kind that
+        is no queue (participants, messages, events, …), nor one whose only keys to the sessions are
+        named as another session's link. Each is named by its bare name."""
+        if sessions is None:
+            return []
+        skip = {sessions, requests, self.values["mechanics"].get("table")}
+        names: list[str] = []
+        for table in self.catalog.app_tables():
+            keys = self._session_keys(table, sessions)
+            status = _queue_status_column(self.catalog, table)
+            if table in skip or not keys or status is None or _never_a_queue(table):
+                continue
+            mechanic = self._queue_mechanic(table)
+            if not _queue_named(table) and mechanic is None:
+                self.notes.append(
+                    f"{table} refers to {sessions} and has a status column, but is neither named like a "
+                    "queue (assignment, queue, offer, dispatch, …) nor has a mechanic column: not proposed "
+                    "as a queue; declare it as [tool.pitstop.model.queues.<name>] if it offers sessions to "
+                    "mechanics"
+                )
+                continue
+            if not self._own_session_keys(table, sessions):
+                self.notes.append(
+                    f"{table} refers to {sessions} only by {', '.join(keys)}, named as another session's "
+                    "link (a follow-up's parent): not proposed as a queue; declare it as "
+                    "[tool.pitstop.model.queues.<name>] with session = the column of the row's own session "
+                    "if it offers sessions to mechanics"
+                )
+                continue
+            name = _queue_name(table, names)
+            names.append(name)
+            self._queue(f"queues.{name}", table, sessions, keys, status, mechanic)
+        return names
+
+    def _queue(
+        self,
+        part: str,
+        table: str,
+        sessions: str,
+        keys: list[str],
+        status: Column,
+        mechanic: tuple[ForeignKey, str] | None,
+    ) -> None:
+        columns = self.catalog.tables[table]
+        why = "named like a queue" if _queue_named(table) else "with a mechanic column"
+        self.set(f"{part}.table", table, f"refers to {sessions}, {why}, with a status column")
+        id_ = _id_column(table, columns)
+        if id_ is None:
+            self.lack(f"{part}.id", f"{table} has no uuid column named id", "name its uuid primary key")
+        else:
+            self.set(f"{part}.id", id_, "its uuid id")
+        session_id = self.values["sessions"].get("id", "id")
+        self._choose_link(f"{part}.session", table, keys, sessions, session_id, "session", True)
+        session = self.values[part].get("session", "")
+        named = {session, mechanic[0].columns[0] if mechanic else ""}
+        # A customer only by its name: a queue's one user column may well be the mechanic's.
+        users = [
+            fk for fk in self._fks(table)
+            if fk.ref_table == AUTH_USERS and fk.columns[0] not in named
+            and self._is_uuid(table, fk.columns[0])
+        ]  # fmt: skip
+        customer = _by_name([fk for fk in users if not _mechanic_named(fk.columns[0])], CUSTOMER_COLUMNS[:-1])
+        if customer is None:
+            self.set(f"{part}.customer", "", "none: its rows are linked by session")
+        else:
+            self.set(f"{part}.customer", customer.columns[0], "references auth.users, named like a customer")
+        if mechanic is None:
+            left = [fk for fk in users if customer is None or fk.columns[0] != customer.columns[0]]
+            self._no_mechanic(part, table, left, "none: no column references a mechanic")
+        else:
+            fk, how = mechanic
+            self.set(f"{part}.mechanic", fk.columns[0], f"references {_target(fk)}, {how}")
+        self.set(f"{part}.status", status.name, _describe_status(status))
+        created = _created_column(columns) or _named_time(columns, QUEUED_AT)
+        if created is None:
+            self.lack(
+                f"{part}.created_at",
+                f"{table} has no timestamptz column named like created_at or queued_at",
+                "name the timestamptz column set when a row is made",
+            )
+        else:
+            self.set(f"{part}.created_at", created, "timestamptz, named like created_at")
+        updated = _named_time(columns, UPDATED)
+        if updated is None:
+            self.set(f"{part}.updated_at", "", f"none: no timestamptz column named like {UPDATED[0]}")
+        else:
+            self.set(f"{part}.updated_at", updated, f"timestamptz, named like {UPDATED[0]}")
+        words, source = self._vocabulary(table, status)
+        default, open_ = self._queue_words(part, table, words, source, status)
+        self._holds(part, table, sessions, default, open_)
+
+    def _queue_mechanic(self, table: str) -> tuple[ForeignKey, str] | None:
+        """A queue's mechanic column: a key to the sign-in users or the mechanics' table (the one the
+        sessions' mechanic column refers to), by its name first; with how it was found."""
+        targets = {AUTH_USERS, self.values["mechanics"].get("table") or AUTH_USERS}  # "": sign-in users
+        mechanic = self.values["sessions"].get("mechanic")
+        sessions = self.values["sessions"].get("table")
+        if mechanic and sessions:
+            targets |= {fk.ref_table for fk in self.catalog.references(sessions, mechanic)}
+        candidates = [
+            fk for fk in self._fks(table)
+            if fk.ref_table in targets and self._is_uuid(table, fk.columns[0])
+        ]  # fmt: skip
+        found = _by_name(candidates, MECHANIC_COLUMNS)
+        if found is not None:
+            return found, "named like a mechanic"
+        found = next((fk for fk in candidates if fk.ref_table != AUTH_USERS), None)
+        return (found, "the mechanics' table") if found is not None else None
+
+    def _holds(self, part: str, table: str, sessions: str, default: str | None, open_: Sequence[str]) -> None:
+        """``holds`` only on evidence that every open session has a row: its session column is NOT NULL
+        and a key to the sessions, a row is made waiting (the column's default is an open word), and no
+        requests are kept (where they are, they hold the open sessions: a queue beside them is a later
+        step, such as an offer made when a dispatcher gets to it). Else false: no orphans for it."""
+        session = self.values[part].get("session", "")
+        column = self.catalog.column(table, session) if session else None
+        keyed = bool(session) and any(
+            fk.ref_table == sessions for fk in self.catalog.references(table, session)
+        )
+        made_open = default is not None and default in open_
+        requests = self.values["requests"].get("table")
+        if column is not None and column.not_null and keyed and made_open and not requests:
+            self.set(
+                f"{part}.holds",
+                True,
+                f"every row has its session ({session}: NOT NULL, a key to {sessions}) and is made {default} "
+                "(the column's default): it holds every open session",
+            )
+            self.notes.append(
+                f"{part}.holds: true: an open session without a row in {table} is an orphan: health reports "
+                "it, and the cleanup cancels it once older than the orphan threshold; set holds = false if "
+                "your app makes a row for only some sessions"
+            )
+            return
+        reasons = []
+        if column is None or not keyed:
+            reasons.append("no key to the session")
+        elif not column.not_null:
+            reasons.append(f"{session} may be null")
+        if not made_open:
+            reasons.append("no open word is the status column's default")
+        if requests:
+            reasons.append(f"the requests ({requests}) hold the open sessions")
+        self.set(
+            f"{part}.holds",
+            False,
+            f"no evidence that every open session has a row here ({'; '.join(reasons)}): health reports no "
+            "orphans for it",
+        )
 
     # -- status words -------------------------------------------------------------------
 
@@ -792,6 +1059,99 @@ class _Builder:
         if left:
             self.notes.append(f"requests.status: not mapped: {', '.join(left)} (the model names four words)")
 
+    def _queue_words(
+        self, part: str, table: str, words: list[str], source: str, column: Column
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """A queue's words by meaning: the column's default (a word, or None) and the open words.
+
+        Open only on evidence (a known waiting word, or the column's default when it means nothing
+        else); expired and cancelled only where the column has such a word, else NOT FOUND (left at
+        the default, for the fit check to name); with no words to read, every key is NOT FOUND and
+        open holds no more than the column's default."""
+        default = self._default(table, column, words)
+        if not words:
+            for key in ("taken", "done", "expired", "cancelled"):
+                self.lack(f"{part}.{key}", f"{source}: no words to read", "name your app's words", note=False)
+            by_default = default is not None and _queue_meaning(default) in (None, "open")
+            fill = "name the words of a row waiting for a mechanic"
+            if by_default:
+                fill = f"{default} (the column's default) is proposed, and no other word; {fill}"
+            self.lack(f"{part}.open", f"{source}: no words to read", fill, note=False)
+            if by_default:
+                assert default is not None
+                self.values[part]["open"] = (default,)
+            self.notes.append(
+                f"{part}.status: {source}, so no words to read: open, taken, done, expired and cancelled are "
+                "NOT FOUND; name the words your app's code writes"
+            )
+            return default, tuple(self.values[part].get("open", ()))
+        if default is not None and default not in words:  # free text: the default is a word too
+            words = [*words, default]
+        classes = {w: _queue_meaning(w) for w in words}
+        by_default = default is not None and classes[default] is None
+        if by_default:
+            assert default is not None
+            classes[default] = "open"
+        expired = _best([w for w in words if classes[w] == "expired"], Q_EXPIRED)
+        cancelled = _best([w for w in words if classes[w] == "cancelled"], Q_CANCELLED)
+        open_ = [w for w in words if classes[w] == "open"]
+        taken = [w for w in words if classes[w] == "taken"]
+        done = [
+            w
+            for w in words
+            if classes[w] in ("done", "expired", "cancelled") and w not in (expired, cancelled)
+        ]
+        where = f"from {source}"
+        never = f"never open: {', '.join(taken)}" if taken else ""
+        if open_:
+            why = [f"waiting words {where}"] if any(w != default or not by_default for w in open_) else []
+            if default in open_:
+                why.append(f"{default} is the column's default")
+            self.set(f"{part}.open", open_, "; ".join([*why, *([never] if never else [])]))
+        else:
+            self.lack(
+                f"{part}.open",
+                f"none of {', '.join(words)} ({source}) is a known waiting word ({', '.join(Q_OPEN[:3])}, …) "
+                f"or the column's default{'; ' + never if never else ''}",
+                "name the words of a row shown to mechanics, waiting for one to take it (never one a "
+                "mechanic has)",
+            )
+        if default is not None and classes[default] != "open":
+            self.notes.append(
+                f"{part}.open: the column's default is {default!r} ({classes[default]}): not taken for open, "
+                "whose rows expire once stale"
+            )
+        self.set(
+            f"{part}.taken", taken, f"words of a row a mechanic has, {where}" if taken else f"none {where}"
+        )
+        if done:
+            extra = [w for w in done if classes[w] != "done"]
+            tail = f"; {', '.join(extra)}: over too" if extra else ""
+            self.set(f"{part}.done", done, f"declined- or completed-like words {where}{tail}")
+        else:
+            self.set(f"{part}.done", [], f"none {where}")
+        if expired is not None:
+            self.set(f"{part}.expired", expired, f"the expired-like word {where}")
+        else:
+            self._lack_words(
+                f"{part}.expired",
+                words,
+                source,
+                "the word of a row that went stale (expired, lapsed, timed_out)",
+            )
+        if cancelled is not None:
+            self.set(f"{part}.cancelled", cancelled, f"the cancelled-like word {where}")
+        else:
+            what = "the word of a row whose session was cancelled (cancelled, withdrawn)"
+            self._lack_words(f"{part}.cancelled", words, source, what)
+        left = [w for w in words if classes[w] is None]
+        if left:
+            self.notes.append(
+                f"{part}.status: not mapped: {', '.join(left)} (add each to the list it belongs to: open, "
+                "taken or done)"
+            )
+        return default, tuple(open_)
+
     def _no_words(self, part: str, keys: Sequence[str], source: str) -> None:
         """No word to read: each key is NOT FOUND (a guess here could cancel real rows)."""
         for key in keys:
@@ -816,7 +1176,7 @@ class _Builder:
 # -- helpers ---------------------------------------------------------------------------
 
 ENDED = ("ended_at", "finished_at", "completed_at", "closed_at", "ends_at", "end_time", "ended", "finished")
-UPDATED = ("updated_at", "modified_at", "last_updated_at", "updated", "modified")
+UPDATED = ("updated_at", "modified_at", "last_updated_at", "touched_at", "updated", "modified")
 SCHEDULED_AT = ("scheduled_for", "scheduled_at", "scheduled_start", "starts_at", "start_at", "start_time",
                 "booked_for", "appointment_at", "scheduled")  # fmt: skip
 CREATED = ("created_at", "created", "inserted_at", "created_on", "requested_at", "opened_at")
@@ -839,6 +1199,22 @@ def _status_column(catalog: Catalog, table: str) -> Column | None:
     return None
 
 
+def _queue_status_column(catalog: Catalog, table: str) -> Column | None:
+    """A queue's status column: one named like a status, else one whose enum or check constraint has
+    at least two words of a queue's meanings, whatever its name (offers.word)."""
+    found = _status_column(catalog, table)
+    if found is not None:
+        return found
+    return next(
+        (
+            c
+            for c in catalog.tables[table].values()
+            if c.is_text and sum(_queue_meaning(w) is not None for w in c.allowed or ()) >= 2
+        ),
+        None,
+    )
+
+
 def _describe_status(column: Column) -> str:
     if column.enum:
         return f"enum {column.type}"
@@ -853,7 +1229,10 @@ def _id_column(table: str, columns: dict[str, Column]) -> str | None:
         column = columns.get(name)
         if column is not None and column.is_uuid:
             return name
-    return None
+    # Named after the last word of the table's name (help_sessions: session_id), when it is unique.
+    name = f"{singular.rsplit('_', 1)[-1]}_id"
+    column = columns.get(name)
+    return name if column is not None and column.is_uuid and column.unique else None
 
 
 def _created_column(columns: dict[str, Column]) -> str | None:
@@ -900,6 +1279,46 @@ def _link_rank(column: str, target: str, target_id: str, word: str) -> int:
     if name in exact:
         return 0
     return 1 if word in name or last in name else 2
+
+
+# A queue's time of a row made, where it is not named like created_at.
+QUEUED_AT = ("queued_at", "enqueued_at", "offered_at", "sent_at", "posted_at")
+# A queue's declared keys, each commented.
+_QUEUE_KEYS = tuple(f.name for f in dataclasses.fields(Queue) if f.metadata.get("declared", True))
+
+
+def _name_tokens(table: str) -> list[str]:
+    return [t for t in re.split(r"[^a-z0-9]+", table.split(".", 1)[1].lower()) if t]
+
+
+def _never_a_queue(table: str) -> bool:
+    """Named as a table of the kind that is never a queue (a token, or its plural: chat_messages)."""
+    return any(
+        t in (w, f"{w}s", f"{w}es") or (w.endswith("y") and t == f"{w[:-1]}ies")
+        for t in _name_tokens(table)
+        for w in NOT_QUEUES
+    )
+
+
+def _queue_named(table: str) -> bool:
+    return any(t.startswith(w) for t in _name_tokens(table) for w in QUEUE_NAMES)
+
+
+def _queue_name(table: str, taken: Sequence[str]) -> str:
+    """A queue's name: the table's bare name as a word (letters, digits, _), never "requests" nor one
+    already taken (then with its schema, then a number)."""
+    schema, bare = table.split(".", 1)
+    name = ""
+    for candidate in (bare, f"{schema}_{bare}"):
+        name = re.sub(r"[^A-Za-z0-9_]", "_", candidate)
+        if not re.match(r"[A-Za-z_]", name):
+            name = f"q_{name}"
+        if name != "requests" and name not in taken:
+            return name
+    n = 2
+    while f"{name}_{n}" in taken:
+        n += 1
+    return f"{name}_{n}"
 
 
 def _email_column(columns: dict[str, Column]) -> str | None:
@@ -964,6 +1383,19 @@ def _request_meaning(word: str) -> str | None:
     """Whether a request's word reads as accepted, expired or cancelled (None: none of them)."""
     tokens = _tokens(word)
     for meaning, vocabulary in (("accepted", R_ACCEPTED), ("expired", R_EXPIRED), ("cancelled", R_CANCELLED)):
+        if any(t in vocabulary for t in tokens):
+            return meaning
+    return None
+
+
+def _queue_meaning(word: str) -> str | None:
+    """What a queue's word means: cancelled, expired, done, taken, open (or None), the first of these
+    that any of its tokens has: a word that also reads as taken or over is never open."""
+    tokens = _tokens(word)
+    for meaning, vocabulary in (
+        ("cancelled", Q_CANCELLED), ("expired", Q_EXPIRED), ("done", Q_DONE), ("taken", Q_TAKEN),
+        ("open", Q_OPEN),
+    ):  # fmt: skip
         if any(t in vocabulary for t in tokens):
             return meaning
     return None
