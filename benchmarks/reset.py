@@ -2,8 +2,10 @@
 
 One throwaway PostgreSQL serves the postgres store, TRUNCATE + re-seed and
 CREATE DATABASE ... TEMPLATE; each run starts from the same state (a background
-of other users' rows + the test rows). The api store (the app's debug endpoint)
-runs against the shared embedded stack, as does the plugin-overhead run.
+of other users' rows + the test rows). The purge on other models (a deep one,
+and sessions offered through one or two declared queues) gets a throwaway
+server per model. The api store (the app's debug endpoint) runs against the
+shared embedded stack, as does the plugin-overhead run.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import functools
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 
-from benchmarks import model_schema
+from benchmarks import model_schema, queue_schema
 from benchmarks.figures import ANCHOR_RESET, Figure, Part, Target, percentile
 from benchmarks.target import Bench
 from harness.engine.personas import Personas, TestUser
@@ -45,8 +47,14 @@ TARGET_OVERHEAD_MS = 10.0
 # What one purge_user must report for one test user: 5 sessions x 11 rows, nothing kept.
 PURGED = {"sessions": 5, "session_requests": 5, "session_participants": 10, "session_files": 5,
           "chat_messages": 30, "kept": 0}  # fmt: skip
+# The queue models' figures: their JSON key and label, by the number of queues declared.
+QUEUES = {
+    1: ("one_queue", "1 declared queue (assignments)"),
+    2: ("two_queues", "2 declared queues (+ offers)"),
+}
 
 Rows = dict[str, list[tuple[Any, ...]]]
+Columns = Mapping[str, tuple[str, ...]]
 
 
 def empty_rows() -> Rows:
@@ -92,28 +100,28 @@ def test_rows(testers: list[UUID], mechanics: list[UUID]) -> Rows:
     return rows
 
 
-def copy_rows(conn: psycopg.Connection[Any], rows: Rows) -> None:
+def copy_rows(conn: psycopg.Connection[Any], rows: Rows, columns: Columns = COLUMNS) -> None:
     """COPY every table's rows (the fast way to load), in the caller's transaction."""
     with conn.cursor() as cur:
         for table, data in rows.items():
             if data:
-                with cur.copy(f"copy {table} ({', '.join(COLUMNS[table])}) from stdin") as copy:
+                with cur.copy(f"copy {table} ({', '.join(columns[table])}) from stdin") as copy:
                     for row in data:
                         copy.write_row(row)
 
 
-def seed(conn: psycopg.Connection[Any], rows: Rows) -> None:
+def seed(conn: psycopg.Connection[Any], rows: Rows, columns: Columns = COLUMNS) -> None:
     with conn.transaction():
-        copy_rows(conn, rows)
+        copy_rows(conn, rows, columns)
 
 
 def counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return {t: int(conn.execute(f"select count(*) from {t}").fetchone()[0]) for t in COLUMNS}  # type: ignore[index]
 
 
-def snapshot(conn: psycopg.Connection[Any]) -> dict[str, list[str]]:
+def snapshot(conn: psycopg.Connection[Any], tables: Columns = COLUMNS) -> dict[str, list[str]]:
     """Every app row in full, to prove that a purge left the background exactly as it was."""
-    return {t: [r[0] for r in conn.execute(f"select x::text from {t} x order by 1")] for t in COLUMNS}
+    return {t: [r[0] for r in conn.execute(f"select x::text from {t} x order by 1")] for t in tables}
 
 
 def measure(runs: int, warmup: int, setup: Callable[[], object], timed: Callable[[], object]) -> list[int]:
@@ -134,17 +142,29 @@ def stats_ms(samples: list[int]) -> dict[str, float]:
 
 
 def bench_purge(
-    store: PostgresStore, make_rows: Callable[[], Rows], users: list[UUID], runs: int, warmup: int
+    store: PostgresStore,
+    make_rows: Callable[[], Rows],
+    users: list[UUID],
+    runs: int,
+    warmup: int,
+    *,
+    columns: Columns = COLUMNS,
+    purged: Mapping[str, int] = PURGED,
 ) -> list[int]:
+    """``purged``: what each user's purge must report, by answer key or by table (its ``tables``)."""
     conn = store.connection
-    expected = snapshot(conn)  # the baseline, before any test row exists
+    expected = snapshot(conn, columns)  # the baseline, before any test row exists
     results: list[list[dict[str, Any]]] = []
     samples = measure(
-        runs, warmup, lambda: seed(conn, make_rows()), lambda: results.append(store.purge_users(users))
+        runs,
+        warmup,
+        lambda: seed(conn, make_rows(), columns),
+        lambda: results.append(store.purge_users(users)),
     )
-    assert snapshot(conn) == expected, "purge touched background rows or left test rows behind"
+    assert snapshot(conn, columns) == expected, "purge touched background rows or left test rows behind"
     for result in (r for run in results for r in run):  # every run, warm-up included
-        assert {k: result[k] for k in PURGED} == PURGED, result
+        answer = result.get("tables", {}) | result
+        assert {k: answer[k] for k in purged} == purged, result
     return samples
 
 
@@ -226,6 +246,7 @@ def run(bench: Bench) -> Part:
     runs, warmup = bench.n(200, 30), 5
     local(part, runs, warmup)
     model(part, runs, warmup)
+    queues(part, runs, warmup)
     api(bench, part, bench.n(200, 30), warmup)
     plugin_overhead(bench, part, bench.n(200, 20))
     return part
@@ -333,6 +354,49 @@ def model(part: Part, runs: int, warmup: int) -> None:
         f"depth 3; cascade, no action and set null keys), {seeded[0]} test rows of 2 test users re-seeded "
         f"(untimed) before each purge, {background_rows} rows of another user that must stay; install = "
         "catalog read, model check, render and apply, one transaction."
+    )
+
+
+def queues(part: Part, runs: int, warmup: int) -> None:
+    """The purge on a model whose sessions reach mechanics through declared queues and no requests
+    table (benchmarks/queue_schema.py): assignments keyed by session with no customer column, then
+    offers too; each on a throwaway server of its own."""
+    found: dict[int, dict[str, float]] = {}
+    rows: dict[int, int] = {}
+    background: dict[int, int] = {}
+    for count in QUEUES:
+        baseline, mechanics, testers = queue_schema.build_baseline(count)
+        columns = {t: queue_schema.COLUMNS[t] for t in queue_schema.tables(count)}
+        make_rows = functools.partial(queue_schema.test_rows, count, testers, mechanics)
+        with (
+            LocalPostgres() as pg,
+            PostgresStore(database_url=pg.url(), model=queue_schema.model(count)) as store,
+        ):
+            conn = store.connection
+            conn.execute(platform().encode())
+            conn.execute(queue_schema.ddl(count).encode())
+            store.install(test_domain=DOMAIN)
+            seed(conn, baseline, columns)
+            background[count] = sum(len(v) for t, v in baseline.items() if t != "auth.users")
+            samples = bench_purge(
+                store, make_rows, testers, runs, warmup, columns=columns, purged=queue_schema.purged(count)
+            )
+        found[count] = stats_ms(samples)
+        rows[count] = sum(len(v) for v in make_rows().values())
+        key, what = QUEUES[count]
+        part.figures.append(
+            Figure(f"reset.{key}_p50_ms", f"reset 2 users, {what}, p50 (n={runs})", found[count]["p50"], "ms")
+        )
+        part.extra |= {f"{key}_p95_ms": found[count]["p95"], f"{key}_rows_per_reset": rows[count]}
+    part.notes.append(
+        f"queues: schema {queue_schema.SCHEMA} with no requests table; sessions, 3 child tables and "
+        "1 declared queue (assignments: keyed by session, no customer column; 2 rows for a completed "
+        "session, 1 queued for a waiting one), then 2 (+ offers: 3 per session), each on a throwaway "
+        f"PostgreSQL; {rows[1]} / {rows[2]} test rows of 2 test users (5 sessions each, 1 waiting) "
+        f"re-seeded (untimed) before each purge, {background[1]} / {background[2]} rows of 20 other users "
+        "that every purge is checked to leave row for row as they were; p95 "
+        + " / ".join(f"{found[c]['p95']:.2f}" for c in QUEUES)
+        + " ms."
     )
 
 
