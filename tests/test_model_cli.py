@@ -175,9 +175,7 @@ def test_cleanup_and_health_say_what_they_protected_and_why(
     """The garage's app never touches a session with a mechanic: ``cancel_assigned = false``."""
     config = tmp_path / "pitstop.toml"
     text = Path(CONFIG).read_text(encoding="utf-8")
-    config.write_text(
-        text.replace("cancel_assigned = true", "cancel_assigned = false", 1)
-    )
+    config.write_text(text.replace("cancel_assigned = true", "cancel_assigned = false", 1))
     code, _, err = pitstop(capsys, garage_url, "install", config=str(config))
     assert (code, err) == (0, "")
     model = model_of("garage")

@@ -315,7 +315,12 @@ def test_a_pending_request_just_over_the_threshold_takes_the_expired_word(target
 
     # By customer, the old customer has no pending request left: its session was an orphan too.
     orphans = 1 if target.name == "garage" else 0
-    assert counts == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": orphans}
+    assert counts == {
+        "requests_expired": 1,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": orphans,
+    }
     assert old.request and young.request
     assert w.request_status(old.request) == model.requests.expired
     assert w.request_status(young.request) == model.requests.pending
@@ -394,7 +399,12 @@ def test_an_orphan_is_cancelled_just_over_the_orphan_threshold(target: Target) -
 
     counts = target.store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)
 
-    assert counts == {"requests_expired": 0, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 1}
+    assert counts == {
+        "requests_expired": 0,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 1,
+    }
     assert w.status(over.session) == model.sessions.cancelled
     assert w.status(under.session) == model.sessions.open[0]
 
@@ -422,7 +432,12 @@ def test_garage_an_orphan_is_an_open_session_whose_customer_has_no_pending_reque
     counts = garage.store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)
 
     assert health["orphans"] == 2  # the orphan and the young one, at any age
-    assert counts == {"requests_expired": 0, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 1}
+    assert counts == {
+        "requests_expired": 0,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 1,
+    }
     assert (w.status(kept.session), w.status(orphan.session), w.status(young.session)) == (
         "waiting",
         "cancelled",

@@ -180,7 +180,12 @@ def test_pending_request_over_the_threshold_expires_and_cancels_its_session(
 
     counts = store.cleanup_stale()
 
-    assert counts == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 0}
+    assert counts == {
+        "requests_expired": 1,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 0,
+    }
     assert old.request and young.request
     assert seed.request_status(old.request) == "expired" and seed.status(old.session) == "cancelled"
     assert seed.request_status(young.request) == "pending" and seed.status(young.session) == "waiting"
@@ -216,7 +221,12 @@ def test_orphans_are_cancelled_at_their_own_threshold(store: PostgresStore, seed
 
     counts = store.cleanup_stale(waiting_minutes=60, orphan_minutes=20)
 
-    assert counts == {"requests_expired": 0, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 1}
+    assert counts == {
+        "requests_expired": 0,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 1,
+    }
     assert seed.status(orphan_old.session) == "cancelled"
     assert seed.status(orphan_young.session) == "waiting"
     assert seed.status(with_request.session) == "waiting"
@@ -447,5 +457,10 @@ def test_the_reference_model_protects_nothing_as_the_reference_app_cancels_assig
     assert "protected" not in health and health["sessions"]["waiting"]["stale"] == 1
     counts = store.cleanup_stale()
 
-    assert counts == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 0}
+    assert counts == {
+        "requests_expired": 1,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 0,
+    }
     assert seed.status(assigned.session) == "cancelled"

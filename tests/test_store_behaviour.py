@@ -122,7 +122,12 @@ def test_cleanup_expires_and_cancels_by_age_and_never_deletes(
     orphan = stack_seed.session(customer, status="pending", age_minutes=21, request=None)
     live = stack_seed.session(customer, status="live", age_minutes=90, request="accepted")
     counts = subject.cleanup_stale(waiting_minutes=15, orphan_minutes=20)
-    assert counts == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 2, "orphans_cancelled": 1}
+    assert counts == {
+        "requests_expired": 1,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 2,
+        "orphans_cancelled": 1,
+    }
     assert [stack_seed.status(s.session) for s in (old, fresh, orphan, live)] == [
         "cancelled",
         "waiting",

@@ -75,7 +75,12 @@ def test_the_admin_page_checks_and_runs_the_cleanup(
 
     check = admin.get("/api/admin/cleanup").json()
     assert check["dry_run"] is True
-    assert check["result"] == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 0}
+    assert check["result"] == {
+        "requests_expired": 1,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 0,
+    }
     assert seed.status(stale.session) == "waiting"
     run = admin.post("/api/admin/cleanup").json()
     assert run["result"] == check["result"] and seed.status(stale.session) == "cancelled"

@@ -111,10 +111,19 @@ def test_cleanup_sessions_checks_then_runs_the_stale_cleanup(
     assert check.status_code == 200 and check.json() == expected
     assert seed.status(stale.session) == "waiting"
     run = anonymous.post("/api/debug/cleanup-sessions", headers=AUTH)
-    assert run.json() == expected == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 2, "orphans_cancelled": 1}
+    assert (
+        run.json()
+        == expected
+        == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 2, "orphans_cancelled": 1}
+    )
     assert seed.status(stale.session) == "cancelled" and seed.status(fresh.session) == "waiting"
     tight = anonymous.get("/api/debug/cleanup-sessions", params={"waitingMinutes": 2}, headers=AUTH)
-    assert tight.json() == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 1, "orphans_cancelled": 0}
+    assert tight.json() == {
+        "requests_expired": 1,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 1,
+        "orphans_cancelled": 0,
+    }
 
 
 @pytest.mark.parametrize(

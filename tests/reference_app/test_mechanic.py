@@ -24,7 +24,12 @@ def test_the_list_runs_the_stale_cleanup_first_and_shows_the_pending_requests(
     mechanic = login(users("mechanic"))
 
     body = mechanic.get("/api/mechanics/requests").json()
-    assert body["cleanup"] == {"requests_expired": 1, "requests_cancelled": 0, "sessions_cancelled": 2, "orphans_cancelled": 1}
+    assert body["cleanup"] == {
+        "requests_expired": 1,
+        "requests_cancelled": 0,
+        "sessions_cancelled": 2,
+        "orphans_cancelled": 1,
+    }
     assert [r["id"] for r in body["requests"]] == [str(fresh.request)]
     item = body["requests"][0]
     assert item["customer_name"] == "Ada Driver" and item["plan"] == "Quick Chat"
