@@ -129,6 +129,7 @@ def test_the_report_on_success_and_failure(
         "app_url": stack.app_url,
         "kind": "given",
         "stripe_api_base": stack.stripe_api_base,
+        "leased": True,  # the run held a lease in the target while it ran
     }
     assert "<svg" in page.read_text() or "class='bar " in page.read_text()
     assert summary.read_text().startswith("## pitstop health")

@@ -507,10 +507,13 @@ def test_a_booking_and_an_assigned_session_are_protected_with_their_rows(concier
     lapsed = concierge.session(lapsed_customer, age=50, scheduled=-60)  # its time passed an hour ago
     lapsed_row = concierge.row("assignments", age=30, session=lapsed)
     later = concierge.session(w.user(), status="scheduled", age=600)  # scheduled: never open
+    # A booking for tomorrow in the app's own 'scheduled' word, made 40 minutes ago: its row stays too.
+    tomorrow = concierge.session(w.user(), status="scheduled", age=40, scheduled=24 * 60)
+    tomorrow_row = concierge.row("assignments", age=40, session=tomorrow)
 
     health = store.health()
     assert health["protected"] == {"scheduled": 1, "assigned": 1}
-    assert health["queues"]["assignments"]["queued"] == {"total": 2, "stale": 1}
+    assert health["queues"]["assignments"]["queued"] == {"total": 3, "stale": 1}
     assert health["queues"]["assignments"]["offered"] == {"total": 1, "stale": 0}
     assert health["sessions"]["matching"] == {"total": 3, "stale": 1, "veryStale": 0}
     assert health["orphans"] == 0
@@ -524,18 +527,21 @@ def test_a_booking_and_an_assigned_session_are_protected_with_their_rows(concier
         "sessions_cancelled": 1,
         "orphans_cancelled": 0,
         "queues": {"assignments": {"expired": 1, "cancelled": 0}},
-        "protected": {"scheduled": 1, "assigned": 1, "requests": 2},
+        "protected": {"scheduled": 1, "assigned": 1, "requests": 3},
     }
-    assert [concierge.session_status(x) for x in (booked, assigned, lapsed, later)] == [
+    assert [concierge.session_status(x) for x in (booked, assigned, lapsed, later, tomorrow)] == [
         "matching",
         "matching",
         "cancelled",
         "scheduled",
+        "scheduled",
     ]
-    assert [concierge.row_status("assignments", r) for r in (booked_row, assigned_row, lapsed_row)] == [
+    kept = (booked_row, assigned_row, lapsed_row, tomorrow_row)
+    assert [concierge.row_status("assignments", r) for r in kept] == [
         "queued",
         "offered",
         "expired",
+        "queued",
     ]
     # Still blocking a payment (the booking and the assignment are active), and force_cancel ends them.
     assert store.customer_session_status(booked_customer)["blocked"] is True
@@ -916,7 +922,7 @@ def test_the_cleanup_changes_exactly_what_its_rules_name(
     def linked(q: Queue, r: dict[str, Any], sid: UUID) -> bool:
         return r["session"] == sid if q.link == "session" else r["customer"] == sessions[sid]["customer"]
 
-    # Each queue's open rows older than the waiting cut expire, unless an open session they link to
+    # Each queue's open rows older than the waiting cut expire, unless an active session they link to
     # is protected; a row keyed by session takes its session with it.
     expired: dict[str, set[UUID]] = {}
     by_expiry: set[UUID] = set()
@@ -930,7 +936,8 @@ def test_the_cleanup_changes_exactly_what_its_rules_name(
             and not (
                 protecting
                 and any(
-                    is_open(x) and linked(q, r, sid) and (scheduled(x, waiting) or assigned(x))
+                    # an active session in any word (a booking in its own word keeps its row)
+                    x["status"] in s.active and linked(q, r, sid) and (scheduled(x, waiting) or assigned(x))
                     for sid, x in sessions.items()
                 )
             )
@@ -1319,3 +1326,36 @@ def test_the_plugin_resets_the_concierge_before_every_test(
         assert conn.execute("select count(*) from concierge.help_sessions").fetchone() == (0,)
         assert conn.execute("select count(*) from concierge.assignments").fetchone() == (0,)
         assert conn.execute("select session_id from concierge.receipts").fetchall() == [(None,)]
+
+
+# -- the command line ----------------------------------------------------------------------------------
+
+
+def test_the_commands_speak_of_the_queue_where_the_app_keeps_no_requests(
+    concierge: Rows, capsys: pytest.CaptureFixture[str], no_target_environment: None
+) -> None:
+    from tests.conftest import run_cli
+
+    w = concierge.target.world
+    url = concierge.target.store.connection.info.dsn
+    config = ("--config", str(SCHEMAS / "concierge.toml"), "--database-url", url)
+    stale = concierge.session(w.user(test=False), age=40)
+    concierge.row("assignments", age=40, session=stale)
+    assigned = concierge.session(w.user(test=False), age=40, mechanic=w.user())
+    concierge.row("assignments", status="offered", age=40, session=assigned)
+
+    code, out, _ = run_cli(capsys, "cleanup", "--dry-run", *config)
+    assert code == 0
+    assert out.splitlines() == [
+        "would cancel 1 sessions (0 orphaned)",
+        "assignments: would expire 1 open rows older than 15 min, would cancel the open and taken rows (0) "
+        "of the sessions cancelled",
+        "would change: concierge.help_sessions 1, concierge.assignments 1",
+        "protected: 1 session (1 with a mechanic assigned); kept 1 of their open queue rows",
+        "dry run: nothing was changed",
+    ]
+    code, out, _ = run_cli(capsys, "force-cancel", str(assigned), *config)
+    assert (code, out) == (
+        0,
+        f"cancelled session {assigned} (was matching); 1 rows of assignments cancelled\n",
+    )

@@ -377,5 +377,5 @@ def test_only_service_role_may_call_the_wrappers(postgres_db_url: str) -> None:
             " has_function_privilege('service_role', p.oid, 'execute')"
             " from pg_proc p where p.proname like 'pitstop\\_%' and p.pronamespace = 'public'::regnamespace"
         ).fetchall()
-    assert len(rows) == 11
+    assert len(rows) == 14
     assert all(row[1:] == (False, False, True) for row in rows), rows

@@ -103,13 +103,21 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     model = settings.model
     queues: dict[str, dict[str, int]] = counts.get("queues") or {}
     dropped = counts.get("requests_cancelled", 0)
-    print(
+    # The requests, where the app keeps them (an app's debug API speaks of them whatever its model).
+    requests = (
         f"{expire} {counts['requests_expired']} pending requests older than {args.waiting_minutes} min; "
-        f"{cancel} {counts['sessions_cancelled']} sessions ({counts['orphans_cancelled']} orphaned)"
+        if model.has_requests or not model.queues
+        else ""
+    )
+    print(
+        f"{requests}{cancel} {counts['sessions_cancelled']} sessions ({counts['orphans_cancelled']} orphaned)"
         + (f" and {dropped} of their pending requests" if dropped else "")
     )
     for name, n in queues.items():
-        print(f"{name}: {expire} {n['expired']} open rows; {cancel} {n['cancelled']} of cancelled sessions")
+        print(
+            f"{name}: {expire} {n['expired']} open rows older than {args.waiting_minutes} min, "
+            f"{cancel} the open and taken rows ({n['cancelled']}) of the sessions cancelled"
+        )
     changed = counts.get("tables")
     if not isinstance(changed, dict):  # the rows the stale cleanup changes, by table
         changed = {model.sessions.table: counts["sessions_cancelled"]}
@@ -121,10 +129,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     print(f"{'would change' if args.dry_run else 'changed'}: {tables_line(changed, model.roots)}")
     if isinstance(protected, dict):
         kept = int(protected.get("requests", 0))
-        print(
-            f"protected: {protected_text(protected)}"
-            + (f"; kept {kept} of their pending requests" if kept else "")
-        )
+        rows = "pending requests" if not model.queues else "open queue rows"
+        print(f"protected: {protected_text(protected)}" + (f"; kept {kept} of their {rows}" if kept else ""))
     if args.dry_run:
         print("dry run: nothing was changed")
     return ExitCode.OK
@@ -138,11 +144,10 @@ def cmd_force_cancel(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        rows = "".join(f"; {n} rows of {name} cancelled" for name, n in (result.get("queues") or {}).items())
-        print(
-            f"cancelled session {session_id} (was {result['previous_status']}); "
-            f"{result['requests_cancelled']} pending requests cancelled{rows}"
-        )
+        said = [f"{n} rows of {name} cancelled" for name, n in (result.get("queues") or {}).items()]
+        if settings.model.has_requests or not said:
+            said.insert(0, f"{result['requests_cancelled']} pending requests cancelled")
+        print(f"cancelled session {session_id} (was {result['previous_status']}); {'; '.join(said)}")
     return ExitCode.OK
 
 
@@ -160,6 +165,28 @@ def cmd_health(args: argparse.Namespace) -> int:
         for line in health.lines():
             print(f"  {line}")
     return ExitCode.PROBLEMS if args.strict and not health.ok else ExitCode.OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """The runs' leases in the target, alive or expired, with what each still owns."""
+    settings = settings_of(args)
+    with reading_store(settings) as store:
+        runs = store.runs()
+        target = store.describe()
+    if args.json:
+        print_json({"runs": runs})
+        return ExitCode.OK
+    print(f"pitstop runs: {target}")
+    if not runs:
+        print("  no run holds a lease")
+    for run in runs:
+        state = "alive" if run["alive"] else "EXPIRED"
+        where = f"{run['host']} pid {run['pid']}" + (f", {run['ci_job']}" if run.get("ci_job") else "")
+        shard = f", shard {run['shard']}" if run.get("shard") else ""
+        print(f"  {run['run']}  {state} (lease {run['lease_seconds']} s, until {run['expires_at']})")
+        print(f"    {where}{shard}; started {run['started_at']}")
+        print(f"    owns {run['users']} test users, {run['mechanics']} test mechanics")
+    return ExitCode.OK
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from harness.cli.commands import (
     cmd_inspect,
     cmd_install,
     cmd_reset,
+    cmd_runs,
     cmd_sql,
 )
 from harness.cli.scenarios import cmd_demo, cmd_run
@@ -164,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--strict", action="store_true", help="exit 1 when there are problems")
     sub.add_argument("--stale-minutes", type=_minutes, default=15, metavar="N", help="default 15")
     sub.add_argument("--very-stale-minutes", type=_minutes, default=60, metavar="N", help="default 60")
+
+    command(
+        "runs",
+        cmd_runs,
+        "list the runs' leases in the target (alive or expired) and what each run still owns",
+        as_json,
+    )
 
     command(
         "doctor",

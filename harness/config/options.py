@@ -22,6 +22,8 @@ LEAK_MODES = ("warn", "fail", "off")
 PAYMENT_MODES = ("ui", "webhook")
 # The postgres store's bound on a statement, in seconds (0: none).
 STATEMENT_TIMEOUT_S = 30.0
+# The shortest run lease: its heartbeat runs every quarter of it, and a statement may take a second.
+MIN_LEASE_SECONDS = 8
 
 Kind = Literal["text", "int", "seconds", "flag", "list"]
 # Where an option is given: on both surfaces (a target option), or on one of them.
@@ -169,6 +171,15 @@ OPTIONS = (
         "PITSTOP_SWEEP_MINUTES",
         "age of dead runs' users to sweep",
         30,
+        kind="int",
+        surface="plugin",
+    ),
+    Option(
+        "lease-seconds",
+        "PITSTOP_LEASE_SECONDS",
+        "how long the run's lease in the target lasts without a heartbeat (one every quarter of it): "
+        "what a run made is swept once its lease has expired, on any machine",
+        120,
         kind="int",
         surface="plugin",
     ),

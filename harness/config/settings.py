@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config.contract import AppContract
-from harness.config.options import SETTINGS, STATEMENT_TIMEOUT_S, Surface, resolve
+from harness.config.options import BY_NAME, MIN_LEASE_SECONDS, SETTINGS, STATEMENT_TIMEOUT_S, Surface, resolve
 from harness.config.payments import PaymentConfig
 from harness.errors import BadInput
 from harness.rules.marker import DEFAULT_TEST_DOMAIN, check_test_domain
@@ -118,6 +118,15 @@ class RunConfig:
     payment: str = "ui"
     browser_ws_endpoint: str | None = None
     sweep_minutes: int = 30
+    lease_seconds: int = 120
+
+    def __post_init__(self) -> None:
+        if self.lease_seconds < MIN_LEASE_SECONDS:
+            raise BadInput(
+                f"{BY_NAME['lease-seconds'].names()}: {self.lease_seconds} seconds is too short a lease "
+                f"(at least {MIN_LEASE_SECONDS}: its heartbeat runs every quarter of it)",
+                fix="leave it at 120 (the default), or make it longer over a slow network",
+            )
 
     @property
     def embedded(self) -> bool:

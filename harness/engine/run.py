@@ -23,6 +23,7 @@ from uuid import UUID
 
 from harness.config.settings import RunConfig, Settings, store_kind
 from harness.engine.identity import PERSONAS, new_run_id
+from harness.engine.lease import Heartbeat, Leases, run_info
 from harness.engine.mechanics import MechanicFactory, make_test_mechanic
 from harness.engine.personas import Personas, TestUser
 from harness.errors import BadInput, PitstopError, Unsupported
@@ -54,6 +55,7 @@ class Target:
     kind: str  # "embedded" or "given"
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
+    leased: bool = False  # the run holds a lease in it (``harness.engine.lease``)
 
     # What crosses to an xdist worker: the worker has the run's settings, and adds these.
     WIRE: ClassVar[tuple[str, ...]] = ("app_url", "database_url", "admin_token")
@@ -82,6 +84,7 @@ class Target:
             "kind": self.kind,
             "stripe_api_base": self.stripe_api_base,
             "stripe_webhook_secret": self.stripe_webhook_secret,
+            "leased": self.leased,
         }
 
     @classmethod
@@ -92,11 +95,17 @@ class Target:
             data["kind"],
             data["stripe_api_base"],
             data["stripe_webhook_secret"],
+            bool(data.get("leased")),
         )
 
     def public(self) -> JSON:
         """For reports: no secrets."""
-        return {"app_url": self.app_url, "kind": self.kind, "stripe_api_base": self.stripe_api_base}
+        return {
+            "app_url": self.app_url,
+            "kind": self.kind,
+            "stripe_api_base": self.stripe_api_base,
+            "leased": self.leased,
+        }
 
 
 @dataclass
@@ -146,6 +155,9 @@ class Run:
         self.mechanic_factory: MechanicFactory | None = None
         self.current: TestRecord | None = None
         self.left: list[JSON] = []  # test users a sweep or the end of the run could not delete, and why
+        self._heartbeat: Heartbeat | None = None  # the controller's, while it holds the run's lease
+        self._lease_store: Cleanup | None = None  # the heartbeat's own connection
+        self.lease_problem: str | None = None  # why the run holds no lease, where it could not take one
 
     # -- the target ---------------------------------------------------------------
 
@@ -161,9 +173,42 @@ class Run:
                 self._target = Target.from_json(self._fetch_target(), self.config.settings)
             else:
                 self._target = self._start_target()
+                self._hold_lease()
                 if self.config.reset == "full":
                     self.start_of_run_reset()
         return self._target
+
+    def _hold_lease(self) -> None:
+        """Take the run's lease in the target and renew it from a thread with its own connection
+        (the controller's, before any user is made: a user tagged ``leased`` has a run that held one)."""
+        assert self._target is not None
+        info = run_info(self.run_id, self.config.lease_seconds)
+        try:
+            self.cleanup().store.hold_run(info)
+        except Unsupported as exc:
+            self.lease_problem = exc.message
+            return
+        except PitstopError as exc:  # rules installed by an older pitstop, say: the run goes on without
+            self.lease_problem = f"{exc.message} (run `pitstop install` to update the rules)"
+            return
+        self._target = dataclasses.replace(self._target, leased=True)
+        self._lease_store = Cleanup.open(self._target.settings)
+        store = self._lease_store.store
+        self._heartbeat = Heartbeat(lambda: store.hold_run(info), self.config.lease_seconds).start()
+
+    def _end_lease(self) -> None:
+        if self._heartbeat is None:
+            return
+        self._heartbeat.stop()
+        self._heartbeat = None
+        try:
+            assert self._lease_store is not None
+            with contextlib.suppress(PitstopError):
+                self._lease_store.store.end_run(self.run_id)
+        finally:
+            if self._lease_store is not None:
+                self._lease_store.close()
+                self._lease_store = None
 
     def _start_target(self) -> Target:
         settings = self.config.settings
@@ -225,21 +270,41 @@ class Run:
         stays, and why is kept in ``left`` for the report.
         """
         now = datetime.now(UTC)
+        leases = self._leases()
         swept = []
         for mechanic in self._test_mechanics():
             tags = {key: mechanic.get(key) for key in ("run", "worker", "host", "pid")}
             age = _age({"created_at": mechanic.get("created_at")}, now)
-            if self._dead(tags, age) and self._delete_mechanic(mechanic):
+            if self._dead(tags, age, leases) and self._delete_mechanic(mechanic):
                 swept.append(str(mechanic.get("email") or mechanic["id"]))
         for user in self._test_users():
-            if self._dead(user.get("metadata") or {}, _age(user, now)) and self._delete_user(user):
+            if self._dead(user.get("metadata") or {}, _age(user, now), leases) and self._delete_user(user):
                 swept.append(str(user["email"]))
+        self._end_expired_leases()
         return swept
 
-    def _dead(self, tags: dict[str, Any], age: timedelta | None) -> bool:
-        """Whether what another run made (judged by its tags and age) may be swept."""
+    def _leases(self) -> Leases:
+        try:
+            return Leases.of(self.cleanup().store.runs())
+        except Unsupported:  # the api store holds none: every run is judged by its tags
+            return Leases({})
+
+    def _end_expired_leases(self) -> None:
+        """End the expired leases whose runs own nothing any more (the sweep took it all)."""
+        for lease in self._leases().by_run.values():
+            if not lease["alive"] and not lease["users"] and not lease["mechanics"]:
+                self.cleanup().store.end_run(str(lease["run"]))
+
+    def _dead(self, tags: dict[str, Any], age: timedelta | None, leases: Leases) -> bool:
+        """Whether what another run made may be swept: its run's lease has expired, or ended (a user
+        tagged ``leased`` whose run has none any more); without one, judged by its tags and age."""
         if tags.get("run") == self.run_id:
             return False
+        alive = leases.alive(tags.get("run"))
+        if alive is not None:
+            return not alive
+        if tags.get("leased"):
+            return True
         if age is not None and age < timedelta(minutes=self.config.sweep_minutes):
             return False
         return not _run_alive(tags, age=age)
@@ -309,6 +374,8 @@ class Run:
             )
             user, password = personas.build(label.replace("_", "-"), PERSONAS[label])
             user["metadata"]["pid"] = self.run_pid  # the run's liveness, not this worker's
+            if self.target().leased:  # its run's lease says whether it is alive, on any machine
+                user["metadata"]["leased"] = True
             if PERSONAS[label] == "mechanic" and self.config.settings.model.has_mechanics_table:
                 self._users[label] = self._new_mechanic(label, user, password)
             else:
@@ -422,6 +489,7 @@ class Run:
                     with contextlib.suppress(PitstopError):
                         store.delete_test_user(user_id)
         finally:
+            self._end_lease()
             if self._cleanup is not None:
                 self._cleanup.close()
                 self._cleanup = None

@@ -88,6 +88,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         payment=values["payment"],
         browser_ws_endpoint=values["browser_ws_endpoint"],
         sweep_minutes=values["sweep_minutes"],
+        lease_seconds=values["lease_seconds"],
     )
 
 
@@ -270,9 +271,8 @@ def _write_report(
     except PitstopError as exc:
         left, health = run.left, {"error": str(exc)}
     app_error = run.app_problem()
-    data = report.build(
-        {**target.public(), **({"app_error": app_error} if app_error else {})}, health, recorder, left
-    )
+    said = {"app_error": app_error, "lease_problem": run.lease_problem}
+    data = report.build({**target.public(), **{k: v for k, v in said.items() if v}}, health, recorder, left)
     config.stash[REPORT] = data
     run_config = run.config
     report.write(data, Path(run_config.health_path))

@@ -161,8 +161,9 @@ def _when(stamp: str) -> str:
 
 def _alerts(report: JSON) -> list[str]:
     out = []
-    if report["target"].get("app_error"):
-        out.append(f"<p class='alert'>{html.escape(str(report['target']['app_error']))}</p>")
+    for said in ("app_error", "lease_problem"):
+        if report["target"].get(said):
+            out.append(f"<p class='alert'>{html.escape(str(report['target'][said]))}</p>")
     if "error" in report["health"]:
         out.append(
             "<p class='alert'>Health at the end not checked: "

@@ -142,6 +142,11 @@ def terminal_lines(report: JSON) -> list[str]:
     lines = [
         f"target    {report['target'].get('app_url', '?')} ({report['target'].get('kind', '?')})",
         *([f"app       {report['target']['app_error']}"] if report["target"].get("app_error") else []),
+        *(
+            [f"lease     {report['target']['lease_problem']}"]
+            if report["target"].get("lease_problem")
+            else []
+        ),
         f"tests     {tests['passed']} passed, {tests['failed']} failed, "
         f"{tests['skipped']} skipped, {tests['errors']} errors in {run['duration_s']:.1f} s",
         f"resets    {run['resets']['count']} (p50 {ms_text(run['resets']['p50_ms'])}, "

@@ -25,7 +25,7 @@ from harness.errors import BadInput, PitstopError, Refused, Unreachable, Unsuppo
 from harness.json_types import JSON
 from harness.rules.health import Health, problem_message
 from harness.store.closing import Closing
-from harness.store.interface import NewUser
+from harness.store.interface import NewUser, RunInfo
 from harness.store.safety import Endpoint, url_host
 
 TIMEOUT_S = 10.0
@@ -198,6 +198,18 @@ class ApiStore(Closing):
 
     def user_rows(self, user_ids: list[UUID]) -> JSON:
         raise self._unsupported("reading a user's rows")
+
+    def hold_run(self, lease: RunInfo) -> JSON:
+        raise self._unsupported(
+            "holding a run's lease, so another machine's run cannot tell that this one is alive: "
+            "test users of runs on other machines are swept only after 24 hours"
+        )
+
+    def end_run(self, run: str) -> JSON:
+        raise self._unsupported("ending a run's lease")
+
+    def runs(self) -> list[JSON]:
+        raise self._unsupported("listing runs' leases")
 
     def close(self) -> None:
         self._client.close()

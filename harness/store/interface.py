@@ -7,6 +7,7 @@ opens them: so no store module imports the package that imports it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from uuid import UUID
 
@@ -42,6 +43,18 @@ class SeedState(TypedDict):
     plan: str
     age_s: float
     vehicle: JSON
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run's lease says of it (``harness.engine.lease``)."""
+
+    run: str
+    host: str
+    pid: int
+    shard: str | None
+    ci_job: str | None
+    lease_seconds: int
 
 
 class Store(Protocol):
@@ -85,6 +98,16 @@ class Store(Protocol):
     def user_rows(self, user_ids: list[UUID]) -> JSON: ...
 
     def purge_users(self, user_ids: list[UUID]) -> list[JSON]: ...
+
+    def hold_run(self, lease: RunInfo) -> JSON:
+        """Take or renew ``lease`` in the target (``harness.engine.lease``)."""
+        ...
+
+    def end_run(self, run: str) -> JSON: ...
+
+    def runs(self) -> list[JSON]:
+        """The leases in the target, alive or expired, with what each run still owns."""
+        ...
 
     def close(self) -> None: ...
 

@@ -26,7 +26,7 @@ from harness.rules.model.declaration import Queue
 from harness.rules.model.seeding import AUTH_USERS
 from harness.store import auth_users
 from harness.store.closing import Closing
-from harness.store.interface import NewUser, SeedState
+from harness.store.interface import NewUser, RunInfo, SeedState
 from harness.store.safety import (
     DATABASE_URL_NAMED,
     Endpoint,
@@ -224,6 +224,18 @@ class PostgresStore(Closing):
 
     def test_users(self) -> list[JSON]:
         return self._call_list("select pitstop.test_users()", ())
+
+    def hold_run(self, lease: RunInfo) -> JSON:
+        return self._call(
+            "select pitstop.hold_run(%s, %s, %s, %s, %s, %s)",
+            (lease.run, lease.host, lease.pid, lease.shard, lease.ci_job, lease.lease_seconds),
+        )
+
+    def end_run(self, run: str) -> JSON:
+        return self._call("select pitstop.end_run(%s)", (run,))
+
+    def runs(self) -> list[JSON]:
+        return self._call_list("select pitstop.runs()", ())
 
     def active_sessions(self, user_ids: list[UUID]) -> list[JSON]:
         return self._call_list("select pitstop.active_sessions(%s::uuid[])", (user_ids,))

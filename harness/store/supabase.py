@@ -28,7 +28,7 @@ from harness.json_types import JSON
 from harness.rules.marker import DEFAULT_TEST_DOMAIN
 from harness.rules.model import Model
 from harness.store.closing import Closing
-from harness.store.interface import NewUser
+from harness.store.interface import NewUser, RunInfo
 from harness.store.safety import Endpoint, url_host
 
 TIMEOUT_S = 10.0
@@ -213,6 +213,25 @@ class SupabaseStore(Closing):
                 raise
             return {}  # PGRST202: no such function (not installed, or older than it)
         return {str(k): str(v) for k, v in answer.items()} if isinstance(answer, dict) else {}
+
+    def hold_run(self, lease: RunInfo) -> JSON:
+        return self._rpc(
+            "pitstop_hold_run",
+            {
+                "p_run": lease.run,
+                "p_host": lease.host,
+                "p_pid": lease.pid,
+                "p_shard": lease.shard,
+                "p_ci_job": lease.ci_job,
+                "p_lease_seconds": lease.lease_seconds,
+            },
+        )
+
+    def end_run(self, run: str) -> JSON:
+        return self._rpc("pitstop_end_run", {"p_run": run})
+
+    def runs(self) -> list[JSON]:
+        return cast(list[JSON], self._rpc_value("pitstop_runs", {}))
 
     def close(self) -> None:
         self._http.close()
