@@ -339,7 +339,7 @@ def test_pitstop_run_stops_hanging_scenarios_and_their_stack_at_its_time_limit(
         left = _kill_left(tmp_path / "pids.json")
     out, err = capfd.readouterr()
     assert code == 4, out[-3000:] + err[-3000:]
-    assert limit <= took < limit + cli_scenarios.STOP_GRACE_S, took
+    assert limit <= took < limit + cli_scenarios.STOP_GRACE_S, (took, out[-3000:], err[-3000:])
     assert (
         f"pitstop: error: the time limit passed: the scenarios did not finish within {limit} s "
         f"(--timeout {limit}); pitstop interrupted them as Ctrl-C would"

@@ -346,7 +346,13 @@ def test_the_cleanup_changes_exactly_what_its_rules_name(
         return {sid for sid, x in sessions.items() if x["customer"] == q["customer"]}
 
     stale = {rid for rid, q in requests.items() if q["status"] == r.pending and q["age"] > waiting}
-    expired = {rid for rid in stale if not any(protected(sessions[sid], waiting) for sid in sessions_of(rid))}
+
+    def keeps(x: dict[str, Any]) -> bool:  # a request's session that keeps it: protected and active (by
+        # customer: open), as a booking in its own word keeps its request
+        words = s.open if linked_by == "customer" else s.active
+        return x["status"] in words and (scheduled(x, waiting) or assigned(x))
+
+    expired = {rid for rid in stale if not any(keeps(sessions[sid]) for sid in sessions_of(rid))}
     status = {rid: r.expired if rid in expired else q["status"] for rid, q in requests.items()}
     if linked_by == "request":  # requests.session: a session with any request is no orphan
         by_expiry = {requests[rid]["session"] for rid in expired}

@@ -936,8 +936,11 @@ def test_the_cleanup_changes_exactly_what_its_rules_name(
             and not (
                 protecting
                 and any(
-                    # an active session in any word (a booking in its own word keeps its row)
-                    x["status"] in s.active and linked(q, r, sid) and (scheduled(x, waiting) or assigned(x))
+                    # an active session in any word (a booking in its own word keeps its row); by
+                    # customer, an open one
+                    x["status"] in (s.active if q.link == "session" else s.open)
+                    and linked(q, r, sid)
+                    and (scheduled(x, waiting) or assigned(x))
                     for sid, x in sessions.items()
                 )
             )

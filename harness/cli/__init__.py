@@ -1,7 +1,8 @@
 """The ``pitstop`` command: ``main(argv) -> int``; exit codes in ``harness.errors.ExitCode``.
 
 The parser (``parser``) names each command's function: the commands on a target
-(``commands``), the embedded stack (``serve``), the shipped scenarios (``scenarios``).
+(``commands``), the embedded stack (``serve``), the shipped scenarios (``scenarios``),
+the run reports (``reports``: report merge).
 """
 
 from __future__ import annotations

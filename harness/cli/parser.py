@@ -18,6 +18,7 @@ from harness.cli.commands import (
     cmd_runs,
     cmd_sql,
 )
+from harness.cli.reports import MERGE_EPILOG, MERGE_HELP, cmd_report_merge
 from harness.cli.scenarios import cmd_demo, cmd_run
 from harness.cli.serve import cmd_serve
 from harness.config import options
@@ -192,6 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="propose a [tool.pitstop.model] from the database even when one is configured",
     )
+
+    # On report files, not on a target: no target options.
+    report = commands.add_parser(
+        "report", help="work on run reports (merge a suite's shards)", description="work on run reports"
+    )
+    actions = report.add_subparsers(title="actions", metavar="ACTION", required=True)
+    sub = actions.add_parser("merge", help=MERGE_HELP, description=MERGE_HELP, epilog=MERGE_EPILOG)
+    sub.add_argument("out", metavar="OUT.json", help="the merged report (replaced whole, never half-written)")
+    sub.add_argument("inputs", metavar="IN.json", nargs="+", help="the shards' JSON reports")
+    sub.add_argument("--html", metavar="OUT.html", help="also write the merged report's standalone page")
+    sub.set_defaults(command=cmd_report_merge)
     return parser
 
 

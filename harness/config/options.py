@@ -175,6 +175,15 @@ OPTIONS = (
         surface="plugin",
     ),
     Option(
+        "shard",
+        "PITSTOP_SHARD",
+        "run one shard of the suite, K of N (1 <= K <= N): the collected tests in turn, one to each "
+        "shard, so that a CI matrix of N jobs runs each test once; `pitstop report merge` joins the "
+        "shards' reports",
+        surface="plugin",
+        metavar="K/N",
+    ),
+    Option(
         "lease-seconds",
         "PITSTOP_LEASE_SECONDS",
         "how long the run's lease in the target lasts without a heartbeat (one every quarter of it): "

@@ -100,6 +100,11 @@ def store_kind(settings: Settings, *, embedded: bool = False) -> str:
     )
 
 
+def _is_shard(text: str) -> bool:
+    k, _, n = text.partition("/")
+    return k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """The pytest plugin's options, resolved once per run (see ``harness.plugin``).
@@ -119,8 +124,29 @@ class RunConfig:
     browser_ws_endpoint: str | None = None
     sweep_minutes: int = 30
     lease_seconds: int = 120
+    shard: str | None = None  # "K/N" (--pitstop-shard): this run runs the K-th of N shards
+    # The shard pytest-split runs (--group K --splits N), where it divides the suite instead.
+    split_shard: str | None = None
+
+    @property
+    def shard_label(self) -> str | None:
+        """Which shard of the suite this run is, however it was divided; None: the whole suite."""
+        return self.shard or self.split_shard
+
+    @property
+    def shard_of(self) -> tuple[int, int] | None:
+        """(K, N) of ``--pitstop-shard``."""
+        if self.shard is None:
+            return None
+        k, n = self.shard.split("/")
+        return int(k), int(n)
 
     def __post_init__(self) -> None:
+        if self.shard is not None and not _is_shard(self.shard):
+            raise BadInput(
+                f"{BY_NAME['shard'].names()}: {self.shard!r} is not a shard: give K/N with 1 <= K <= N",
+                fix="--pitstop-shard 2/4 runs the second of four shards",
+            )
         if self.lease_seconds < MIN_LEASE_SECONDS:
             raise BadInput(
                 f"{BY_NAME['lease-seconds'].names()}: {self.lease_seconds} seconds is too short a lease "

@@ -182,7 +182,7 @@ class Run:
         """Take the run's lease in the target and renew it from a thread with its own connection
         (the controller's, before any user is made: a user tagged ``leased`` has a run that held one)."""
         assert self._target is not None
-        info = run_info(self.run_id, self.config.lease_seconds)
+        info = run_info(self.run_id, self.config.lease_seconds, self.config.shard_label)
         try:
             self.cleanup().store.hold_run(info)
         except Unsupported as exc:

@@ -48,7 +48,7 @@ def configure(config: pytest.Config) -> None:
         config.stash[STATE] = State(run_config, engaged=engaged, worker=worker)
         return
     config.stash[STATE] = State(run_config, engaged=engaged)
-    config.stash[RECORDER] = report.Recorder()
+    config.stash[RECORDER] = report.Recorder(shard=run_config.shard_label)
     config.pluginmanager.register(Recording(config.stash[RECORDER]), "pitstop.recording")
     if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
         # pytest-html is installed and writes a report: pitstop adds to it (harness.plugin.html_report).
@@ -89,7 +89,34 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         browser_ws_endpoint=values["browser_ws_endpoint"],
         sweep_minutes=values["sweep_minutes"],
         lease_seconds=values["lease_seconds"],
+        shard=values["shard"].strip() if values["shard"] else None,
+        split_shard=_split_shard(config),
     )
+
+
+def _split_shard(config: pytest.Config) -> str | None:
+    """pytest-split's group of its splits (``--group K --splits N``), where it is installed and given."""
+    try:
+        group, splits = config.getoption("group", None), config.getoption("splits", None)
+    except ValueError:
+        return None
+    return f"{group}/{splits}" if isinstance(group, int) and isinstance(splits, int) else None
+
+
+@pytest.hookimpl(trylast=True)  # after any other plugin that orders or deselects the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--pitstop-shard K/N``: keep the K-th of every N collected tests, deselect the others. Every
+    shard (and every xdist worker) collects the same items in the same order, so each test runs in
+    exactly one shard."""
+    shard = config.stash[STATE].config.shard_of
+    if shard is None:
+        return
+    k, n = shard
+    kept = [item for i, item in enumerate(items) if i % n == k - 1]
+    deselected = [item for i, item in enumerate(items) if i % n != k - 1]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    items[:] = kept
 
 
 def given_base_url(config: pytest.Config) -> str | None:

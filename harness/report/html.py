@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.json_types import JSON
+from harness.report.merge import unread_note
 from harness.report.recorder import FLOW_STEPS, ms_text, percentile
 from harness.rules.health import protected_text
 
@@ -35,6 +36,7 @@ STYLE = """
 .pitstop .meta{color:#4b5563;margin:.2rem 0 .8rem}
 .pitstop a{color:#1d4ed8}
 .pitstop .alert{border-left:4px solid var(--bad);background:#fef2f2;padding:.5rem .8rem;margin:.6rem 0}
+.pitstop .note{border-left:4px solid #d97706;background:#fffbeb;padding:.5rem .8rem;margin:.6rem 0}
 .pitstop .cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:.8rem 0}
 .pitstop .card{border:1px solid var(--line);border-radius:.5rem;padding:.5rem .9rem;flex:1 1 7rem}
 .pitstop .card b{display:block;font-size:1.35rem;font-variant-numeric:tabular-nums}
@@ -46,6 +48,7 @@ STYLE = """
 .pitstop .grid .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .pitstop .grid td.test{overflow-wrap:anywhere}
 .pitstop .grid td.test .file{color:#6b7280}
+.pitstop .grid td.shard{overflow-wrap:anywhere;max-width:14rem}
 .pitstop table.health{width:auto;min-width:min(100%,36rem)}
 .pitstop .tests tr[data-outcome=failed] td,.pitstop .tests tr[data-outcome=errors] td{background:#fef2f2}
 .pitstop .grid td.changed{background:#fef3c7}
@@ -122,14 +125,21 @@ def html_page(
     if json_report is not None:
         meta.append(links.a(json_report, f"JSON report ({json_report.name})"))
     tests = run.get("tests_list", [])
+    shards = report.get("shards")
+    if shards is not None:  # merged from a suite's shards (``harness.report.merge``)
+        merged = sum(1 for shard in shards if not shard.get("error"))
+        meta.insert(1, f"merged from {merged} of {len(shards)} shards")
     body = [
         "<h1>pitstop health</h1>",
         f"<p class='meta'>{' · '.join(meta)}</p>",
         *_alerts(report),
+        *_notes(report),
         _cards(report),
+        *(["<h2>Shards</h2>", shards_table(shards)] if shards is not None else []),
         "<h2>Tests</h2>",
         tests_table(tests, links),
         "<h2>Health at the start and at the end of the run</h2>",
+        *_health_shards(report),
         health_comparison(start, end),
         "<h2>Charts</h2>",
         "<div class='side'>",
@@ -170,6 +180,60 @@ def _alerts(report: JSON) -> list[str]:
             f"{html.escape(str(report['health']['error']))}</p>"
         )
     return out
+
+
+def _notes(report: JSON) -> list[str]:
+    """A merged report's notes: a shard that could not be read as an alert, the others as notes."""
+    shards = report.get("shards", [])
+    unread = {unread_note(str(s["label"]), str(s["file"]), s["error"]) for s in shards if s.get("error")}
+    return [
+        f"<p class='{'alert' if note in unread else 'note'}'>{html.escape(str(note))}</p>"
+        for note in report.get("notes", [])
+    ]
+
+
+def _health_shards(report: JSON) -> list[str]:
+    """A merged report's: which shard's health is at the start, which at the end."""
+    said = report.get("health_shards")
+    if not said:
+        return []
+    start = f"shard {said['start']} (the earliest that recorded it)" if said.get("start") else "none recorded"
+    text = f"At the start: {start}; at the end: shard {said['end']} (the last to end)."
+    return [f"<p class='muted'>{html.escape(text)}</p>"]
+
+
+def shards_table(shards: list[JSON]) -> str:
+    """A merged report's shards: when each ran, its tests, its own end problems, or why it is missing."""
+    rows = []
+    for shard in shards:
+        label = f"<td>{html.escape(str(shard['label']))}</td><td>{html.escape(str(shard['file']))}</td>"
+        if shard.get("error"):
+            rows.append(
+                f"<tr data-shard='{html.escape(str(shard['label']))}' data-error='yes'>{label}"
+                f"<td colspan='4' class='leak'>not merged: {html.escape(str(shard['error']))}</td></tr>"
+            )
+            continue
+        tests = shard["tests"]
+        counts = ", ".join(f"{tests[k]} {OUTCOME_LABELS[k]}" for k in OUTCOME_LABELS)
+        if shard.get("health_error"):
+            problems = f"<span class='muted'>not checked: {html.escape(str(shard['health_error']))}</span>"
+        elif shard.get("health_problems"):
+            problems = ", ".join(
+                f"<b>{html.escape(str(p['code']))}</b> ({p['count']})" for p in shard["health_problems"]
+            )
+        else:
+            problems = "none"
+        rows.append(
+            f"<tr data-shard='{html.escape(str(shard['label']))}'>{label}"
+            f"<td>{html.escape(_when(str(shard['started_at'])))}</td>"
+            f"<td class='num'>{float(shard['duration_s']):.1f} s</td>"
+            f"<td>{html.escape(counts)}</td><td>{problems}</td></tr>"
+        )
+    head = (
+        "<tr><th>Shard</th><th>Report</th><th>Started</th><th class='num'>Duration</th><th>Tests</th>"
+        "<th>Problems at its end</th></tr>"
+    )
+    return f"<table class='grid shards'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _cards(report: JSON) -> str:
@@ -218,13 +282,17 @@ def tests_table(tests: list[JSON], links: Links) -> str:
     """One row per test: outcome, duration, step timings, leaks, links to its artifacts."""
     if not tests:
         return "<p class='muted'>No tests were recorded.</p>"
+    sharded = any("shard" in test for test in tests)  # merged from shards: which ran each test
     rows = []
     for test in tests:
         outcome = str(test["outcome"])
+        shard = html.escape(str(test.get("shard", "")))
         rows.append(
-            f"<tr data-outcome='{html.escape(outcome)}'>"
-            f"<td class='test'>{nodeid_html(str(test['test']))}</td>"
-            f"<td><span class='outcome {html.escape(outcome)}'>"
+            f"<tr data-outcome='{html.escape(outcome)}'"
+            + (f" data-shard='{shard}'>" if sharded else ">")
+            + f"<td class='test'>{nodeid_html(str(test['test']))}</td>"
+            + (f"<td class='shard'>{shard}</td>" if sharded else "")
+            + f"<td><span class='outcome {html.escape(outcome)}'>"
             f"{html.escape(OUTCOME_LABELS.get(outcome, outcome))}</span></td>"
             f"<td class='num'>{float(test['duration_s']):.2f} s</td>"
             f"<td class='steps'>{steps_html(test.get('steps') or {})}</td>"
@@ -233,7 +301,9 @@ def tests_table(tests: list[JSON], links: Links) -> str:
             "</tr>"
         )
     head = (
-        "<tr><th>Test</th><th>Outcome</th><th class='num'>Duration</th><th>Steps</th>"
+        "<tr><th>Test</th>"
+        + ("<th>Shard</th>" if sharded else "")
+        + "<th>Outcome</th><th class='num'>Duration</th><th>Steps</th>"
         "<th class='num'>Leaks</th><th>Trace and evidence</th></tr>"
     )
     return f"<table class='grid tests'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"

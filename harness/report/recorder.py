@@ -4,7 +4,7 @@ One JSON object (the contract below), a few terminal lines, a Markdown summary
 for CI job pages; its HTML renderings are in ``harness.report.html``:
 
     {"target": {...}, "health": <pitstop.health() at the end>, "health_start": <at the start, or null>,
-     "run": {"started_at", "duration_s",
+     "run": {"shard" (only for a shard of the suite: "K/N"), "started_at", "duration_s",
      "tests": {"passed", "failed", "skipped", "errors"}, "resets": {"count", "p50_ms", "p95_ms"},
      "leaks": [{"test", "sessions": [{"id", "status", "user"}]}],
      "flows": [{"test", "steps": {"payment_ms", "accept_ms", "chat_latency_ms", "end_ms"}}],
@@ -56,6 +56,7 @@ class Recorder:
     flows: list[JSON] = field(default_factory=list)
     tests: dict[str, JSON] = field(default_factory=dict)  # what each test's worker attached
     health_start: JSON | None = None  # pitstop.health() once the start-of-run reset is done
+    shard: str | None = None  # "K/N": the shard of the suite this run ran (None: all of it)
 
     def outcome(self, nodeid: str, when: str, outcome: str, duration: float = 0.0) -> None:
         """Fold one phase's outcome into the test's: an error in setup/teardown wins.
@@ -108,6 +109,7 @@ class Recorder:
         for outcome in self.outcomes.values():
             counts[outcome] += 1
         return {
+            **({"shard": self.shard} if self.shard else {}),
             "started_at": self.started_at.isoformat(),
             "duration_s": round(time.monotonic() - self.started, 3),
             "tests": counts,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import re
 import select
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from time import monotonic
@@ -491,14 +493,25 @@ class PostgresStore(Closing):
         self._model_checked = True
 
     def _value(self, query: str, params: tuple[Any, ...], *, dry_run: bool = False) -> Any:
-        """The one value of a one-row, one-column statement (a rule's JSON)."""
+        """The one value of a one-row, one-column statement (a rule's JSON).
+
+        Each rule is one transaction: one that the server ended for a deadlock or a serialization
+        failure (another run's statement on the same rows) changed nothing, and is run again.
+        """
         self._check_model()
         with self._errors():
-            if dry_run:
-                with self._conn.transaction(force_rollback=True):
-                    row = self._conn.execute(query.encode(), params).fetchone()
-            else:
-                row = self._conn.execute(query.encode(), params).fetchone()
+            for attempt in range(RETRIES + 1):
+                try:
+                    if dry_run:
+                        with self._conn.transaction(force_rollback=True):
+                            row = self._conn.execute(query.encode(), params).fetchone()
+                    else:
+                        row = self._conn.execute(query.encode(), params).fetchone()
+                    break
+                except (errors.DeadlockDetected, errors.SerializationFailure):
+                    if attempt == RETRIES:
+                        raise
+                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         assert row is not None
         return row[0]
 
@@ -515,6 +528,8 @@ class PostgresStore(Closing):
 
 
 RV = TypeVar("RV")
+# How often a rule that the server ended for a deadlock or a serialization failure is run again.
+RETRIES = 3
 
 
 class NoAnswer(psycopg.OperationalError):
