@@ -80,6 +80,8 @@ def test_a_lease_is_held_renewed_listed_and_ended(leases: PostgresStore) -> None
     time.sleep(0.01)
     renewed = leases.hold_run(info)
     assert renewed["heartbeat_at"] > first["heartbeat_at"]
+    # A sweep ends an expired lease only while it is expired: a held one stays.
+    assert leases.end_run("run-a", expired=True)["ended"] is False
     _expire(leases, "run-a")
     assert leases.runs()[0]["alive"] is False
     assert leases.end_run("run-a") == {"run": "run-a", "ended": True}
@@ -178,7 +180,7 @@ def test_the_heartbeat_keeps_a_failed_renewal_and_tries_again() -> None:
         calls.append(time.monotonic())
         if len(calls) == 1:
             failed.set()
-            raise Unsupported("the database went away", fix="wait")
+            raise ConnectionResetError("the database went away")  # not pitstop's: kept all the same
 
     beat = Heartbeat(renew, lease_seconds=8).start()
     try:
@@ -244,3 +246,48 @@ def test_the_api_store_says_plainly_that_it_cannot_hold_a_lease(api_store: ApiSt
     with pytest.raises(Unsupported, match="cannot do this: holding a run's lease") as refused:
         api_store.hold_run(run_info("r", 120))
     assert "24 hours" in refused.value.message
+
+
+def test_a_run_that_starts_while_a_sweep_reads_the_leases_keeps_its_users(leases: PostgresStore) -> None:
+    """A run takes its lease and makes a user after the sweep read the leases (four runs starting at
+    once): the sweep must not take that user for one of a run whose lease has ended."""
+    run = _run_on(leases)
+    store = run.cleanup().store
+    read_leases = store.runs
+
+    def runs_then_a_new_run_starts() -> list[Any]:
+        listed = read_leases()
+        if not _emails(leases):  # once: the sweep reads the leases again to end expired ones
+            leases.hold_run(run_info("late", 120))
+            _user(leases, "late", {"run": "late", "leased": True})
+        return listed
+
+    store.runs = runs_then_a_new_run_starts  # type: ignore[method-assign]
+    try:
+        assert run.sweep() == []
+    finally:
+        run.close(delete_users=False)
+    assert _emails(leases) == {"late@pitstop.test"}
+
+
+def test_a_user_another_sweep_deleted_first_is_not_left(leases: PostgresStore) -> None:
+    """Two runs sweep the same dead run's users at once: the one that comes second finds a user gone,
+    and does not report it as left (the report's ``users_left`` would name a user that is not there)."""
+    _user(leases, "dead", {"run": "ended", "leased": True})
+    run = _run_on(leases)
+    store = run.cleanup().store
+    list_users = store.test_users
+
+    def listed_then_swept_by_another_run() -> list[Any]:
+        listed = list_users()
+        with PostgresStore(database_url=leases.connection.info.dsn) as other:
+            for user in listed:
+                other.delete_test_user(UUID(str(user["id"])))
+        return listed
+
+    store.test_users = listed_then_swept_by_another_run  # type: ignore[method-assign]
+    try:
+        assert run.sweep() == []  # the other run swept it
+    finally:
+        run.close(delete_users=False)
+    assert run.left == [] and _emails(leases) == set()

@@ -88,8 +88,9 @@ class Heartbeat:
                 self._renew()
                 self.beats += 1
                 self.error = None
-            except PitstopError as exc:
-                self.error = f"{datetime.now(UTC).isoformat()}: {exc.message}"
+            except Exception as exc:  # any failure: kept, and tried again (the thread must not die)
+                said = exc.message if isinstance(exc, PitstopError) else f"{type(exc).__name__}: {exc}"
+                self.error = f"{datetime.now(UTC).isoformat()}: {said}"
 
     def stop(self) -> None:
         self._stop.set()

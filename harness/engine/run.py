@@ -270,14 +270,19 @@ class Run:
         stays, and why is kept in ``left`` for the report.
         """
         now = datetime.now(UTC)
+        # What runs made is listed before their leases are read: a run takes its lease before it
+        # makes anything, so a run that starts between the two reads makes nothing listed here.
+        # The other way round, its users would be listed with no lease read for it, as if it had ended.
+        mechanics = self._test_mechanics()
+        users = self._test_users()
         leases = self._leases()
         swept = []
-        for mechanic in self._test_mechanics():
+        for mechanic in mechanics:
             tags = {key: mechanic.get(key) for key in ("run", "worker", "host", "pid")}
             age = _age({"created_at": mechanic.get("created_at")}, now)
             if self._dead(tags, age, leases) and self._delete_mechanic(mechanic):
                 swept.append(str(mechanic.get("email") or mechanic["id"]))
-        for user in self._test_users():
+        for user in users:
             if self._dead(user.get("metadata") or {}, _age(user, now), leases) and self._delete_user(user):
                 swept.append(str(user["email"]))
         self._end_expired_leases()
@@ -293,7 +298,7 @@ class Run:
         """End the expired leases whose runs own nothing any more (the sweep took it all)."""
         for lease in self._leases().by_run.values():
             if not lease["alive"] and not lease["users"] and not lease["mechanics"]:
-                self.cleanup().store.end_run(str(lease["run"]))
+                self.cleanup().store.end_run(str(lease["run"]), expired=True)
 
     def _dead(self, tags: dict[str, Any], age: timedelta | None, leases: Leases) -> bool:
         """Whether what another run made may be swept: its run's lease has expired, or ended (a user
@@ -337,6 +342,8 @@ class Run:
         try:
             store.delete_test_mechanic(UUID(str(mechanic["id"])))
         except (PitstopError, ValueError) as exc:
+            if self._gone(mechanic, self._test_mechanics):
+                return False
             reason, fix = (exc.message, exc.fix) if isinstance(exc, PitstopError) else (str(exc), None)
             self.left.append(
                 {
@@ -359,9 +366,19 @@ class Run:
         try:
             self.cleanup().store.delete_test_user(UUID(str(user["id"])))
         except PitstopError as exc:
-            self.left.append({"email": str(user["email"]), "reason": exc.message, "fix": exc.fix})
+            if not self._gone(user, self._test_users):
+                self.left.append({"email": str(user["email"]), "reason": exc.message, "fix": exc.fix})
             return False
         return True
+
+    @staticmethod
+    def _gone(made: JSON, listed: Callable[[], list[JSON]]) -> bool:
+        """Whether a test user or mechanic that could not be deleted is no longer there: another run's
+        sweep deleted it first (runs that start together sweep the same dead run's)."""
+        try:
+            return all(other["id"] != made["id"] for other in listed())
+        except PitstopError:
+            return False
 
     def user(self, label: str) -> TestUser:
         """This worker's test user for ``label``, created on first use."""

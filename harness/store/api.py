@@ -205,7 +205,7 @@ class ApiStore(Closing):
             "test users of runs on other machines are swept only after 24 hours"
         )
 
-    def end_run(self, run: str) -> JSON:
+    def end_run(self, run: str, *, expired: bool = False) -> JSON:
         raise self._unsupported("ending a run's lease")
 
     def runs(self) -> list[JSON]:

@@ -103,7 +103,9 @@ class Store(Protocol):
         """Take or renew ``lease`` in the target (``harness.engine.lease``)."""
         ...
 
-    def end_run(self, run: str) -> JSON: ...
+    def end_run(self, run: str, *, expired: bool = False) -> JSON:
+        """End ``run``'s lease; ``expired``: only if it is still expired (a sweep's)."""
+        ...
 
     def runs(self) -> list[JSON]:
         """The leases in the target, alive or expired, with what each run still owns."""

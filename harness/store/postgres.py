@@ -233,8 +233,8 @@ class PostgresStore(Closing):
             (lease.run, lease.host, lease.pid, lease.shard, lease.ci_job, lease.lease_seconds),
         )
 
-    def end_run(self, run: str) -> JSON:
-        return self._call("select pitstop.end_run(%s)", (run,))
+    def end_run(self, run: str, *, expired: bool = False) -> JSON:
+        return self._call("select pitstop.end_run(%s, %s)", (run, expired))
 
     def runs(self) -> list[JSON]:
         return self._call_list("select pitstop.runs()", ())

@@ -227,8 +227,8 @@ class SupabaseStore(Closing):
             },
         )
 
-    def end_run(self, run: str) -> JSON:
-        return self._rpc("pitstop_end_run", {"p_run": run})
+    def end_run(self, run: str, *, expired: bool = False) -> JSON:
+        return self._rpc("pitstop_end_run", {"p_run": run, "p_expired": expired})
 
     def runs(self) -> list[JSON]:
         return cast(list[JSON], self._rpc_value("pitstop_runs", {}))
