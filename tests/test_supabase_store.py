@@ -72,6 +72,11 @@ def test_recorded_cleanup_calls_rpc_pitstop_cleanup_stale(store: SupabaseStore) 
         }
 
 
+def test_a_rule_the_server_ended_for_a_deadlock_is_sent_again(store: SupabaseStore) -> None:
+    with playing("cleanup_deadlock"):  # both exchanges played: the second answers
+        assert store.cleanup_stale()["sessions_cancelled"] == 1
+
+
 def test_recorded_cleanup_dry_run_calls_rpc_pitstop_cleanup_stale_with_p_dry_run(
     store: SupabaseStore,
 ) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import re
 import select
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from time import monotonic
@@ -29,6 +27,7 @@ from harness.rules.model.seeding import AUTH_USERS
 from harness.store import auth_users
 from harness.store.closing import Closing
 from harness.store.interface import NewUser, RunInfo, SeedState
+from harness.store.retries import RETRIED, RETRIES, pause
 from harness.store.safety import (
     DATABASE_URL_NAMED,
     Endpoint,
@@ -508,10 +507,10 @@ class PostgresStore(Closing):
                     else:
                         row = self._conn.execute(query.encode(), params).fetchone()
                     break
-                except (errors.DeadlockDetected, errors.SerializationFailure):
-                    if attempt == RETRIES:
+                except psycopg.Error as exc:
+                    if exc.sqlstate not in RETRIED or attempt == RETRIES:
                         raise
-                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+                    pause(attempt)
         assert row is not None
         return row[0]
 
@@ -528,8 +527,6 @@ class PostgresStore(Closing):
 
 
 RV = TypeVar("RV")
-# How often a rule that the server ended for a deadlock or a serialization failure is run again.
-RETRIES = 3
 
 
 class NoAnswer(psycopg.OperationalError):

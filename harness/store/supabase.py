@@ -29,6 +29,7 @@ from harness.rules.marker import DEFAULT_TEST_DOMAIN
 from harness.rules.model import Model
 from harness.store.closing import Closing
 from harness.store.interface import NewUser, RunInfo
+from harness.store.retries import RETRIED, RETRIES, pause
 from harness.store.safety import Endpoint, url_host
 
 TIMEOUT_S = 10.0
@@ -246,7 +247,13 @@ class SupabaseStore(Closing):
         if not self._model_checked and function != "pitstop_installed":
             self._check_model()
         with self._errors("PostgREST"):
-            return self._client.rpc(function, params).execute().data
+            for attempt in range(RETRIES + 1):
+                try:
+                    return self._client.rpc(function, params).execute().data
+                except APIError as exc:  # a deadlock or serialization failure changed nothing: again
+                    if exc.code not in RETRIED or attempt == RETRIES:
+                        raise
+                    pause(attempt)
 
     def _seen(self, response: httpx.Response) -> None:
         self._last_status = response.status_code
