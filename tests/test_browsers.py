@@ -91,3 +91,32 @@ def test_an_explicit_executable_wins_over_a_headless_shell(
     _on_path(monkeypatch, tmp_path, "chromium-headless-shell", "mine")
     chosen = {"PITSTOP_BROWSER_EXECUTABLE": str(tmp_path / "mine")}
     assert find_chromium(None, env=chosen) == str(tmp_path / "mine")
+
+
+# A test that reads the options the plugin gives Playwright, launching nothing.
+OPTIONS_TEST = """
+import json
+
+
+def test_options(connect_options, browser_type_launch_args):
+    launch = json.loads(connect_options["headers"]["x-playwright-launch-options"])
+    assert "executablePath" not in launch and "executable_path" not in browser_type_launch_args
+"""
+
+
+def test_a_remote_browser_needs_no_local_chromium(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # No Chromium of any kind here: none on PATH, Playwright's own looked for in an empty folder.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
+    monkeypatch.delenv("PITSTOP_BROWSER_EXECUTABLE", raising=False)
+    pytester.makepyfile(test_options=OPTIONS_TEST)
+    args = ("-p", "no:cacheprovider", "-p", "no:randomly", "--pitstop-reset=none")
+    # The server launches its own browser: nothing local is needed, nothing local is named.
+    remote = pytester.runpytest_subprocess(*args, "--pitstop-browser-ws-endpoint=ws://127.0.0.1:9/")
+    remote.assert_outcomes(passed=1)
+    # A local browser, though, must be there.
+    local = pytester.runpytest_subprocess(*args)
+    local.assert_outcomes(errors=1)
+    local.stdout.fnmatch_lines(["*no Chromium to drive*"])

@@ -18,8 +18,9 @@ import pytest
 from playwright.sync_api import Browser
 
 from harness.report.html import nodeid_html
-from harness.report.merge import check_report, merge, read_shards, write_atomically
+from harness.report.merge import check_report, markdown, merge, read_shards, write_atomically
 from harness.report.recorder import Recorder, build, percentile, write
+from harness.report.recorder import markdown as run_markdown
 from harness.store import JSON
 from tests.conftest import run_cli
 
@@ -64,6 +65,12 @@ def health(completed: int, *, stale_waiting: int = 0, at: datetime = T0) -> JSON
 
 
 FLOW = "scenarios/test_full_flow.py::test_full_flow[chromium-{n}]"
+
+
+@pytest.fixture(autouse=True)
+def _no_job_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command appends to a GitHub Actions job's summary: not this run's, when it runs in one."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
 def shard_report(
@@ -455,6 +462,37 @@ def test_a_failed_write_leaves_the_old_report_whole(
         write_atomically({out: "new", tmp_path / "gone" / "x.html": "page"})
     assert out.read_text() == '{"old": true}\n'
     assert [p.name for p in tmp_path.glob(".merged.json.*")] == []
+
+
+def test_the_merged_report_goes_to_the_job_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = list(map(str, four_shards(tmp_path)))
+    missing = str(tmp_path / "shard-5" / "pitstop-health.json")
+    summary = tmp_path / "summary.md"
+    summary.write_text("## an earlier step's\n\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    out = tmp_path / "merged.json"
+    assert run_cli(capsys, "report", "merge", str(out), *paths, missing)[0] == 1
+    merged = json.loads(out.read_text())
+    text = summary.read_text()
+    # Appended after what was there, as the run's own summary: the merged figures, then each shard.
+    assert text == "## an earlier step's\n\n" + markdown(merged)
+    assert markdown(merged).startswith(run_markdown(merged))
+    assert "**Tests:** 8 passed, 1 failed, 1 skipped, 0 errors · **resets:** 20 (p50 2.0 ms)" in text
+    assert "| 1/4 | 3 passed, 1 failed, 0 skipped, 0 errors | 100.0 s | no problems |" in text
+    assert "| 2/4 | 1 passed, 0 failed, 1 skipped, 0 errors | 300.0 s | stale_waiting (1) |" in text
+    assert f"| {missing} | not merged: missing: no such file | | |" in text
+    assert "Health at the end: shard 2/4's, the last to end." in text
+    assert f"- shard {missing} is not in this report: missing: no such file" in text
+    # Nothing merged, nothing written; a summary that cannot be written is said, and the report is.
+    summary.write_text("")
+    assert run_cli(capsys, "report", "merge", str(out), missing)[0] == 1
+    assert summary.read_text() == ""
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no-such-folder" / "summary.md"))
+    code, _, stderr = run_cli(capsys, "report", "merge", str(tmp_path / "again.json"), *paths)
+    assert code == 0 and "the merged report is not in the job summary: cannot append to" in stderr
+    assert (tmp_path / "again.json").is_file()
 
 
 def test_the_merged_page_reads_well_in_chromium(

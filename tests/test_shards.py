@@ -37,6 +37,21 @@ def test_the_shards_run_every_test_exactly_once(pytester: pytest.Pytester, worke
     assert not (shards[0] & shards[1] or shards[0] & shards[2] or shards[1] & shards[2])
 
 
+def test_the_shards_do_not_depend_on_the_order_tests_run_in(pytester: pytest.Pytester) -> None:
+    """A plugin that reorders the tests (differently in each shard) changes nothing."""
+    pytester.makepyfile(test_suite=SUITE)
+    shards = []
+    for k, backwards in ((1, False), (2, True), (3, False)):
+        pytester.makeconftest(
+            "def pytest_collection_modifyitems(items):\n    items.reverse()\n" if backwards else ""
+        )
+        shards.append(
+            _ran(pytester.runpytest_subprocess("-p", "no:randomly", "-v", f"--pitstop-shard={k}/3"))
+        )
+    assert sorted(len(s) for s in shards) == [3, 4, 4]
+    assert set().union(*shards) == {f"test_{n:02d}" for n in range(11)}
+
+
 def test_the_shard_is_read_from_the_environment_too(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,8 +8,17 @@ import sys
 from pathlib import Path
 
 from harness.errors import BadInput, ExitCode
+from harness.json_types import JSON
 from harness.report.html import html_page
-from harness.report.merge import dumps, merge, read_shards, shard_name, summary_lines, write_atomically
+from harness.report.merge import (
+    dumps,
+    markdown,
+    merge,
+    read_shards,
+    shard_name,
+    summary_lines,
+    write_atomically,
+)
 
 MERGE_HELP = "merge the JSON reports of a suite's shards (a CI matrix) into one report"
 MERGE_EPILOG = (
@@ -20,7 +29,8 @@ MERGE_EPILOG = (
     "others are merged. Exit codes: 0 every shard merged; 1 a shard is missing or is not a pitstop "
     "report (the others are merged and written; none readable: nothing is written); 2 usage (OUT is "
     "one of the inputs, an input given twice, OUT's folder missing). OUT (and --html) are written "
-    "whole or not at all."
+    "whole or not at all. Where GITHUB_STEP_SUMMARY names a file (a GitHub Actions step), the merged "
+    "report is appended to it in Markdown: the job's summary."
 )
 
 
@@ -54,7 +64,26 @@ def cmd_report_merge(args: argparse.Namespace) -> int:
     print(f"pitstop report merge: {merged} of {len(shards)} shards into {wrote}")
     for line in summary_lines(report):
         print(line)
+    _step_summary(report)
     return ExitCode.OK if merged == len(shards) else ExitCode.PROBLEMS
+
+
+def _step_summary(report: JSON) -> None:
+    """The merged report, appended to ``$GITHUB_STEP_SUMMARY`` when set (the job's summary on GitHub
+    Actions), as a run appends its own. A summary that cannot be written is said, not fatal: the
+    report is written."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary:
+        return
+    try:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(markdown(report))
+    except OSError as exc:
+        print(
+            f"pitstop: warning: the merged report is not in the job summary: cannot append to "
+            f"GITHUB_STEP_SUMMARY={summary}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
 
 
 def _check_paths(out: Path, page: Path | None, inputs: list[str]) -> None:

@@ -181,7 +181,9 @@ def browser_type_launch_args(
     """pytest-playwright's launch options, plus a system Chromium where Playwright has none.
 
     Other browsers' options stay as they are; so do Chromium's where no Chromium is found and
-    the run does not use pitstop (Playwright then says what is missing, as without pitstop).
+    the run does not use pitstop (Playwright then says what is missing, as without pitstop), or
+    the browsers are a remote server's (``--pitstop-browser-ws-endpoint``): the server launches
+    its own, and takes a local executable's path from these options only when run ``--unsafe``.
     """
     if browser_name != "chromium":
         return browser_type_launch_args
@@ -193,7 +195,8 @@ def browser_type_launch_args(
         executable = find_chromium(playwright.chromium.executable_path, headless=headless)
         return launch_args(browser_type_launch_args, executable)
     except PitstopError as exc:
-        if not pytestconfig.stash[STATE].used:
+        state = pytestconfig.stash[STATE]
+        if not state.used or state.config.browser_ws_endpoint:
             return browser_type_launch_args
         error = exc
     _fail(error)

@@ -105,15 +105,16 @@ def _split_shard(config: pytest.Config) -> str | None:
 
 @pytest.hookimpl(trylast=True)  # after any other plugin that orders or deselects the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--pitstop-shard K/N``: keep the K-th of every N collected tests, deselect the others. Every
-    shard (and every xdist worker) collects the same items in the same order, so each test runs in
-    exactly one shard."""
+    """``--pitstop-shard K/N``: keep the K-th of every N collected tests, deselect the others. The
+    tests are dealt by their ids in sorted order, which every shard (and every xdist worker) sees the
+    same whatever order a plugin runs them in, so each test runs in exactly one shard."""
     shard = config.stash[STATE].config.shard_of
     if shard is None:
         return
     k, n = shard
-    kept = [item for i, item in enumerate(items) if i % n == k - 1]
-    deselected = [item for i, item in enumerate(items) if i % n != k - 1]
+    dealt = {nodeid: i % n == k - 1 for i, nodeid in enumerate(sorted(item.nodeid for item in items))}
+    kept = [item for item in items if dealt[item.nodeid]]
+    deselected = [item for item in items if not dealt[item.nodeid]]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
     items[:] = kept

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.json_types import JSON
+from harness.report import recorder
 from harness.report.recorder import FLOW_STEPS, ms_text, percentile
 from harness.rules.health import Health
 
@@ -435,3 +436,29 @@ def summary_lines(report: JSON) -> list[str]:
     unread = {unread_note(s["label"], s["file"], s["error"]) for s in report["shards"] if s["error"]}
     lines += [f"note      {note}" for note in report["notes"] if note not in unread]  # said above
     return lines
+
+
+def markdown(report: JSON) -> str:
+    """The merged report for ``$GITHUB_STEP_SUMMARY``: the run's summary (``recorder.markdown``) over
+    every shard, then a row per shard (its tests, its time, its problems at its end, or why it is not
+    merged) and the notes."""
+    out = [recorder.markdown(report), "| shard | tests | time | at its end |", "|---|---|---|---|"]
+    for shard in report["shards"]:
+        if shard["error"]:
+            out.append(f"| {_cell(shard['label'])} | not merged: {_cell(shard['error'])} | | |")
+            continue
+        tests = ", ".join(f"{shard['tests'][k]} {k}" for k in OUTCOMES)
+        if shard["health_error"]:
+            end = f"health not checked: {shard['health_error']}"
+        else:
+            end = ", ".join(f"{p['code']} ({p['count']})" for p in shard["health_problems"]) or "no problems"
+        out.append(f"| {_cell(shard['label'])} | {tests} | {shard['duration_s']:.1f} s | {_cell(end)} |")
+    out += ["", f"Health at the end: shard {report['health_shards']['end']}'s, the last to end."]
+    if report["notes"]:
+        out += ["", "**Notes:**"] + [f"- {note}" for note in report["notes"]]
+    return "\n".join(out) + "\n"
+
+
+def _cell(value: Any) -> str:
+    """A table cell's text: on one line, its bars escaped."""
+    return " ".join(str(value).split()).replace("|", "\\|")
