@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import chat, flows, parallel, plugin_load, reset, stack
+from benchmarks import chat, fleet, flows, parallel, plugin_load, reset, stack
 from benchmarks.figures import Part, table
 from benchmarks.machine import describe, load_average
 from benchmarks.target import Bench
@@ -29,6 +29,7 @@ PARTS: dict[str, Callable[[Bench], Part]] = {
     "flow": flows.run,
     "chat": chat.run,
     "parallel": parallel.run,
+    "fleet": fleet.run,
     "stripe": stack.stripe_store,
     "plugin": plugin_load.run,
 }
@@ -45,6 +46,13 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "flow": ("ui_p50_s", "webhook_p50_s", "cpu_s_per_flow"),
     "chat": ("p50_ms", "p95_ms"),
     "parallel": ("speedup",),
+    "fleet": (
+        "r1_flows_per_min",
+        "r2_flows_per_min",
+        "r4_flows_per_min",
+        "deadlocks_total",
+        "rows_wrong_total",
+    ),
     "stack": ("start_p50_s", "peak_rss_mb"),
     "stripe": ("write_1000_p50_ms", "read_1000_p50_ms"),
     "plugin": ("import_p50_ms", "plain_suite_added_ms"),

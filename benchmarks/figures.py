@@ -59,6 +59,8 @@ class Figure:
     def value_text(self) -> str:
         if self.value is None:
             return "—"
+        if isinstance(self.value, int):  # a count
+            return f"{self.value} {self.unit}".rstrip()
         digits = 3 if abs(self.value) < 10 else 1
         return f"{self.value:.{digits}f} {self.unit}".rstrip()
 

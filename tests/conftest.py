@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from harness.cli import main
-from harness.config import options
 from harness.stack.embedded import EmbeddedStack, StackInfo
 from harness.stack.postgres import LocalPostgres
 from harness.store.api import ApiStore
 from harness.store.postgres import PostgresStore
+from tests.fleet import TARGET_VARIABLES  # command-line tests start without them
 from tests.seeding import Seeder, truncate_all
 
 # Database round trips vary on a shared machine: no per-example deadline. Set here, not in
@@ -24,15 +24,6 @@ settings.register_profile(
     "pitstop", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 settings.load_profile("pitstop")
-
-# Every variable that names a target or changes the guard: command-line tests start without them.
-# The options' own (harness.config.options), libpq's host, and the Stripe key the stack reads.
-TARGET_VARIABLES = (
-    *(option.env for option in options.CLI if option.env),
-    "PGHOST",
-    "PGHOSTADDR",
-    "STRIPE_SECRET_KEY",
-)
 
 
 @pytest.fixture

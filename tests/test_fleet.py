@@ -14,26 +14,21 @@ no clean end). Then:
 - the killed run's users and lease are still there when the others have ended;
 - once its lease has expired, the next run's start-of-run sweep deletes its users
   and ends the lease: ``pitstop runs`` lists none;
-- who deleted what: triggers in the target's database log every test user made
-  or deleted and every session deleted, with the ``application_name`` of the
-  connection (one per run); each run's users and sessions were deleted by that
-  run and no other, the killed run's by the sweeping run alone.
+- who deleted what: triggers in the target's database (``tests.fleet.AUDIT``,
+  which the fleet benchmark uses too) log every test user made or deleted and
+  every session deleted, with the ``application_name`` of the connection (one
+  per run); each run's users and sessions were deleted by that run and no
+  other, the killed run's by the sweeping run alone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 import pytest
@@ -41,15 +36,25 @@ import pytest
 from harness.config.settings import RunConfig, Settings
 from harness.engine.run import Run
 from harness.stack import processes
-from tests.conftest import TARGET_VARIABLES, run_cli
+from tests.conftest import run_cli
+from tests.fleet import (
+    RUN_S,
+    PitstopRun,
+    Target,
+    environment,
+    events,
+    runs_by_app,
+    serve,
+    start_run,
+    wait_for,
+    wrong_changes,
+)
 
 LEASE_S = 8  # the shortest lease: a killed run's expires soon
 RUNS = 4
 # Two fast scenarios, one for each of a run's two workers (xdist sends two tests round robin).
 SCENARIOS = "dashboard_lists or declined_card"
 TESTS = 2
-READY_S = 90  # for the stack to answer
-RUN_S = 150  # for a run to end (the four at once: about 20 s on two cores)
 HOLD_S = 120  # at most, for a test to keep its users until it is let go
 SWEEPER = "fleet-sweeper"
 
@@ -73,120 +78,20 @@ def hold_until_released():
         time.sleep(0.1)
 """
 
-# Who deletes what: every test user made or deleted and every session deleted, with the run the
-# user (the session's customer) belongs to and the application_name of the connection that did it.
-AUDIT = """
-create schema fleet_audit;
-create table fleet_audit.events (
-    at timestamptz not null default clock_timestamp(),
-    op text not null,
-    tbl text not null,
-    id uuid not null,
-    run text,
-    app text not null
-);
-create function fleet_audit.users() returns trigger
-language plpgsql security definer set search_path = '' as $$
-begin
-    if tg_op = 'INSERT' then
-        insert into fleet_audit.events (op, tbl, id, run, app)
-        values ('insert', 'users', new.id, new.raw_user_meta_data ->> 'run',
-                current_setting('application_name'));
-        return new;
-    end if;
-    insert into fleet_audit.events (op, tbl, id, run, app)
-    values ('delete', 'users', old.id, old.raw_user_meta_data ->> 'run',
-            current_setting('application_name'));
-    return old;
-end;
-$$;
-create trigger fleet_audit after insert or delete on auth.users
-    for each row execute function fleet_audit.users();
-create function fleet_audit.sessions() returns trigger
-language plpgsql security definer set search_path = '' as $$
-begin
-    insert into fleet_audit.events (op, tbl, id, run, app)
-    values ('delete', 'sessions', old.id,
-            (select u.raw_user_meta_data ->> 'run' from auth.users u where u.id = old.customer_id),
-            current_setting('application_name'));
-    return old;
-end;
-$$;
-create trigger fleet_audit after delete on public.sessions
-    for each row execute function fleet_audit.sessions();
-"""
 
-T = TypeVar("T")
+def _start(target: Target, folder: Path, app: str, *pytest_args: str, hold: bool = False) -> PitstopRun:
+    """``pitstop run`` with 8-second leases, its temporary files beside the runs' folders."""
+    env = environment(folder.parent / "tmp", PITSTOP_LEASE_SECONDS=str(LEASE_S))
+    return start_run(target, folder, app, *pytest_args, conftest=HOLDING_CONFTEST if hold else None, env=env)
 
 
-@dataclass
-class Target:
-    app_url: str
-    database_url: str
-    admin_token: str
-
-    def url_as(self, app: str) -> str:
-        """The database URL for connections named ``app`` (``application_name``, logged by AUDIT)."""
-        return f"{self.database_url}{'&' if '?' in self.database_url else '?'}application_name={app}"
-
-
-@dataclass
-class PitstopRun:
-    """One ``pitstop run`` in a folder of its own (its report, its output), in a group of its own."""
-
-    app: str
-    folder: Path
-    process: subprocess.Popen[bytes]
-
-    def output(self) -> str:
-        return (self.folder / "output.txt").read_text(errors="replace")[-4000:]
-
-    def report(self) -> Any:
-        return json.loads((self.folder / "report.json").read_text())
-
-    def holding(self) -> int:
-        """How many of its tests have ended and keep their users."""
-        return len(list(self.folder.glob("holding-*")))
+def _holding(run: PitstopRun) -> int:
+    """How many of its tests have ended and keep their users."""
+    return len(list(run.folder.glob("holding-*")))
 
 
 def _holding_or_ended(run: PitstopRun) -> bool:
-    return run.holding() == TESTS or run.process.poll() is not None
-
-
-def _environment(temporary: Path | None = None) -> dict[str, str]:
-    """This environment without a target, the outer xdist's or CI's variables; 8-second leases;
-    temporary files in ``temporary`` (what a killed run's browsers leave goes with the test's)."""
-    dropped = {*TARGET_VARIABLES, "PYTEST_ADDOPTS", "GITHUB_STEP_SUMMARY"}
-    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("PYTEST_XDIST")}
-    env["PITSTOP_LEASE_SECONDS"] = str(LEASE_S)
-    if temporary is not None:
-        temporary.mkdir(exist_ok=True)
-        env["TMPDIR"] = str(temporary)
-    return env
-
-
-def _start_run(target: Target, folder: Path, app: str, *pytest_args: str, hold: bool = False) -> PitstopRun:
-    """``pitstop run`` in ``folder``, its database connections named ``app``."""
-    folder.mkdir()
-    if hold:
-        (folder / "conftest.py").write_text(HOLDING_CONFTEST)
-    command = [
-        *(sys.executable, "-m", "harness", "run"),
-        *("--base-url", target.app_url, "--database-url", target.url_as(app)),
-        *("--admin-token", target.admin_token, "--timeout", str(RUN_S)),
-        *("-p", "no:randomly", "-q", f"--pitstop-health={folder / 'report.json'}", *pytest_args),
-    ]
-    with (folder / "output.txt").open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=folder,
-            env=_environment(folder.parent / "tmp"),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return PitstopRun(app, folder, process)
+    return _holding(run) == TESTS or run.process.poll() is not None
 
 
 def _kill_tree(run: PitstopRun) -> None:
@@ -220,53 +125,11 @@ def _users_of(conn: psycopg.Connection[Any], run: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _runs_by_app(conn: psycopg.Connection[Any]) -> dict[str, str]:
-    """The run whose users each app (a run's connections) made, by app."""
-    rows = conn.execute(
-        "select distinct app, run from fleet_audit.events where (op, tbl) = ('insert', 'users')"
-    ).fetchall()
-    found: dict[str, str] = {}
-    for app, run in rows:
-        assert found.setdefault(app, run) == run, f"{app} made users of two runs: {rows}"
-    return found
-
-
-def _wait_for(what: str, check: Callable[[], T], timeout: float, every: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
-        time.sleep(every)
-    return found
-
-
 @pytest.fixture
 def target(tmp_path: Path) -> Iterator[Target]:
-    """``pitstop serve``: the embedded stack in the foreground, in a group of its own, stopped at the
-    end (SIGTERM, then what is left of its group SIGKILLed); its database, with the audit triggers,
-    goes with it."""
-    ready = tmp_path / "ready.json"
-    with (tmp_path / "serve.txt").open("wb") as output:
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "harness", "serve", "--ready-file", str(ready)],
-            env=_environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_for("the stack", lambda: ready.is_file() or serve.poll() is not None, READY_S, every=0.2)
-        assert serve.poll() is None, (tmp_path / "serve.txt").read_text()
-        info = json.loads(ready.read_text())
-        found = Target(info["app_url"], info["database_url"], info["admin_token"])
-        with psycopg.connect(found.database_url, autocommit=True) as conn:
-            conn.execute(AUDIT)
-        yield found
-    finally:
-        serve.send_signal(signal.SIGTERM)  # it stops the stack as on Ctrl-C
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            serve.wait(timeout=60)
-        processes.stop(serve, timeout=10)  # whatever is left of its group: SIGTERM, then SIGKILL
+    """``pitstop serve`` (``tests.fleet.serve``), with the audit triggers in its database."""
+    with serve(tmp_path) as served:
+        yield served.target
 
 
 @pytest.mark.usefixtures("no_target_environment")
@@ -274,7 +137,7 @@ def test_four_runs_at_once_and_one_killed_touch_nothing_of_each_other(
     target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fleet = [
-        _start_run(target, tmp_path / f"run-{k}", f"fleet-{k}", "-n", "2", "-k", SCENARIOS, hold=True)
+        _start(target, tmp_path / f"run-{k}", f"fleet-{k}", "-n", "2", "-k", SCENARIOS, hold=True)
         for k in range(1, RUNS + 1)
     ]
     started = [*fleet]
@@ -283,11 +146,11 @@ def test_four_runs_at_once_and_one_killed_touch_nothing_of_each_other(
         # 1. Every run holds its users (its tests ran, they keep them), and its lease has outlived
         # its length: its heartbeat renewed it.
         for run in fleet:
-            _wait_for(f"{run.app}'s tests to run", partial(_holding_or_ended, run), RUN_S)
+            wait_for(f"{run.app}'s tests to run", partial(_holding_or_ended, run), RUN_S)
             assert run.process.poll() is None, run.output()
-        runs = _runs_by_app(conn)
+        runs = runs_by_app(events(conn))
         assert sorted(runs) == [run.app for run in fleet], runs
-        _wait_for(
+        wait_for(
             "every run's lease to outlive its length, renewed",
             lambda: all(
                 lease["alive"] and lease["age_s"] > LEASE_S + 1
@@ -333,10 +196,10 @@ def test_four_runs_at_once_and_one_killed_touch_nothing_of_each_other(
 
         # 5. Once its lease has expired, the next run's start-of-run sweep deletes its users and
         # ends its lease.
-        _wait_for(
+        wait_for(
             "the killed run's lease to expire", lambda: not _leases(conn)[victim_run]["alive"], LEASE_S + 5
         )
-        sweeper = _start_run(target, tmp_path / "sweeper", SWEEPER, "-k", "dashboard_lists")
+        sweeper = _start(target, tmp_path / "sweeper", SWEEPER, "-k", "dashboard_lists")
         started.append(sweeper)
         assert sweeper.process.wait(timeout=RUN_S) == 0, sweeper.output()
         report = sweeper.report()["run"]
@@ -346,15 +209,15 @@ def test_four_runs_at_once_and_one_killed_touch_nothing_of_each_other(
         assert (code, json.loads(out)["runs"]) == (0, [])
 
         # 6. Who deleted what: each run its own users and sessions, the killed run's the sweeper alone.
-        runs = _runs_by_app(conn)
+        runs = runs_by_app(events(conn))
         assert sorted(runs) == sorted([*(run.app for run in fleet), SWEEPER]), runs
         owner = {run: app for app, run in runs.items()}
         owner[victim_run] = SWEEPER
-        events = conn.execute("select op, tbl, id::text, run, app from fleet_audit.events").fetchall()
-        wrong = [event for event in events if event[0] == "delete" and event[4] != owner.get(event[3])]
+        audit = events(conn)
+        wrong = wrong_changes(audit, owner)
         assert wrong == [], f"deleted by another run than its own (killed run {victim_run}; runs {runs})"
-        made = {(run, id_) for op, table, id_, run, _ in events if (op, table) == ("insert", "users")}
-        deleted = {(run, id_) for op, table, id_, run, _ in events if (op, table) == ("delete", "users")}
+        made = {(e.run, e.id) for e in audit if (e.op, e.table) == ("insert", "users")}
+        deleted = {(e.run, e.id) for e in audit if (e.op, e.table) == ("delete", "users")}
         assert made == deleted, "every run's users are gone, each deleted once"
     finally:
         (tmp_path / "release").touch()

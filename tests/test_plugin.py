@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,9 +23,9 @@ from psycopg.types.json import Jsonb
 
 from harness.plugin.hooks import _artifacts
 from harness.plugin.stash_keys import EVIDENCE
-from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo, processes
-from harness.stack.postgres import free_port
+from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
 from harness.store.postgres import PostgresStore
+from tests.fleet import browser_server
 
 WAIT_S = 60
 
@@ -393,41 +392,14 @@ def _exited_pid() -> int:
 
 
 def test_a_remote_browser_server(pytester: pytest.Pytester, stack: StackInfo) -> None:
-    port = free_port()
-    # --unsafe lets the client name the browser executable: a system Chromium, where
-    # Playwright's own build is not installed.
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "playwright",
-            "run-server",
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-            "--unsafe",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # with the Node driver it starts: stopping Python alone orphans it
-    )
-    try:
-        deadline = time.monotonic() + WAIT_S
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            assert time.monotonic() < deadline and server.poll() is None, (
-                "playwright run-server did not start"
-            )
-            time.sleep(0.1)
+    with browser_server() as server:
         example(pytester, "test_browser_page.py")
         result = run(
             pytester,
             *target(stack, pytester.path / "r.json"),
-            f"--pitstop-browser-ws-endpoint=ws://127.0.0.1:{port}/",
+            f"--pitstop-browser-ws-endpoint={server.endpoint}",
         )
         result.assert_outcomes(passed=1)
-    finally:
-        processes.stop(server, WAIT_S)
 
 
 def test_the_guard_stops_a_run_aimed_at_a_remote_host(pytester: pytest.Pytester) -> None:
