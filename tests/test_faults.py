@@ -332,10 +332,14 @@ def test_pitstop_run_stops_hanging_scenarios_and_their_stack_at_its_time_limit(
     monkeypatch.chdir(tmp_path)
     limit = 20  # the stack is up in well under that
     started = time.monotonic()
+    # As a script's background job (`make test &`, nohup) starts it: SIGINT ignored, which the
+    # scenarios' process must not inherit, or it is never interrupted, only killed.
+    ignoring = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         code = cli.main(["run", "--timeout", str(limit), "-k", "declined"])
         took = time.monotonic() - started
     finally:
+        signal.signal(signal.SIGINT, ignoring)
         left = _kill_left(tmp_path / "pids.json")
     out, err = capfd.readouterr()
     assert code == 4, out[-3000:] + err[-3000:]

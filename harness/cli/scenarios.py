@@ -105,7 +105,9 @@ def _pytest_scenarios(pytest_args: list[str], *, timeout: float = 0) -> int:
     """
     scenarios = Path(str(files("harness.scenarios")))
     command = [sys.executable, "-m", "pytest", str(scenarios), "-p", "no:cacheprovider", *pytest_args]
-    process = subprocess.Popen(command, start_new_session=True)
+    # The scenarios are stopped with SIGINT: they must not inherit it ignored, as a job started in the
+    # background by a script (``cmd &``, nohup) does, and Python then never raises KeyboardInterrupt.
+    process = subprocess.Popen(command, start_new_session=True, preexec_fn=_interruptible)
     # The terminal's signals no longer reach its group: they reach it through here (Ctrl-C
     # as KeyboardInterrupt; SIGTERM and SIGHUP too, where handlers may be set).
     signals = (signal.SIGTERM, signal.SIGHUP) if threading.current_thread() is threading.main_thread() else ()
@@ -135,6 +137,11 @@ def _pytest_scenarios(pytest_args: list[str], *, timeout: float = 0) -> int:
             signal.signal(signum, handler)
     # pytest: 0 passed, 1 failures, 2 interrupted, 3 internal error, 4 usage, 5 no tests.
     return {0: ExitCode.OK, 1: ExitCode.PROBLEMS, 2: 130}.get(code, ExitCode.USAGE)
+
+
+def _interruptible() -> None:
+    """In the scenarios' process, before it starts pytest: SIGINT as the system has it by default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> bool:
