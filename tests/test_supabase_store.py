@@ -72,6 +72,17 @@ def test_recorded_cleanup_calls_rpc_pitstop_cleanup_stale(store: SupabaseStore) 
         }
 
 
+def test_recorded_leases_go_through_the_rpc_wrappers(store: SupabaseStore) -> None:
+    from harness.store.interface import RunInfo
+
+    with playing("leases"):
+        held = store.hold_run(RunInfo("run-7", "ci-runner-3", 4242, "2/4", "github:o/r/9/e2e", 120))
+        assert held["run"] == "run-7"
+        [lease] = store.runs()
+        assert (lease["alive"], lease["shard"], lease["users"]) == (True, "2/4", 0)
+        assert store.end_run("run-7") == {"run": "run-7", "ended": True}
+
+
 def test_a_rule_the_server_ended_for_a_deadlock_is_sent_again(store: SupabaseStore) -> None:
     with playing("cleanup_deadlock"):  # both exchanges played: the second answers
         assert store.cleanup_stale()["sessions_cancelled"] == 1
