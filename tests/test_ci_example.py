@@ -166,11 +166,11 @@ def test_the_workflow_has_the_shape_the_issue_asks() -> None:
     assert job["strategy"].get("fail-fast") is False  # every shard runs to its end
     shard = expression(f"matrix.{key}")
 
-    # The run-start cleanup, once, in a job every shard needs; the shards do not repeat it.
+    # The stale cleanup, once, in a job every shard needs; each shard sweeps dead runs by their leases.
     (cleanup,) = needs(job)
     assert "pitstop cleanup" in run_lines(jobs[cleanup])
     words = tokens(command_with(job, "pitstop run"))
-    assert value_after(words, "--pitstop-reset") == "user"
+    assert value_after(words, "--pitstop-reset") == "full"
 
     # Each shard: its K of N against the one app, two workers, the service's browsers, its report.
     assert value_after(words, "--pitstop-shard") == f"{shard}/{expression('strategy.job-total')}"
