@@ -16,17 +16,7 @@ import psycopg
 
 from harness.store.postgres import PostgresStore
 from tests.seeding import Seeder
-
-
-def _wait_until_waiting(conn: psycopg.Connection[Any], pid: int, deadline_s: float = 10) -> None:
-    """Until backend ``pid`` waits on a lock."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        row = conn.execute("select wait_event_type from pg_stat_activity where pid = %s", (pid,)).fetchone()
-        if row and row[0] == "Lock":
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"backend {pid} never waited on a lock")
+from tests.test_atomicity import wait_until_blocked
 
 
 def test_a_purge_that_the_server_ends_for_a_deadlock_is_run_again_and_purges(
@@ -45,7 +35,7 @@ def test_a_purge_that_the_server_ends_for_a_deadlock_is_run_again_and_purges(
         other.execute("update public.session_requests set status = status where id = %s", (seeded.request,))
         purge = threading.Thread(target=lambda: results.update(purged=store.purge_user(customer)))
         purge.start()
-        _wait_until_waiting(watch, store_pid)
+        wait_until_blocked(watch, store_pid)
 
         def other_wants_the_session() -> None:
             other.execute("update public.sessions set status = status where id = %s", (seeded.session,))

@@ -453,6 +453,19 @@ class _Builder:
     def _fks(self, table: str) -> list[ForeignKey]:
         return [fk for fk in self.catalog.foreign_keys if fk.table == table and len(fk.columns) == 1]
 
+    def _created(self, part: str, table: str, columns: dict[str, Column], also: tuple[str, ...] = ()) -> None:
+        """``part.created_at``: a created-like column, else one named like ``also`` (a queue's queued_at)."""
+        created = _created_column(columns) or (_named_time(columns, also) if also else None)
+        if created is None:
+            like = " or ".join(("created_at", *also[:1]))
+            self.lack(
+                f"{part}.created_at",
+                f"{table} has no timestamptz column named like {like}",
+                "name the timestamptz column set when a row is made",
+            )
+        else:
+            self.set(f"{part}.created_at", created, "timestamptz, named like created_at")
+
     def _common(self, part: str, table: str) -> None:
         columns = self.catalog.tables[table]
         self.set(f"{part}.table", table, f"named like {part}, with a status column")
@@ -461,15 +474,7 @@ class _Builder:
             self.lack(f"{part}.id", f"{table} has no uuid column named id", "name its uuid primary key")
         else:
             self.set(f"{part}.id", id_, "its uuid id")
-        created = _created_column(columns)
-        if created is None:
-            self.lack(
-                f"{part}.created_at",
-                f"{table} has no timestamptz column named like created_at",
-                "name the timestamptz column set when a row is made",
-            )
-        else:
-            self.set(f"{part}.created_at", created, "timestamptz, named like created_at")
+        self._created(part, table, columns)
         self._customer(part, table)
 
     def _sessions(self, table: str) -> None:
@@ -851,15 +856,7 @@ class _Builder:
             fk, how = mechanic
             self.set(f"{part}.mechanic", fk.columns[0], f"references {_target(fk)}, {how}")
         self.set(f"{part}.status", status.name, _describe_status(status))
-        created = _created_column(columns) or _named_time(columns, QUEUED_AT)
-        if created is None:
-            self.lack(
-                f"{part}.created_at",
-                f"{table} has no timestamptz column named like created_at or queued_at",
-                "name the timestamptz column set when a row is made",
-            )
-        else:
-            self.set(f"{part}.created_at", created, "timestamptz, named like created_at")
+        self._created(part, table, columns, QUEUED_AT)
         updated = _named_time(columns, UPDATED)
         if updated is None:
             self.set(f"{part}.updated_at", "", f"none: no timestamptz column named like {UPDATED[0]}")
