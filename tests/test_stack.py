@@ -81,7 +81,9 @@ def test_serve_writes_the_ready_file_and_stops_on_sigterm(tmp_path: Path) -> Non
             assert time.monotonic() < deadline, "the stack did not get ready"
             time.sleep(0.1)
         data = json.loads(ready.read_text())
-        assert set(data) == {"app_url", "database_url", "stripe_api_base", "admin_token"}
+        assert set(data) == {
+            "app_url", "database_url", "stripe_api_base", "admin_token", "supabase_url", "jwt_secret"
+        }  # fmt: skip
         info = StackInfo(**data)
         assert _get(f"{info.app_url}/customer/login") == 200
         children = processes.descendants(serve.pid)

@@ -37,7 +37,7 @@ KEYS = tuple(f.name for f in dataclasses.fields(AppContract))
 
 
 # Parts of [tool.pitstop] that other modules read.
-SUBTABLES = ("model", "payments")
+SUBTABLES = ("model", "payments", "auth")
 
 # The reference app's tables a purge counts, in public, in their usual order: the debug API's
 # answer (``harness.store.api``) and ``pitstop reset``'s line (``harness.cli``).

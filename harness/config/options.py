@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.config.auth import MODES as AUTH_MODES
+from harness.config.auth import STORAGES as AUTH_STORAGES
 from harness.errors import BadInput
 
 STORES = ("postgres", "supabase", "api")
@@ -108,6 +110,19 @@ OPTIONS = (
     Option("supabase-url", "SUPABASE_URL", "the target's Supabase project URL", metavar="URL"),
     Option("supabase-key", "SUPABASE_SERVICE_ROLE_KEY", "the project's service-role key", metavar="KEY"),
     Option(
+        "supabase-anon-key",
+        "SUPABASE_ANON_KEY",
+        "the project's anon (publishable) key: test users get their sessions from Supabase Auth's "
+        "password grant",
+        metavar="KEY",
+    ),
+    Option(
+        "jwt-secret",
+        "SUPABASE_JWT_SECRET",
+        "the project's JWT secret (HS256 projects): test users' sessions are made without Supabase Auth",
+        metavar="SECRET",
+    ),
+    Option(
         "app-url",
         "PITSTOP_APP_URL",
         "the app, for its debug API (pytest: --base-url)",
@@ -161,6 +176,29 @@ OPTIONS = (
         "payment", "PITSTOP_PAYMENT", "how non-payment scenarios pay", "ui", PAYMENT_MODES, surface="plugin"
     ),
     Option(
+        "auth-mode",
+        "PITSTOP_AUTH_MODE",
+        "how the page fixtures sign users in: ui (Flows.sign_in on the login page) or supabase (a "
+        "Supabase session, no page); unset: [tool.pitstop.auth] mode, else ui",
+        choices=AUTH_MODES,
+        surface="plugin",
+    ),
+    Option(
+        "auth-storage",
+        "PITSTOP_AUTH_STORAGE",
+        "where a supabase sign-in puts the session: cookies (@supabase/ssr), local_storage (supabase-js) "
+        "or both; unset: [tool.pitstop.auth] storage, else cookies",
+        choices=AUTH_STORAGES,
+        surface="plugin",
+    ),
+    Option(
+        "cookie-domain",
+        "PITSTOP_COOKIE_DOMAIN",
+        "the domain the app sets its cookies for; unset: [tool.pitstop.auth] cookie_domain, else the app's "
+        "host",
+        metavar="DOMAIN",
+    ),
+    Option(
         "browser-ws-endpoint",
         "PITSTOP_BROWSER_WS_ENDPOINT",
         "a Playwright server to connect to",
@@ -196,9 +234,16 @@ OPTIONS = (
 BY_NAME = {option.name: option for option in OPTIONS}
 PLUGIN = tuple(option for option in OPTIONS if option.surface in ("both", "plugin"))
 CLI = tuple(option for option in OPTIONS if option.surface in ("both", "cli"))
+# The options over [tool.pitstop.auth] (``harness.config.auth.load_auth``), by their key there.
+AUTH = {"auth-mode": "mode", "auth-storage": "storage", "cookie-domain": "cookie_domain"}
 # What the settings of a target are made of (``Settings.load``): the command line's options but the
-# configuration file, which says where the rest of the configuration is.
-SETTINGS = tuple(option for option in CLI if option.name != "config")
+# configuration file, which says where the rest of the configuration is, and the auth table's.
+SETTINGS = tuple(option for option in CLI if option.name != "config" and option.name not in AUTH)
+
+
+def auth_given(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved auth options (``resolve``'s, by field) by their ``[tool.pitstop.auth]`` key."""
+    return {key: values.get(BY_NAME[name].field) for name, key in AUTH.items()}
 
 
 def resolve(

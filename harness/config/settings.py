@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.config.auth import AuthConfig
 from harness.config.contract import AppContract
 from harness.config.options import BY_NAME, MIN_LEASE_SECONDS, SETTINGS, STATEMENT_TIMEOUT_S, Surface, resolve
 from harness.config.payments import PaymentConfig
@@ -33,10 +34,13 @@ class Settings:
     supabase_key: str | None = field(default=None, repr=False)
     app_url: str | None = None
     admin_token: str | None = field(default=None, repr=False)
+    supabase_anon_key: str | None = field(default=None, repr=False)  # the password grant's key
+    jwt_secret: str | None = field(default=None, repr=False)  # offline sessions are signed with it
     user_password: str | None = field(default=None, repr=False)  # the api store signs in with it
     login_path: str = "/customer/login"  # where the api store signs users in
     model: Model = field(default_factory=Model)  # [tool.pitstop.model]: the app's tables
     payments: PaymentConfig = field(default_factory=PaymentConfig)  # [tool.pitstop.payments]
+    auth: AuthConfig = field(default_factory=AuthConfig)  # [tool.pitstop.auth], with its options
     # Seconds a database statement may take (the postgres store's bound); 0: none.
     statement_timeout: float | None = STATEMENT_TIMEOUT_S
 
@@ -47,6 +51,7 @@ class Settings:
         login_path: str | None = None,
         model: Model | None = None,
         payments: PaymentConfig | None = None,
+        auth: AuthConfig | None = None,
         env: Mapping[str, str] | None = None,
         surface: Surface = "cli",
         **given: Any,
@@ -65,6 +70,8 @@ class Settings:
             supabase_key=values["supabase_key"],
             app_url=values["app_url"],
             admin_token=values["admin_token"],
+            supabase_anon_key=values["supabase_anon_key"],
+            jwt_secret=values["jwt_secret"],
             user_password=values["user_password"],
             login_path=login_path or "/customer/login",
             database_url=values["database_url"],
@@ -73,6 +80,7 @@ class Settings:
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,  # read by the stack, never an option
             model=model or Model(),
             payments=payments or PaymentConfig(),
+            auth=auth or AuthConfig(),
             statement_timeout=values["statement_timeout"],
         )
 

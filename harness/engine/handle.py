@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 from harness.config.payments import PaymentValues
+from harness.engine import signin
 from harness.engine.data import load
 from harness.engine.payments import Payments
 from harness.engine.personas import TestUser
@@ -304,11 +305,26 @@ class Pitstop:
 
     @_test_facing
     def storage_state(self, user: TestUser, browser: Any, sign_in: Callable[[Any, TestUser], None]) -> Any:
-        """The user's signed-in browser state: ``sign_in(page, user)`` once per worker, on a fresh page.
+        """The user's signed-in browser state, made once per worker.
 
-        The page fixtures pass ``Flows.sign_in`` (``pitstop_flows``), which drives the app's login form.
+        By ``[tool.pitstop.auth] mode``: ``ui`` calls ``sign_in(page, user)`` on a fresh page (the page
+        fixtures pass ``Flows.sign_in``, which drives the app's login form); ``supabase`` makes a
+        Supabase session and writes it where the app's library reads it, with no page at all
+        (``supabase_session``).
         """
         if user.email not in self._storage:
+            auth = self.run.config.settings.auth
+            if auth.headless:
+                settings = self.target.settings
+                self._storage[user.email] = signin.storage_state(
+                    self.supabase_session(user),
+                    supabase_url=signin.need_supabase_url(settings),
+                    app_url=self.target.app_url,
+                    cookie_domain=auth.cookie_domain,
+                    cookies=auth.cookies,
+                    local_storage=auth.local_storage,
+                )
+                return self._storage[user.email]
             context = browser.new_context(base_url=self.target.app_url)
             context.set_default_timeout(SIGN_IN_TIMEOUT_MS)  # every step of the sign-in, not only the last
             try:
@@ -317,3 +333,9 @@ class Pitstop:
             finally:
                 context.close()
         return self._storage[user.email]
+
+    @_test_facing
+    def supabase_session(self, user: TestUser) -> signin.AuthSession:
+        """A new Supabase session for ``user`` (``harness.engine.signin``): made offline with the
+        target's JWT secret, else by Supabase Auth's password grant with its anon key."""
+        return signin.session_for(self.target.settings, self.store, user.id, user.email, user.password)

@@ -13,16 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-import bcrypt
-
 from harness.engine.identity import Role
 from harness.rules.marker import DEFAULT_TEST_DOMAIN, check_test_domain
 from harness.store import NewUser, Store
-
-# Supabase Auth (GoTrue) stores bcrypt hashes as $2a$ with cost 10; a hash
-# made the same way here lets a real login work against it.
-BCRYPT_PREFIX = b"2a"
-BCRYPT_ROUNDS = 10
+from harness.store.auth_users import hash_password
 
 
 @dataclass(frozen=True)
@@ -36,10 +30,6 @@ class TestUser:
     password: str
     name: str
     role: Role
-
-
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS, BCRYPT_PREFIX)).decode()
 
 
 class Personas:

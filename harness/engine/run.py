@@ -58,7 +58,7 @@ class Target:
     leased: bool = False  # the run holds a lease in it (``harness.engine.lease``)
 
     # What crosses to an xdist worker: the worker has the run's settings, and adds these.
-    WIRE: ClassVar[tuple[str, ...]] = ("app_url", "database_url", "admin_token")
+    WIRE: ClassVar[tuple[str, ...]] = ("app_url", "database_url", "admin_token", "supabase_url", "jwt_secret")
 
     def __post_init__(self) -> None:
         if not self.settings.app_url:
@@ -231,7 +231,12 @@ class Run:
         info: StackInfo = self._stack.start()
         return Target(
             dataclasses.replace(
-                settings, app_url=info.app_url, database_url=info.database_url, admin_token=info.admin_token
+                settings,
+                app_url=info.app_url,
+                database_url=info.database_url,
+                admin_token=info.admin_token,
+                supabase_url=info.supabase_url,
+                jwt_secret=info.jwt_secret,
             ),
             "embedded",
             info.stripe_api_base,

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.config.auth import load_auth
 from harness.config.contract import load_contract
 from harness.config.file import config_file, read_tables
-from harness.config.options import PLUGIN, SETTINGS, resolve
+from harness.config.options import PLUGIN, SETTINGS, auth_given, resolve
 from harness.config.payments import load_payments
 from harness.config.settings import RunConfig, Settings, store_kind
 from harness.errors import BadInput, PitstopError
@@ -74,6 +75,7 @@ def read_config(config: pytest.Config, env: dict[str, str] | None = None) -> Run
         login_path=contract.customer_login_path,
         model=load_model(table.get("model")),
         payments=load_payments(table.get("payments")),
+        auth=load_auth(table.get("auth"), auth_given(values)),
         env=env,
         surface="plugin",
     )

@@ -69,6 +69,10 @@ class StackInfo:
     database_url: str
     stripe_api_base: str
     admin_token: str
+    # The project the app's sessions belong to, as a Supabase app knows it: its URL names the
+    # session's cookie (no Supabase API is served there), its JWT secret signs the access tokens.
+    supabase_url: str
+    jwt_secret: str
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -154,6 +158,7 @@ class EmbeddedStack:
         app_url = f"http://127.0.0.1:{app_port}"
         admin_token = "pitstop_" + secrets.token_urlsafe(24)  # never starts with "-", as a flag would
         webhook_secret = self.webhook_secret = "whsec_" + secrets.token_hex(16)
+        jwt_secret = secrets.token_urlsafe(32)
 
         # localstripe, and the front serving Checkout Sessions beside it at stripe_base
         # (harness.stack.stripe_front), start while PostgreSQL does; all are waited for below.
@@ -191,6 +196,8 @@ class EmbeddedStack:
                 "TEST_DOMAIN": self._test_domain,
                 "PAYMENT_KIND": self.payment_kind,
                 "APP_UI": self.app_ui,
+                "SUPABASE_URL": app_url,
+                "SUPABASE_JWT_SECRET": jwt_secret,
             },
         )  # fmt: skip
         self._wait_for("localstripe", f"{localstripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
@@ -204,7 +211,7 @@ class EmbeddedStack:
             },
         )
         self._wait_for("app", f"{app_url}/healthz")  # up, with its chat listener subscribed
-        self.info = StackInfo(app_url, database_url, stripe_base, admin_token)
+        self.info = StackInfo(app_url, database_url, stripe_base, admin_token, app_url, jwt_secret)
         return self.info
 
     def stop(self) -> None:

@@ -190,6 +190,9 @@ class ApiStore(Closing):
     def delete_test_user(self, user_id: UUID) -> JSON:
         raise self._unsupported("deleting test users")
 
+    def set_test_user_password(self, user_id: UUID, password: str) -> bool:
+        raise self._unsupported("setting a test user's password")
+
     def test_users(self) -> list[JSON]:
         raise self._unsupported("listing test users")
 

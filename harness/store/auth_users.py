@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import bcrypt
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -28,6 +29,11 @@ from harness.errors import BadInput
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 AUDIENCE = "authenticated"
+
+# Supabase Auth (GoTrue) stores bcrypt hashes as $2a$ with cost 10; a hash
+# made the same way here lets a real sign-in work against it.
+BCRYPT_PREFIX = b"2a"
+BCRYPT_ROUNDS = 10
 
 # What pitstop cannot do without: a user's id, its email (the first test mark)
 # and its metadata (the second).
@@ -64,6 +70,10 @@ _GOTRUE_VALUES: dict[str, sql.Composable] = {
 }
 # Kept when a user is made again (a restarted worker gets its user back); the rest is refreshed.
 _KEPT = ("id", "email", "instance_id", "created_at", "is_sso_user", "is_anonymous")
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS, BCRYPT_PREFIX)).decode()
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,10 @@ class Store(Protocol):
 
     def delete_test_user(self, user_id: UUID) -> JSON: ...
 
+    def set_test_user_password(self, user_id: UUID, password: str) -> bool:
+        """Give a test user a new password (for Supabase Auth's password grant); False: not a test user."""
+        ...
+
     def test_users(self) -> list[JSON]: ...
 
     def active_sessions(self, user_ids: list[UUID]) -> list[JSON]: ...
@@ -129,6 +133,13 @@ class DatabaseStore(Store, Protocol):
     def installed(self) -> dict[str, str]: ...
 
     def seed_session(self, state: SeedState) -> JSON | None: ...
+
+    def open_auth_session(
+        self, user_id: UUID, *, session_id: UUID, refresh_token: str, user_agent: str
+    ) -> JSON | None:
+        """Write a password sign-in's Supabase Auth session for a test user; the user (no secrets),
+        or None when it is not a test user (``harness.store.auth_sessions``)."""
+        ...
 
     def register_mechanic(
         self, mechanic_id: UUID, *, run: str, worker: str, host: str | None = None, pid: int | None = None

@@ -24,7 +24,7 @@ from harness.rules.model import Model, fit, seeding
 from harness.rules.model.catalog import Catalog, Column, read_catalog
 from harness.rules.model.declaration import Queue
 from harness.rules.model.seeding import AUTH_USERS
-from harness.store import auth_users
+from harness.store import auth_sessions, auth_users
 from harness.store.closing import Closing
 from harness.store.interface import NewUser, RunInfo, SeedState
 from harness.store.retries import RETRIED, RETRIES, pause
@@ -122,6 +122,7 @@ class PostgresStore(Closing):
         self._dbname = info.dbname
         self._port = info.port
         self._user_sql: list[sql.SQL | sql.Composed] | None = None
+        self._session_sql: sql.Composed | None = None  # a sign-in's rows, built on first use
         self._seed_catalog: Catalog | None = None  # the tables seeding writes, read on first use
         self.model = model or Model()
         self._model_checked = False
@@ -215,6 +216,24 @@ class PostgresStore(Closing):
             " and attname in ('id', 'role', 'full_name')"
         ).fetchone()
         return bool(row and row[0])
+
+    def set_test_user_password(self, user_id: UUID, password: str) -> bool:
+        """Give a test user this password (hashed as Supabase Auth hashes); False: not a test user."""
+        params = {"user": user_id, "hash": auth_users.hash_password(password)}
+        with self._errors(), self._conn.transaction():
+            return self._conn.execute(auth_sessions.SET_PASSWORD, params).fetchone() is not None
+
+    def open_auth_session(
+        self, user_id: UUID, *, session_id: UUID, refresh_token: str, user_agent: str
+    ) -> JSON | None:
+        """Write a password sign-in's session for a test user (``harness.store.auth_sessions``);
+        the user, without its secrets, or None when it is not a test user."""
+        params = {"user": user_id, "session": session_id, "token": refresh_token, "agent": user_agent}
+        with self._errors(), self._conn.transaction():
+            if self._session_sql is None:
+                self._session_sql = auth_sessions.open_session_statement(auth_sessions.read_shape(self._conn))
+            row = self._conn.execute(self._session_sql, params).fetchone()
+        return None if row is None else dict(row[0])
 
     def auth_shape(self) -> auth_users.AuthShape:
         with self._errors():

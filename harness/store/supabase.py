@@ -163,6 +163,22 @@ class SupabaseStore(Closing):
             self._client.auth.admin.delete_user(str(user_id))
         return {**counts, "users": 1}
 
+    def set_test_user_password(self, user_id: UUID, password: str) -> bool:
+        """Give a test user this password through GoTrue's admin API (which hashes it); False: the
+        user is missing or lacks a test mark (read from GoTrue, as ``test_users`` reads them)."""
+        with self._errors("GoTrue"):
+            try:
+                found = self._client.auth.admin.get_user_by_id(str(user_id)).user
+            except AuthApiError as exc:
+                if exc.code != "user_not_found":
+                    raise
+                return False
+            marked = (found.email or "").lower().endswith("@" + self._test_domain)
+            if not marked or found.user_metadata.get("pitstop") is not True:
+                return False
+            self._client.auth.admin.update_user_by_id(str(user_id), {"password": password})
+        return True
+
     def test_users(self) -> list[JSON]:
         """The users with both marks, from GoTrue's user list (paged), oldest first."""
         users: list[JSON] = []

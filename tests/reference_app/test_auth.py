@@ -7,7 +7,8 @@ import httpx
 import pytest
 from psycopg.types.json import Jsonb
 
-from harness.engine.personas import Personas, hash_password
+from harness.engine.personas import Personas
+from harness.store.auth_users import hash_password
 from harness.stack.reference_app.auth import NON_NULL_COLUMNS
 from harness.store import auth_users
 from harness.store.postgres import PostgresStore

@@ -142,6 +142,16 @@ begin
     );
     create index sessions_user_id_idx on auth.sessions (user_id);
 
+    -- How a session was signed in (the access token's amr claim), one row per method.
+    create table auth.mfa_amr_claims (
+        session_id uuid not null references auth.sessions (id) on delete cascade,
+        created_at timestamptz not null,
+        updated_at timestamptz not null,
+        authentication_method text not null,
+        id uuid not null constraint amr_id_pk primary key,
+        constraint mfa_amr_claims_session_id_authentication_method_pkey unique (session_id, authentication_method)
+    );
+
     -- user_id is text and has no foreign key: a user's tokens go with its sessions.
     create table auth.refresh_tokens (
         instance_id uuid,
@@ -174,6 +184,7 @@ begin
     alter table auth.identities enable row level security;
     alter table auth.sessions enable row level security;
     alter table auth.refresh_tokens enable row level security;
+    alter table auth.mfa_amr_claims enable row level security;
     alter table auth.mfa_factors enable row level security;
 end;
 $$;

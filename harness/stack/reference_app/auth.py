@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import bcrypt
+import jwt
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from harness.stack.reference_app.db import Conn, fetch_one
@@ -142,3 +148,59 @@ class SessionCookies:
             return UUID(data["uid"])
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
+
+
+class SupabaseSessions:
+    """A Supabase session from the cookies @supabase/ssr writes, as a Next.js app's server reads it.
+
+    The cookie is named ``sb-<first label of the project URL's host>-auth-token`` (``.0``, ``.1``,
+    … when chunked); its value is the session JSON, base64url-encoded behind ``base64-`` (or as is,
+    the library's older encoding). The access token must verify with the project's JWT secret
+    (HS256, audience ``authenticated``), and its session must still be in ``auth.sessions``: a
+    signed-out or deleted user's token is refused, as Supabase Auth refuses it.
+    """
+
+    def __init__(self, supabase_url: str, jwt_secret: str) -> None:
+        host = urlsplit(supabase_url).hostname or ""
+        self.cookie_name = f"sb-{host.split('.')[0]}-auth-token"
+        self._secret = jwt_secret
+
+    def _value(self, cookies: Mapping[str, str]) -> str | None:
+        if self.cookie_name in cookies:
+            return cookies[self.cookie_name]
+        chunks: list[str] = []
+        while f"{self.cookie_name}.{len(chunks)}" in cookies:
+            chunks.append(cookies[f"{self.cookie_name}.{len(chunks)}"])
+        return "".join(chunks) or None
+
+    def claims(self, cookies: Mapping[str, str]) -> dict[str, object] | None:
+        """The verified claims of the cookies' access token; None without a valid one."""
+        value = self._value(cookies)
+        if not value:
+            return None
+        try:
+            if value.startswith("base64-"):
+                encoded = value.removeprefix("base64-")
+                value = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+            token = json.loads(value)["access_token"]
+            claims: dict[str, object] = jwt.decode(
+                token, self._secret, algorithms=["HS256"], audience="authenticated"
+            )
+        except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError, jwt.PyJWTError):
+            return None
+        return claims
+
+
+async def load_supabase_user(conn: Conn, claims: Mapping[str, object]) -> User | None:
+    """The user of verified claims, while their session lasts in ``auth.sessions``."""
+    try:
+        user_id, session_id = UUID(str(claims["sub"])), UUID(str(claims["session_id"]))
+    except (KeyError, ValueError):
+        return None
+    row = await fetch_one(
+        conn,
+        "select 1 from auth.sessions"
+        " where id = %s and user_id = %s and (not_after is null or not_after > now())",
+        (session_id, user_id),
+    )
+    return None if row is None else await load_user(conn, user_id)

@@ -50,6 +50,10 @@ class Config:
     currency: str = "usd"
     payment_kind: str = "payment_intent"  # one of PAYMENT_KINDS
     app_ui: str = "classic"  # one of APP_UIS
+    # The Supabase project the app's sessions belong to: a session its library keeps in cookies
+    # (@supabase/ssr) is accepted when its access token verifies with the JWT secret.
+    supabase_url: str | None = None
+    supabase_jwt_secret: str | None = None
 
     def __post_init__(self) -> None:
         if self.payment_kind not in PAYMENT_KINDS:
@@ -96,4 +100,6 @@ class Config:
             test_domain=(_optional(env, "TEST_DOMAIN") or "pitstop.test").lower().lstrip("@"),
             payment_kind=(_optional(env, "PAYMENT_KIND") or "payment_intent").lower(),
             app_ui=(_optional(env, "APP_UI") or "classic").lower(),
+            supabase_url=_optional(env, "SUPABASE_URL"),
+            supabase_jwt_secret=_optional(env, "SUPABASE_JWT_SECRET"),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -9,7 +10,14 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, WebSocket
 from fastapi.templating import Jinja2Templates
 
-from harness.stack.reference_app.auth import COOKIE_NAME, SessionCookies, User, load_user
+from harness.stack.reference_app.auth import (
+    COOKIE_NAME,
+    SessionCookies,
+    SupabaseSessions,
+    User,
+    load_supabase_user,
+    load_user,
+)
 from harness.stack.reference_app.config import Config
 from harness.stack.reference_app.db import Pool
 from harness.stack.reference_app.payments import Payments
@@ -24,6 +32,7 @@ class AppState:
     config: Config
     pool: Pool
     cookies: SessionCookies
+    supabase: SupabaseSessions | None  # when the app knows its Supabase project (SUPABASE_URL)
     payments: Payments
     hub: ChatHub
     templates: Jinja2Templates
@@ -52,16 +61,22 @@ class WrongRole(Exception):
         self.needed = needed
 
 
-async def current_user(state: AppState, cookie: str | None) -> User | None:
-    user_id = state.cookies.load(cookie)
-    if user_id is None:
+async def current_user(state: AppState, cookies: Mapping[str, str]) -> User | None:
+    """The signed-in user: by the app's own session cookie (its login form's), else by the
+    Supabase session @supabase/ssr keeps in cookies."""
+    user_id = state.cookies.load(cookies.get(COOKIE_NAME))
+    if user_id is not None:
+        async with state.pool.connection() as conn:
+            return await load_user(conn, user_id)
+    claims = state.supabase.claims(cookies) if state.supabase else None
+    if claims is None:
         return None
     async with state.pool.connection() as conn:
-        return await load_user(conn, user_id)
+        return await load_supabase_user(conn, claims)
 
 
 async def optional_user(request: Request, state: State) -> User | None:
-    return await current_user(state, request.cookies.get(COOKIE_NAME))
+    return await current_user(state, request.cookies)
 
 
 # WebSocket close codes (4000-4999 are the application's): like HTTP 401/403/404.
@@ -77,7 +92,7 @@ async def accepted_user(websocket: WebSocket) -> User | None:
     """
     await websocket.accept()
     state: AppState = websocket.app.state.pitstop
-    user = await current_user(state, websocket.cookies.get(COOKIE_NAME))
+    user = await current_user(state, websocket.cookies)
     if user is None:
         await websocket.close(WS_UNAUTHORIZED, "sign in first")
     return user

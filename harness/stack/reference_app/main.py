@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from harness.stack.reference_app.auth import SessionCookies
+from harness.stack.reference_app.auth import SessionCookies, SupabaseSessions
 from harness.stack.reference_app.config import Config
 from harness.stack.reference_app.db import create_pool
 from harness.stack.reference_app.deps import AppState, LoginRequired, WrongRole, login_url
@@ -48,6 +48,9 @@ def create_app(config: Config | None = None) -> FastAPI:
         config=config,
         pool=pool,
         cookies=SessionCookies(config.session_secret),
+        supabase=SupabaseSessions(config.supabase_url, config.supabase_jwt_secret)
+        if config.supabase_url and config.supabase_jwt_secret
+        else None,
         payments=Payments(config),
         hub=ChatHub(config.database_url, pool),
         templates=templates,

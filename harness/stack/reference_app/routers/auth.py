@@ -73,9 +73,13 @@ for _role in ROLES_BY_PATH:
 
 
 @router.api_route("/logout", methods=["GET", "POST"])
-async def logout(state: State) -> Response:
+async def logout(request: Request, state: State) -> Response:
     response = RedirectResponse(state.ui.login("customer"), status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    if state.supabase:  # and the Supabase session's cookies, each chunk of it
+        for name in request.cookies:
+            if name == state.supabase.cookie_name or name.startswith(state.supabase.cookie_name + "."):
+                response.delete_cookie(name, path="/", samesite="lax")
     return response
 
 
