@@ -520,9 +520,8 @@ def test_serve_makes_its_demo_mechanic_with_the_given_factory(
     monkeypatch.syspath_prepend(str(tmp_path))
     factory = load_factory("garage_factory:make")
     settings = Settings.load(database_url=plain.connection.info.dsn, model=plain.model, env={})
-    info = StackInfo(
-        "http://127.0.0.1:9", plain.connection.info.dsn, "http://127.0.0.1:9", "token", "http://127.0.0.1:9", "s"
-    )
+    app = "http://127.0.0.1:9"
+    info = StackInfo(app, plain.connection.info.dsn, app, "token", app, "a JWT secret")
     lines = _demo_users(info, settings, factory, origin="--mechanic-factory garage_factory:make")
     assert [line.split()[0] for line in lines] == ["customer", "mechanic", "admin"]
     [registered] = plain.test_mechanics()

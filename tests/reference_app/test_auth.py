@@ -8,7 +8,6 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from harness.engine.personas import Personas
-from harness.store.auth_users import hash_password
 from harness.stack.reference_app.auth import NON_NULL_COLUMNS
 from harness.store import auth_users
 from harness.store.postgres import PostgresStore
@@ -145,7 +144,7 @@ def test_a_user_written_by_auth_users_signs_in(anonymous: httpx.Client, store: P
         auth_users.create_user_statement(shape),
         {
             "email": email,
-            "password_hash": hash_password(password),
+            "password_hash": auth_users.hash_password(password),
             "metadata": Jsonb({"pitstop": True}),
             "id": None,
         },
