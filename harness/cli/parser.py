@@ -18,6 +18,8 @@ from harness.cli.commands import (
     cmd_runs,
     cmd_sql,
 )
+from harness.cli.login import HELP as LOGIN_HELP
+from harness.cli.login import cmd_login
 from harness.cli.reports import MERGE_EPILOG, MERGE_HELP, cmd_report_merge
 from harness.cli.scenarios import cmd_demo, cmd_run
 from harness.cli.serve import cmd_serve
@@ -102,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--user", required=True, metavar="EMAIL_OR_UUID", help="the test user to purge")
     _add(sub, options.BY_NAME["user-password"])
     sub.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+
+    sub = command("login", cmd_login, LOGIN_HELP, as_json)
+    sub.add_argument("--user", required=True, metavar="EMAIL", help="the test user to sign in")
+    sub.add_argument(
+        "--storage-state", required=True, metavar="PATH", help="the Playwright storage-state file to write"
+    )
 
     sub = command(
         "cleanup", cmd_cleanup, "expire stale requests and cancel stale sessions (never deletes)", as_json

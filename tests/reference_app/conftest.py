@@ -39,6 +39,11 @@ class Stack:
         return self.app.url
 
 
+# The Supabase project the app's sessions belong to (the app accepts @supabase/ssr's cookies).
+SUPABASE_URL = "http://127.0.0.1:54321"
+JWT_SECRET = "the-reference-app-tests-jwt-secret-0123"
+
+
 @pytest.fixture(scope="session")
 def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("server-logs")
@@ -67,6 +72,8 @@ def app_env(
         "SESSION_SECRET": secrets.token_urlsafe(24),
         "DATA_DIR": str(tmp_path_factory.mktemp("app-data")),
         "TEST_DOMAIN": "pitstop.test",
+        "SUPABASE_URL": SUPABASE_URL,
+        "SUPABASE_JWT_SECRET": JWT_SECRET,
     }
 
 

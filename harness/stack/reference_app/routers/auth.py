@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from harness.stack.reference_app.auth import COOKIE_MAX_AGE_S, COOKIE_NAME, Refusal, authenticate
-from harness.stack.reference_app.deps import OptionalUser, State
+from harness.stack.reference_app.deps import OptionalUser, State, end_supabase_session
 from harness.stack.reference_app.routers.pages import render
 
 router = APIRouter()
@@ -76,7 +76,10 @@ for _role in ROLES_BY_PATH:
 async def logout(request: Request, state: State) -> Response:
     response = RedirectResponse(state.ui.login("customer"), status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
-    if state.supabase:  # and the Supabase session's cookies, each chunk of it
+    if (
+        state.supabase
+    ):  # and the Supabase session: ended, as Supabase Auth's sign-out ends it, and its cookies
+        await end_supabase_session(state, request.cookies)
         for name in request.cookies:
             if name == state.supabase.cookie_name or name.startswith(state.supabase.cookie_name + "."):
                 response.delete_cookie(name, path="/", samesite="lax")
