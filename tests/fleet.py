@@ -39,6 +39,7 @@ from harness.stack.postgres import free_port
 # The options' own (harness.config.options), libpq's host, and the Stripe key the stack reads.
 TARGET_VARIABLES = (
     *(option.env for option in options.CLI if option.env),
+    *(options.BY_NAME[name].env for name in options.AUTH),  # how the page fixtures sign in
     "PGHOST",
     "PGHOSTADDR",
     "STRIPE_SECRET_KEY",

@@ -118,12 +118,12 @@ def session_for(
                 user_id, session_id=session_id, refresh_token=token, user_agent=USER_AGENT
             )
 
-        return offline_session(write, secret=settings.jwt_secret, issuer=supabase_url + "/auth/v1")
+        return offline_session(write, secret=settings.jwt_secret, issuer=supabase_url + "/auth/v1", who=email)
     if settings.supabase_anon_key:
         if password is None:
             password = "".join(secrets.choice(ALPHANUMERIC) for _ in range(24))
             if not store.set_test_user_password(user_id, password):
-                raise Refused(f"refusing to sign in {email}: it is not a test user")
+                raise _not_a_test_user(email)
         return password_grant(supabase_url, settings.supabase_anon_key, email, password)
     raise BadInput(
         "signing in the Supabase way needs the project's JWT secret or its anon key",
@@ -186,8 +186,21 @@ def _jwt_header(token: str | None) -> dict[str, Any] | None:
     return header if isinstance(header, dict) else None
 
 
+def _not_a_test_user(who: str) -> Refused:
+    return Refused(
+        f"refusing to sign {who} in: it is not a test user",
+        fix="sign in a user pitstop made (an email in the test domain, marked pitstop in its metadata)",
+    )
+
+
 def offline_session(
-    write: Any, *, secret: str, issuer: str, lifetime_s: int = ACCESS_TOKEN_S, now: float | None = None
+    write: Any,
+    *,
+    secret: str,
+    issuer: str,
+    lifetime_s: int = ACCESS_TOKEN_S,
+    now: float | None = None,
+    who: str = "the user",
 ) -> AuthSession:
     """A password sign-in's session made here: ``write(session_id, refresh_token)`` writes its rows
     and returns the user (None: not a test user); the access token is signed with ``secret``."""
@@ -197,7 +210,7 @@ def offline_session(
     refresh_token = "".join(secrets.choice(ALPHANUMERIC) for _ in range(REFRESH_TOKEN_CHARS))
     user = write(session_id, refresh_token)
     if user is None:
-        raise Refused("refusing to make a session: the user is not a test user")
+        raise _not_a_test_user(who)
     issued = int(now if now is not None else time.time())
     expires = issued + lifetime_s
     # Supabase Auth's AccessTokenClaims, in its order: the registered claims, then its own.
