@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import chat, fleet, flows, parallel, plugin_load, reset, stack
+from benchmarks import chat, fleet, flows, parallel, plugin_load, reset, signin, stack
 from benchmarks.figures import Part, table
 from benchmarks.machine import describe, load_average
 from benchmarks.target import Bench
@@ -27,6 +27,7 @@ PARTS: dict[str, Callable[[Bench], Part]] = {
     "stack": stack.run,
     "reset": reset.run,
     "flow": flows.run,
+    "signin": signin.run,
     "chat": chat.run,
     "parallel": parallel.run,
     "fleet": fleet.run,
@@ -44,6 +45,7 @@ CONTRACT: dict[str, tuple[str, ...]] = {
         "model_p50_ms",
     ),
     "flow": ("ui_p50_s", "webhook_p50_s", "cpu_s_per_flow"),
+    "signin": ("ui_p50_ms", "supabase_p50_ms", "flow_ui_s", "flow_supabase_s"),
     "chat": ("p50_ms", "p95_ms"),
     "parallel": ("speedup",),
     "fleet": (

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import harness.scenarios.test_full_flow as full_flow
 import pytest
 
 from harness.engine.handle import Pitstop
-from harness.engine.personas import TestUser
+from harness.engine.personas import Personas, TestUser
 from harness.flows.steps import Flows, Session, plan
 
 REPEAT = int(os.environ.get("PITSTOP_BENCH_REPEAT", "1"))
@@ -81,6 +84,23 @@ def test_chat_messages(
     latencies = [flows.say(*pairs[i % 2], f"message {i}") for i in range(MESSAGES)]
     Path(os.environ["PITSTOP_BENCH_OUT"], "chat.json").write_text(json.dumps(latencies))
     _end(pitstop, flows, customer, mechanic)
+
+
+@pytest.fixture
+def new_customer(pitstop: Pitstop, run: int) -> Iterator[TestUser]:
+    """A test user no one has signed in yet (made in the setup, deleted in the teardown)."""
+    personas = Personas(run_id=pitstop.run.run_id, worker_id=f"signin{run}", seed=time.time_ns())
+    user = personas.create(pitstop.store, "customer", "customer")
+    yield user
+    pitstop.store.delete_test_user(user.id)
+
+
+@repeated
+def test_sign_in(
+    run: int, pitstop: Pitstop, pitstop_flows: Flows, new_customer: TestUser, browser: Any
+) -> None:
+    """One persona signed in as the page fixtures sign it in ([tool.pitstop.auth] mode): the call phase."""
+    pitstop.storage_state(new_customer, browser, pitstop_flows.sign_in)
 
 
 @repeated

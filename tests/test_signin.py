@@ -15,7 +15,7 @@ import base64
 import json
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import bcrypt
 import httpx
@@ -332,3 +332,51 @@ def test_login_refuses_what_it_cannot_do_and_writes_nothing(
     got, _, err = run_cli(capsys, *args)
     assert got == code and says in err and "fix:" in err
     assert not path.exists()
+
+
+# -- the supabase store's part: a new password through GoTrue's admin API --------------------
+
+
+def gotrue_user(user_id: str, email: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A user as GoTrue's admin API answers it."""
+    return {
+        "id": user_id, "aud": "authenticated", "role": "authenticated", "email": email,
+        "email_confirmed_at": "2026-12-01T10:00:00Z", "phone": "", "app_metadata": {"provider": "email"},
+        "user_metadata": metadata, "identities": [], "created_at": "2026-12-01T10:00:00Z",
+        "updated_at": "2026-12-01T10:00:00Z", "is_anonymous": False,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("email", "metadata", "set_"),
+    [
+        ("customer-gw0-x@pitstop.test", {"pitstop": True}, True),
+        ("someone@example.com", {"pitstop": True}, False),  # a real address
+        ("customer-gw0-y@pitstop.test", {}, False),  # no pitstop mark
+    ],
+)
+def test_the_supabase_store_sets_a_password_for_test_users_only(
+    email: str, metadata: dict[str, Any], set_: bool
+) -> None:
+    from harness.store.supabase import SupabaseStore
+
+    user_id = str(uuid4())
+    path = f"{URL}/auth/v1/admin/users/{user_id}"
+    with respx.mock(assert_all_called=False) as mock, SupabaseStore(url=URL, key=ANON) as store:
+        mock.get(path).respond(200, json=gotrue_user(user_id, email, metadata))
+        put = mock.put(path).respond(200, json=gotrue_user(user_id, email, metadata))
+        assert store.set_test_user_password(UUID(user_id), "a-new-password-of-24-chr") is set_
+    assert put.called is set_
+    if set_:
+        assert json.loads(put.calls.last.request.content) == {"password": "a-new-password-of-24-chr"}
+
+
+def test_the_supabase_store_knows_no_password_for_an_unknown_user() -> None:
+    from harness.store.supabase import SupabaseStore
+
+    user_id = uuid4()
+    with respx.mock() as mock, SupabaseStore(url=URL, key=ANON) as store:
+        mock.get(f"{URL}/auth/v1/admin/users/{user_id}").respond(
+            404, json={"code": 404, "error_code": "user_not_found", "msg": "User not found"}
+        )
+        assert store.set_test_user_password(user_id, "x") is False
