@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import chat, fleet, flows, parallel, plugin_load, reset, signin, stack
+from benchmarks import chat, fleet, flows, parallel, peer, plugin_load, reset, signin, stack
 from benchmarks.figures import Part, table
 from benchmarks.machine import describe, load_average
 from benchmarks.target import Bench
@@ -33,6 +33,7 @@ PARTS: dict[str, Callable[[Bench], Part]] = {
     "fleet": fleet.run,
     "stripe": stack.stripe_store,
     "plugin": plugin_load.run,
+    "peer": peer.run,
 }
 # The JSON keys every consumer may rely on (more keys are added beside them).
 CONTRACT: dict[str, tuple[str, ...]] = {
@@ -58,6 +59,7 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "stack": ("start_p50_s", "peak_rss_mb"),
     "stripe": ("write_1000_p50_ms", "read_1000_p50_ms"),
     "plugin": ("import_p50_ms", "plain_suite_added_ms"),
+    "peer": ("workers_1", "workers_2", "suite"),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 # What was found when a figure missed its target (shown under the table only when it misses).

@@ -14,6 +14,6 @@ SHIPPED_BY_THE_APP = {"plans": "harness.stack.reference_app"}
 
 @cache
 def load(name: str) -> Any:
-    """One JSON file of the test data by name: ``plans``, ``vehicles``, ``cards`` or ``states``."""
+    """One JSON file of the test data by name: ``plans``, ``vehicles``, ``cards``, ``states`` or ``names``."""
     package = SHIPPED_BY_THE_APP.get(name, "harness.testdata")
     return json.loads(files(package).joinpath(f"{name}.json").read_text(encoding="utf-8"))

@@ -14,6 +14,7 @@ record and writes the report.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,25 @@ from harness.config.contract import KEYS as CONTRACT_KEYS
 from harness.config.contract import AppContract
 from harness.config.options import PLUGIN
 from harness.plugin.local_conftest import load_conftest
+
+
+def _leave_own_modules_unrewritten() -> None:
+    """Take pitstop's package off pytest's list of modules to assertion-rewrite.
+
+    pytest marks every module of a plugin's installed distribution for rewriting, so each process
+    of a run (xdist's controller and every worker) would parse, rewrite and compile all of
+    ``harness`` anew where no bytecode is cached (~1 s each): its modules hold no asserts a user
+    needs explained. The shipped scenarios, test files, are still rewritten by pytest's
+    ``python_files`` patterns. Done through the rewrite hook's own set, the one place pytest
+    keeps the marks; where a pytest keeps them elsewhere, nothing changes.
+    """
+    for finder in sys.meta_path:
+        marked = getattr(finder, "_must_rewrite", None)
+        if isinstance(marked, set):
+            marked.discard("harness")
+
+
+_leave_own_modules_unrewritten()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

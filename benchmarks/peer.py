@@ -1,0 +1,322 @@
+"""pitstop beside Playwright Test (Node) on the same flows: the peer a team would pick instead.
+
+Both sides run against the benchmark's one embedded stack, in interleaved rounds:
+
+- **flow**: the shipped full UI flow, eight times as eight tests of one file, at 1 and 2 workers
+  (pitstop: ``pytest`` and ``pytest -n 2``; Playwright Test: ``--workers=1`` and ``2`` with
+  ``fullyParallel``); pitstop with and without bytecode caches (a CI image that sets
+  ``PYTHONDONTWRITEBYTECODE`` parses every module anew in every process);
+- **suite**: the eight shipped scenarios, pitstop's as shipped (a scenario not about payment
+  starts from a seeded state or pays by webhook) and Playwright Test's as a team without pitstop
+  writes them (through the UI), at 2 workers.
+
+Playwright Test is npm's ``@playwright/test`` of the version of the Python package's driver, on
+the same Chromium (the system's headless shell where there is one) with the same arguments; the
+peer's sources are benchmarks/peer/ (its README says what each side does and does not do). A run's
+figures: its wall time from spawn to exit, per flow; its CPU-seconds, of every process it starts
+and of the stack's, counted by cgroup (the cpuacct hierarchy; else the whole machine's busy time);
+its start-up (spawn to the first test's start) and its end (the last test's end to exit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.figures import Figure, Part, Target
+from benchmarks.machine import CpuGroup, children_map, machine_busy, tree
+from benchmarks.target import INNER_TIMEOUT_S, Bench
+from harness.engine.browsers import find_chromium
+from harness.stack import processes
+
+HERE = Path(__file__).parent
+PEER = HERE / "peer"
+HOME = Path(sys.prefix) / "pitstop-peer"  # the peer's node_modules: in the virtual environment
+# pitstop's side runs where a team's suite would: a virtual environment with pitstop installed from
+# its wheel (not this editable checkout) and pytest-xdist, and nothing of this repository's tests.
+TEAM_VENV = Path(sys.prefix) / "pitstop-peer-venv"
+ROOT = HERE.parent
+FLOWS = 8
+TARGET = Target("<=", 0.9, "x")
+
+log = logging.getLogger("benchmarks")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One run of one side."""
+
+    wall_s: float
+    cpu_s: float
+    startup_s: float
+    end_s: float
+    tests: int
+
+
+def run(bench: Bench) -> Part:
+    rounds = bench.n(3, 1)
+    part = Part("peer")
+    project = install_peer()
+    team_venv(bench.workdir)
+    with _groups(bench) as groups:
+        flow = {w: {"pitstop": [], "pitstop_no_bytecode": [], "playwright": []} for w in (1, 2)}
+        suite: dict[str, list[Measure]] = {"pitstop": [], "playwright": []}
+        loads = []
+        for r in range(rounds):
+            for workers in (1, 2):
+                sides = ["pitstop", "pitstop_no_bytecode", "playwright"]
+                for side in sides[r % 3 :] + sides[: r % 3]:  # each side goes first in turn
+                    flow[workers][side].append(_side(bench, groups, project, side, workers, "flow"))
+                    loads.append(os.getloadavg()[0])
+            for side in ("pitstop", "playwright")[:: 1 if r % 2 == 0 else -1]:
+                suite[side].append(_side(bench, groups, project, side, 2, "suite"))
+    for workers in (1, 2):
+        part.extra[f"workers_{workers}"] = summary(flow[workers]["pitstop"], flow[workers]["playwright"])
+        part.extra[f"workers_{workers}"]["no_bytecode"] = summary(
+            flow[workers]["pitstop_no_bytecode"], flow[workers]["playwright"]
+        )
+        for variant, key in (("", ""), (" (no bytecode)", ".no_bytecode")):
+            figures = part.extra[f"workers_{workers}"]
+            figures = figures["no_bytecode"] if key else figures
+            part.figures += [
+                Figure(f"peer.workers_{workers}{key.replace('.', '_')}_ratio",
+                       f"pitstop / Playwright Test, wall per flow, {workers} worker(s){variant}",
+                       figures["ratio"], "x", TARGET),
+                Figure(f"peer.workers_{workers}{key.replace('.', '_')}_cpu_ratio",
+                       f"pitstop / Playwright Test, CPU per flow, {workers} worker(s){variant}",
+                       figures["cpu_ratio"], "x", TARGET),
+            ]  # fmt: skip
+    part.extra["suite"] = summary(suite["pitstop"], suite["playwright"], per_flow=False)
+    part.figures += [
+        Figure("peer.suite_ratio", "the eight scenarios, pitstop / Playwright Test, wall (2 workers)",
+               part.extra["suite"]["ratio"], "x"),
+        Figure("peer.suite_cpu_ratio", "the eight scenarios, pitstop / Playwright Test, CPU (2 workers)",
+               part.extra["suite"]["cpu_ratio"], "x"),
+    ]  # fmt: skip
+    part.extra["load_average_during"] = {
+        "min": min(loads),
+        "median": statistics.median(loads),
+        "max": max(loads),
+    }
+    part.extra["cpu_counted_by"] = "cgroup" if groups else "machine"
+    part.notes.append(
+        f"{rounds} interleaved rounds; in each, at 1 and then 2 workers, pitstop (bytecode cached), pitstop "
+        "without bytecode and Playwright Test run the full UI flow as 8 tests of one file, each side first "
+        "in turn; then the eight scenarios both ways at 2 workers. Ratios are medians of the rounds' paired "
+        "ratios, with their range; CPU is every process of the run and the stack's (by "
+        f"{part.extra['cpu_counted_by']}). Load average (1 min) during the runs: "
+        f"{part.extra['load_average_during']}. What each side does: benchmarks/peer/README.md."
+    )
+    return part
+
+
+def summary(ours: list[Measure], theirs: list[Measure], *, per_flow: bool = True) -> dict[str, Any]:
+    """Medians per flow (or per run) of each side, and of the paired ratios with their range."""
+    div = FLOWS if per_flow else 1
+    ratios = [a.wall_s / b.wall_s for a, b in zip(ours, theirs, strict=False)]
+    cpu_ratios = [a.cpu_s / b.cpu_s for a, b in zip(ours, theirs, strict=False)]
+    unit = "per_flow" if per_flow else "per_run"
+    return {
+        f"pitstop_s_{unit}": round(statistics.median(m.wall_s for m in ours) / div, 3),
+        f"playwright_s_{unit}": round(statistics.median(m.wall_s for m in theirs) / div, 3),
+        "ratio": round(statistics.median(ratios), 3),
+        "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
+        "cpu_ratio": round(statistics.median(cpu_ratios), 3),
+        "cpu_ratio_range": [round(min(cpu_ratios), 3), round(max(cpu_ratios), 3)],
+        f"pitstop_cpu_s_{unit}": round(statistics.median(m.cpu_s for m in ours) / div, 3),
+        f"playwright_cpu_s_{unit}": round(statistics.median(m.cpu_s for m in theirs) / div, 3),
+        "pitstop_startup_s": round(statistics.median(m.startup_s for m in ours), 3),
+        "playwright_startup_s": round(statistics.median(m.startup_s for m in theirs), 3),
+        "pitstop_end_s": round(statistics.median(m.end_s for m in ours), 3),
+        "playwright_end_s": round(statistics.median(m.end_s for m in theirs), 3),
+    }
+
+
+# -- the two sides -------------------------------------------------------------------------
+
+
+def _side(bench: Bench, groups: Any, project: Path, side: str, workers: int, what: str) -> Measure:
+    if side == "playwright":
+        return _playwright(bench, groups, project, workers, what)
+    return _pitstop(bench, groups, workers, what, bytecode=side == "pitstop")
+
+
+def _pitstop(bench: Bench, groups: Any, workers: int, what: str, *, bytecode: bool) -> Measure:
+    info = bench.stack
+    folder = bench.workdir / f"pitstop-{what}"
+    if not folder.exists():
+        folder.mkdir()
+        shutil.copy(HERE / "peer_pitstop.py", folder / "test_flow.py")
+        shutil.copy(HERE / "peer_timing.py", folder / "peer_timing.py")
+    times = folder / "times.json"
+    tests = (
+        ["test_flow.py"]
+        if what == "flow"
+        else ["--pyargs", "harness.scenarios", "--pitstop-payment", "webhook"]
+    )
+    command = [
+        str(TEAM_VENV / "bin/python"), "-m", "pytest", *tests, "-q", "-p", "peer_timing",
+        "--base-url", info.app_url, "--pitstop-database-url", info.database_url,
+        "--pitstop-admin-token", info.admin_token, "--basetemp", str(folder / "tmp"),
+        *(["-n", str(workers)] if workers > 1 else []),
+    ]  # fmt: skip
+    # Bytecode: cached in a folder of the benchmark's (warm after the first run); without: none read,
+    # none written, as on a machine that sets PYTHONDONTWRITEBYTECODE and ships no caches.
+    cache = bench.workdir / ("pycache" if bytecode else f"no-pycache-{time.time_ns()}")
+    env = {
+        **bench.env(), "PYTHONPATH": str(folder), "PITSTOP_PEER_TIMES": str(times),
+        "PYTHONPYCACHEPREFIX": str(cache), "PYTHONDONTWRITEBYTECODE": "" if bytecode else "1",
+    }  # fmt: skip
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE")
+    started, measure = _spawn(command, folder, env, groups)
+    found = json.loads(times.read_text())
+    return measure(found["first_start"] - started, found["last_stop"])
+
+
+def _playwright(bench: Bench, groups: Any, project: Path, workers: int, what: str) -> Measure:
+    info = bench.stack
+    out = bench.workdir / f"playwright-{what}-{time.time_ns()}.json"
+    command = [
+        "node", str(project / "node_modules/@playwright/test/cli.js"), "test", f"{what}.spec.ts",
+        f"--workers={workers}", "--reporter=json",
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "PEER_APP_URL": info.app_url, "PEER_DATABASE_URL": info.database_url, "PEER_CHROMIUM": _chromium(),
+        "PEER_RUN": f"p{time.time_ns() % 10**8:x}", "PEER_TEST_DOMAIN": "pitstop.test",
+        "PLAYWRIGHT_JSON_OUTPUT_NAME": str(out),
+    }  # fmt: skip
+    started, measure = _spawn(command, project, env, groups)
+    results = [r for t in _tests(json.loads(out.read_text())) for r in t["results"]]
+    starts = [datetime.fromisoformat(r["startTime"].replace("Z", "+00:00")).timestamp() for r in results]
+    ends = [s + r["duration"] / 1000 for s, r in zip(starts, results, strict=True)]
+    failed = [r for r in results if r["status"] != "passed"]
+    if failed:
+        raise RuntimeError(f"Playwright Test: {len(failed)} tests did not pass: {failed[0].get('error')}")
+    return measure(min(starts) - started, max(ends))
+
+
+def _tests(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    stack = list(report.get("suites", []))
+    while stack:
+        suite = stack.pop()
+        stack += suite.get("suites", [])
+        for spec in suite.get("specs", []):
+            yield from spec["tests"]
+
+
+def _spawn(command: list[str], cwd: Path, env: dict[str, str], groups: Any) -> tuple[float, Any]:
+    """Run ``command`` to its end in its own cgroup; the spawn time and a ``Measure`` maker."""
+    runner, stack = groups if groups else (None, None)
+    before = (runner.seconds() + stack.seconds()) if groups else machine_busy()[0]
+    started = time.time()
+    with (cwd / "run.log").open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # fmt: skip
+        if runner is not None:
+            runner.add(process.pid)
+        try:
+            code = process.wait(INNER_TIMEOUT_S)
+        finally:
+            processes.stop(process)
+    ended = time.time()
+    after = (runner.seconds() + stack.seconds()) if groups else machine_busy()[0]
+    if code != 0:
+        raise RuntimeError(f"{command[:4]} failed (exit {code}):\n{(cwd / 'run.log').read_text()[-3000:]}")
+
+    def measure(startup_s: float, last_stop: float) -> Measure:
+        return Measure(ended - started, after - before, startup_s, ended - last_stop, FLOWS)
+
+    return started, measure
+
+
+@contextlib.contextmanager
+def _groups(bench: Bench) -> Iterator[tuple[CpuGroup, CpuGroup] | None]:
+    """A cgroup for the runs and one for the stack (its processes moved in), or None without cgroups."""
+    if not CpuGroup.available():
+        yield None
+        return
+    runner, stack = CpuGroup("runner"), CpuGroup("stack")
+    try:
+        embedded = bench.embedded
+        for pid in tree(embedded.pids.values(), children_map()):
+            stack.add(pid)
+        yield runner, stack
+    finally:
+        runner.close()
+        stack.close()
+
+
+def _chromium() -> str:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        own = playwright.chromium.executable_path
+    found = find_chromium(own)
+    return found or own
+
+
+def team_venv(workdir: Path) -> Path:
+    """``TEAM_VENV``'s python, made on first use, with this checkout's pitstop installed afresh from a
+    wheel built from a copy of its sources (so the checkout keeps no build output)."""
+    python = TEAM_VENV / "bin/python"
+    if not python.exists():
+        log.info("making the team's virtual environment (%s)", TEAM_VENV)
+        subprocess.run([sys.executable, "-m", "venv", str(TEAM_VENV)], check=True, timeout=300)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pytest-xdist>=3.6"], check=True,
+                       timeout=600)  # fmt: skip
+    sources = workdir / "pitstop-sources"
+    shutil.rmtree(sources, ignore_errors=True)
+    sources.mkdir()
+    for path in ROOT.iterdir():
+        if path.is_file():
+            shutil.copy2(path, sources / path.name)
+    for folder in ("harness", "scenarios", "fixtures"):
+        shutil.copytree(ROOT / folder, sources / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    log.info("installing pitstop from a wheel into the team's virtual environment")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps",
+                    str(sources)], check=True, timeout=600, capture_output=True)  # fmt: skip
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(sources)], check=True, timeout=600,
+                   capture_output=True)  # fmt: skip
+    return python
+
+
+def install_peer() -> Path:
+    """The peer's sources in ``HOME`` with ``@playwright/test`` of the Python driver's version (npm)."""
+    import playwright
+
+    driver = json.loads((Path(playwright.__file__).parent / "driver/package/package.json").read_text())[
+        "version"
+    ]
+    package = json.loads((PEER / "package.json").read_text())
+    pinned = {**package.get("devDependencies", {}), **package.get("dependencies", {})}["@playwright/test"]
+    if pinned != driver:
+        raise RuntimeError(
+            f"benchmarks/peer/package.json pins @playwright/test {pinned}, the driver is {driver}"
+        )
+    HOME.mkdir(exist_ok=True)
+    for path in PEER.iterdir():
+        if path.is_file():
+            shutil.copy(path, HOME / path.name)
+    stamp = HOME / ".installed"
+    if not stamp.exists() or stamp.read_text() != json.dumps(package, sort_keys=True):
+        log.info("npm install (the peer's packages)")
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"--cache={HOME / '.cache'}"],
+            cwd=HOME, check=True, timeout=600, capture_output=True,
+        )  # fmt: skip
+        stamp.write_text(json.dumps(package, sort_keys=True))
+    return HOME
