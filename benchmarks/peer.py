@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +45,8 @@ HERE = Path(__file__).parent
 PEER = HERE / "peer"
 HOME = Path(sys.prefix) / "pitstop-peer"  # the peer's node_modules: in the virtual environment
 # pitstop's side runs where a team's suite would: a virtual environment with pitstop installed from
-# its wheel (not this editable checkout) and pytest-xdist, and nothing of this repository's tests.
+# its wheel (not this editable checkout), pytest-xdist and stripe (the scenarios' webhook payments), and
+# nothing of this repository's tests.
 TEAM_VENV = Path(sys.prefix) / "pitstop-peer-venv"
 ROOT = HERE.parent
 FLOWS = 8
@@ -71,13 +72,20 @@ def run(bench: Bench) -> Part:
     project = install_peer()
     team_venv(bench.workdir)
     with _groups(bench) as groups:
-        flow = {w: {"pitstop": [], "pitstop_no_bytecode": [], "playwright": []} for w in (1, 2)}
+        # Once each, unmeasured: the caches a team's machine has after its first run (Python's bytecode,
+        # pytest's rewritten test files, Playwright Test's transpiled TypeScript).
+        _side(bench, groups, project, "pitstop", 1, "flow")
+        _side(bench, groups, project, "playwright", 1, "flow")
+        flow: dict[int, dict[str, list[Measure]]] = {
+            w: {"pitstop": [], "pitstop_no_bytecode": [], "pitstop_supabase": [], "playwright": []}
+            for w in (1, 2)
+        }
         suite: dict[str, list[Measure]] = {"pitstop": [], "playwright": []}
         loads = []
         for r in range(rounds):
             for workers in (1, 2):
-                sides = ["pitstop", "pitstop_no_bytecode", "playwright"]
-                for side in sides[r % 3 :] + sides[: r % 3]:  # each side goes first in turn
+                sides = ["pitstop", "pitstop_no_bytecode", "pitstop_supabase", "playwright"]
+                for side in sides[r % 4 :] + sides[: r % 4]:  # each side goes first in turn
                     flow[workers][side].append(_side(bench, groups, project, side, workers, "flow"))
                     loads.append(os.getloadavg()[0])
             for side in ("pitstop", "playwright")[:: 1 if r % 2 == 0 else -1]:
@@ -86,6 +94,11 @@ def run(bench: Bench) -> Part:
         part.extra[f"workers_{workers}"] = summary(flow[workers]["pitstop"], flow[workers]["playwright"])
         part.extra[f"workers_{workers}"]["no_bytecode"] = summary(
             flow[workers]["pitstop_no_bytecode"], flow[workers]["playwright"]
+        )
+        # pitstop as a Supabase app would configure it: personas signed in without the login page
+        # ([tool.pitstop.auth] mode = "supabase"), where the peer signs in through the UI.
+        part.extra[f"workers_{workers}"]["supabase_sign_in"] = summary(
+            flow[workers]["pitstop_supabase"], flow[workers]["playwright"]
         )
         for variant, key in (("", ""), (" (no bytecode)", ".no_bytecode")):
             figures = part.extra[f"workers_{workers}"]
@@ -112,10 +125,13 @@ def run(bench: Bench) -> Part:
     }
     part.extra["cpu_counted_by"] = "cgroup" if groups else "machine"
     part.notes.append(
-        f"{rounds} interleaved rounds; in each, at 1 and then 2 workers, pitstop (bytecode cached), pitstop "
-        "without bytecode and Playwright Test run the full UI flow as 8 tests of one file, each side first "
-        "in turn; then the eight scenarios both ways at 2 workers. Ratios are medians of the rounds' paired "
-        "ratios, with their range; CPU is every process of the run and the stack's (by "
+        f"{rounds} interleaved rounds after one unmeasured run of each side (the caches a machine has after "
+        "its first run); in each round, at 1 and then 2 workers, pitstop (bytecode written and read), "
+        "pitstop without bytecode (PYTHONDONTWRITEBYTECODE: only what pip compiled at install is read), "
+        "pitstop signing its personas in the Supabase way (mode = supabase; the peer signs in through the "
+        "UI, as its documentation shows) and Playwright Test run the full UI flow as 8 tests of one file, "
+        "each side first in turn; then the eight scenarios both ways at 2 workers. Ratios are medians of "
+        "the rounds' paired ratios, with their range; CPU is every process of the run and the stack's (by "
         f"{part.extra['cpu_counted_by']}). Load average (1 min) during the runs: "
         f"{part.extra['load_average_during']}. What each side does: benchmarks/peer/README.md."
     )
@@ -150,10 +166,19 @@ def summary(ours: list[Measure], theirs: list[Measure], *, per_flow: bool = True
 def _side(bench: Bench, groups: Any, project: Path, side: str, workers: int, what: str) -> Measure:
     if side == "playwright":
         return _playwright(bench, groups, project, workers, what)
-    return _pitstop(bench, groups, workers, what, bytecode=side == "pitstop")
+    return _pitstop(
+        bench,
+        groups,
+        workers,
+        what,
+        bytecode=side != "pitstop_no_bytecode",
+        headless=side == "pitstop_supabase",
+    )
 
 
-def _pitstop(bench: Bench, groups: Any, workers: int, what: str, *, bytecode: bool) -> Measure:
+def _pitstop(
+    bench: Bench, groups: Any, workers: int, what: str, *, bytecode: bool, headless: bool = False
+) -> Measure:
     info = bench.stack
     folder = bench.workdir / f"pitstop-{what}"
     if not folder.exists():
@@ -172,15 +197,17 @@ def _pitstop(bench: Bench, groups: Any, workers: int, what: str, *, bytecode: bo
         "--pitstop-admin-token", info.admin_token, "--basetemp", str(folder / "tmp"),
         *(["-n", str(workers)] if workers > 1 else []),
     ]  # fmt: skip
-    # Bytecode: cached in a folder of the benchmark's (warm after the first run); without: none read,
-    # none written, as on a machine that sets PYTHONDONTWRITEBYTECODE and ships no caches.
-    cache = bench.workdir / ("pycache" if bytecode else f"no-pycache-{time.time_ns()}")
-    env = {
-        **bench.env(), "PYTHONPATH": str(folder), "PITSTOP_PEER_TIMES": str(times),
-        "PYTHONPYCACHEPREFIX": str(cache), "PYTHONDONTWRITEBYTECODE": "" if bytecode else "1",
-    }  # fmt: skip
-    if bytecode:
-        env.pop("PYTHONDONTWRITEBYTECODE")
+    # With bytecode: Python writes its caches (the test files', pytest's rewritten ones) and reads them
+    # back. Without: it writes none, as on a machine that sets PYTHONDONTWRITEBYTECODE; it still reads
+    # what pip compiled at install (the standard library's, the installed packages'), and pytest
+    # rewrites every module it rewrites anew in every process.
+    env = {**bench.env(), "PYTHONPATH": str(folder), "PITSTOP_PEER_TIMES": str(times)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if not bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if headless:
+        env |= {"PITSTOP_AUTH_MODE": "supabase", "SUPABASE_URL": info.supabase_url,
+                "SUPABASE_JWT_SECRET": info.jwt_secret}  # fmt: skip
     started, measure = _spawn(command, folder, env, groups)
     found = json.loads(times.read_text())
     return measure(found["first_start"] - started, found["last_stop"])
@@ -197,6 +224,7 @@ def _playwright(bench: Bench, groups: Any, project: Path, workers: int, what: st
         **os.environ,
         "PEER_APP_URL": info.app_url, "PEER_DATABASE_URL": info.database_url, "PEER_CHROMIUM": _chromium(),
         "PEER_RUN": f"p{time.time_ns() % 10**8:x}", "PEER_TEST_DOMAIN": "pitstop.test",
+        "PEER_STRIPE_WEBHOOK_SECRET": bench.embedded.webhook_secret or "",
         "PLAYWRIGHT_JSON_OUTPUT_NAME": str(out),
     }  # fmt: skip
     started, measure = _spawn(command, project, env, groups)
@@ -218,22 +246,23 @@ def _tests(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield from spec["tests"]
 
 
-def _spawn(command: list[str], cwd: Path, env: dict[str, str], groups: Any) -> tuple[float, Any]:
+def _spawn(
+    command: list[str], cwd: Path, env: dict[str, str], groups: Any
+) -> tuple[float, Callable[[float, float], Measure]]:
     """Run ``command`` to its end in its own cgroup; the spawn time and a ``Measure`` maker."""
-    runner, stack = groups if groups else (None, None)
-    before = (runner.seconds() + stack.seconds()) if groups else machine_busy()[0]
+    before = _cpu(groups)
     started = time.time()
+    # In the runner's cgroup from before it runs: everything it starts is counted there.
+    enter = (lambda: groups[0].add(os.getpid())) if groups else None
     with (cwd / "run.log").open("wb") as log_file:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
-        if runner is not None:
-            runner.add(process.pid)
+                                   start_new_session=True, preexec_fn=enter)  # fmt: skip
         try:
             code = process.wait(INNER_TIMEOUT_S)
         finally:
             processes.stop(process)
     ended = time.time()
-    after = (runner.seconds() + stack.seconds()) if groups else machine_busy()[0]
+    after = _cpu(groups)
     if code != 0:
         raise RuntimeError(f"{command[:4]} failed (exit {code}):\n{(cwd / 'run.log').read_text()[-3000:]}")
 
@@ -241,6 +270,11 @@ def _spawn(command: list[str], cwd: Path, env: dict[str, str], groups: Any) -> t
         return Measure(ended - started, after - before, startup_s, ended - last_stop, FLOWS)
 
     return started, measure
+
+
+def _cpu(groups: tuple[CpuGroup, CpuGroup] | None) -> float:
+    """CPU-seconds so far: the runs' and the stack's cgroups, else the whole machine's busy time."""
+    return sum(group.seconds() for group in groups) if groups else machine_busy()[0]
 
 
 @contextlib.contextmanager
@@ -276,8 +310,8 @@ def team_venv(workdir: Path) -> Path:
     if not python.exists():
         log.info("making the team's virtual environment (%s)", TEAM_VENV)
         subprocess.run([sys.executable, "-m", "venv", str(TEAM_VENV)], check=True, timeout=300)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pytest-xdist>=3.6"], check=True,
-                       timeout=600)  # fmt: skip
+        extras = ["pytest-xdist>=3.6", "stripe>=10"]
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *extras], check=True, timeout=600)
     sources = workdir / "pitstop-sources"
     shutil.rmtree(sources, ignore_errors=True)
     sources.mkdir()

@@ -19,6 +19,9 @@ type StorageState = Awaited<ReturnType<BrowserContext['storageState']>>;
 const RUN = process.env.PEER_RUN ?? `local-${Date.now().toString(36)}`;
 const TEST_DOMAIN = process.env.PEER_TEST_DOMAIN ?? 'pitstop.test';
 const SIGN_IN_TIMEOUT_MS = 15_000;
+// Supabase Auth's own hashes are bcrypt $2a$ at cost 10; a sign-in reads the cost from the hash, and a
+// throwaway test user's random password needs no such protection: cost 4, as pitstop's test users.
+const BCRYPT_COST = 4;
 
 type WorkerFixtures = {
   db: pg.Pool;
@@ -71,7 +74,7 @@ async function createUser(db: pg.Pool, label: string, role: Role, worker: number
   const email = `${label}-w${worker}-${RUN}@${TEST_DOMAIN}`;
   const password = randomBytes(15).toString('base64url');
   const name = `${label.replace('-', ' ')} ${worker} ${RUN}`.replace(/^./, (c) => c.toUpperCase());
-  const hash = await bcrypt.hash(password, 10); // $2a$, cost 10: as Supabase Auth stores it
+  const hash = await bcrypt.hash(password, BCRYPT_COST); // $2a$, as Supabase Auth stores them
   // Both marks of a test user: an email in the test domain and "pitstop": true.
   const metadata = { pitstop: true, full_name: name, role, run: RUN, worker: `w${worker}` };
   const { rows } = await db.query(CREATE_USER, [email, hash, metadata, role, name]);

@@ -49,9 +49,10 @@ test.describe('mechanics', () => {
       await expectRequest(page, session, customer, QUICK_CHAT);
     }
 
-    // Step 2 - both press Accept at once: the clicks are dispatched together, neither waiting on the
-    // other's actionability checks (the loser's row leaves its list as soon as the winner takes it).
-    const buttons = mechanics.map((page) => page.getByTestId(`accept-${session.request_id}`));
+    // Step 2 - both press Accept at once. Both buttons are found before either is pressed: the list
+    // drops a request the moment another mechanic takes it, so a locator resolved after the first
+    // click may find nothing to press (a handle keeps the button, whose click still reaches the app).
+    const buttons = await Promise.all(mechanics.map((page) => page.getByTestId(`accept-${session.request_id}`).elementHandle()));
     await Promise.all(buttons.map((button) => button.dispatchEvent('click')));
 
     // Step 3 - exactly one is in the chat within 5 s; the other is told the request was taken

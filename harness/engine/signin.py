@@ -42,8 +42,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
-import httpx
-
 from harness.config.settings import Settings
 from harness.errors import BadInput, PitstopError, Refused, Unreachable
 from harness.json_types import JSON
@@ -267,6 +265,8 @@ def password_grant(
     supabase_url: str, anon_key: str, email: str, password: str, *, timeout_s: float = GRANT_TIMEOUT_S
 ) -> AuthSession:
     """Supabase Auth's password grant: the session it answers, as supabase-js stores it."""
+    import httpx  # only a run that signs in this way pays for its import
+
     url = f"{supabase_url.rstrip('/')}/auth/v1/token"
     try:
         response = httpx.post(
