@@ -108,3 +108,29 @@ def test_a_suite_without_playwright_loads_with_pitstop(pytester: pytest.Pytester
     pytester.makepyfile(test_plain=PLAIN_SUITE)
     result = pytester.runpytest_subprocess("-p", "no:playwright", "-p", "no:cacheprovider", timeout=WAIT_S)
     result.assert_outcomes(passed=2)
+
+
+def test_pitstop_s_own_modules_are_not_assertion_rewritten_but_its_scenarios_are(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest marks every module of an installed plugin's distribution for rewriting (an editable
+    checkout's too little to show it): marked as pytest marks them, pitstop's are unmarked by its
+    plugin, while the shipped scenarios, test files, are still rewritten."""
+    pytester.makepyfile(
+        test_marks="""
+        import sys
+        from _pytest.assertion.rewrite import AssertionRewritingHook, assertstate_key
+        from harness.plugin import _leave_own_modules_unrewritten
+
+        def test_marks(pytestconfig):
+            hook = next(f for f in sys.meta_path if isinstance(f, AssertionRewritingHook))
+            state = pytestconfig.stash[assertstate_key]
+            hook.mark_rewrite("harness")  # as for a distribution installed from a wheel
+            assert hook._is_marked_for_rewrite("harness.stack.postgres", state)
+            _leave_own_modules_unrewritten()
+            assert not hook._is_marked_for_rewrite("harness.engine.run", state)
+            import harness.scenarios.test_full_flow as scenario
+            assert hook._should_rewrite("harness.scenarios.test_full_flow", scenario.__file__, state)
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:xdist").assert_outcomes(passed=1)

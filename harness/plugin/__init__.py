@@ -38,8 +38,11 @@ def _leave_own_modules_unrewritten() -> None:
     """
     for finder in sys.meta_path:
         marked = getattr(finder, "_must_rewrite", None)
-        if isinstance(marked, set):
+        if isinstance(marked, set) and "harness" in marked:
             marked.discard("harness")
+            looked_up = getattr(finder, "_marked_for_rewrite_cache", None)  # the answers given so far
+            if isinstance(looked_up, dict):
+                looked_up.clear()
 
 
 _leave_own_modules_unrewritten()
