@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,4 +206,22 @@ def test_the_chat_latency_probe_reads_the_configured_test_id_attribute() -> None
         '[data-test="chat-send"]',
         '[data-test="chat-messages"]',
         '[data-test="message-body"]',
+    )
+
+
+@pytest.mark.usefixtures("no_target_environment")
+def test_pitstop_demo_applies_the_conftest_of_the_folder_it_runs_from(tmp_path: Path) -> None:
+    """As ``pitstop run`` does: the folder is the scenarios' rootdir and its conftest.py applies.
+    This one keeps no test (so no stack starts) and says where it ran."""
+    (tmp_path / "conftest.py").write_text(
+        "def pytest_collection_modifyitems(config, items):\n"
+        "    (config.rootpath / 'applied.txt').write_text(f'{len(items)} scenarios')\n"
+        "    items[:] = []\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "demo", "--timeout", "120"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert (tmp_path / "applied.txt").read_text() == "8 scenarios", (
+        result.stdout[-2000:] + result.stderr[-2000:]
     )

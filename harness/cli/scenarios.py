@@ -21,7 +21,8 @@ from harness.stack.extras import require_stack
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The shipped scenarios against the embedded stack, with the health report (and a failed
-    test's traces kept in ``test-results/``, ``_keep_traces``)."""
+    test's traces kept in ``test-results/``, ``_keep_traces``); the folder it starts from applies
+    to them as for ``pitstop run`` (``_local``)."""
     _require_stack(args)
     pytest_args = [
         "--pitstop-health",
@@ -33,7 +34,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         pytest_args.append("--headed")
     if args.workers:
         pytest_args += ["-n", str(args.workers)]
-    return _pytest_scenarios(_target_args(args) + pytest_args + _keep_traces([]), timeout=args.timeout)
+    return _pytest_scenarios(
+        _target_args(args) + _local() + pytest_args + _keep_traces([]), timeout=args.timeout
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -52,13 +55,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra.remove("--")
     url = args.base_url or args.app_url
     base_url = ["--base-url", url] if url else []
+    return _pytest_scenarios(
+        _target_args(args) + base_url + _local() + _keep_traces(extra) + extra, timeout=args.timeout
+    )
+
+
+def _local() -> list[str]:
+    """The folder the command starts from, as the scenarios' home: pytest's rootdir (its
+    ``pyproject.toml`` holds ``[tool.pitstop]``), and its ``conftest.py``, if any, applied to them
+    (``--pitstop-conftest``): where a ``pitstop_flows_class`` override lives."""
     here = Path.cwd()
     local = ["--rootdir", str(here)]
     if (here / "conftest.py").is_file():
         local += ["--pitstop-conftest", str(here / "conftest.py")]
-    return _pytest_scenarios(
-        _target_args(args) + base_url + local + _keep_traces(extra) + extra, timeout=args.timeout
-    )
+    return local
 
 
 def _require_stack(args: argparse.Namespace) -> None:
