@@ -133,6 +133,25 @@ def test_a_part_that_cannot_start_stops_the_rest_and_exits_4(tmp_path: Path) -> 
     assert "Traceback (most recent call last)" not in result.stderr.split("app failed to start")[0]
 
 
+def test_the_app_starts_again_on_another_port_when_its_own_was_taken_meanwhile(
+    postgres_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's port is chosen before PostgreSQL starts; here another process holds it by the time
+    the app binds (as an outgoing connection's ephemeral port may): the app starts on a new one."""
+    from harness.stack import embedded
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        held = taken.getsockname()[1]
+        ports = iter([None, held])  # the Stripe front's port first, then the app's: the one held
+        real = embedded.free_port
+        monkeypatch.setattr(embedded, "free_port", lambda: next(ports, None) or real())
+        with EmbeddedStack(database_url=postgres_db_url) as info:
+            assert not info.app_url.endswith(f":{held}")
+            assert _get(f"{info.app_url}/customer/login") == 200
+
+
 @pytest.fixture(autouse=True)
 def _no_live_stripe_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)

@@ -46,6 +46,8 @@ from harness.store.postgres import PostgresStore
 from harness.store.safety import check_database_url
 
 READY_TIMEOUT_S = 30
+# The app's port is chosen before PostgreSQL starts: if another took it meanwhile, it starts again on another.
+APP_START_ATTEMPTS = 3
 STOP_TIMEOUT_S = 10
 STRIPE_SECRET_KEY = "sk_test_pitstop_embedded"
 STRIPE_PUBLISHABLE_KEY = "pk_test_pitstop_embedded"
@@ -155,7 +157,6 @@ class EmbeddedStack:
         stripe_base = f"http://127.0.0.1:{stripe_port}"
         localstripe_port = free_port()  # internal: localstripe is reached through the front at stripe_base
         localstripe_base = f"http://127.0.0.1:{localstripe_port}"
-        app_url = f"http://127.0.0.1:{app_port}"
         admin_token = "pitstop_" + secrets.token_urlsafe(24)  # never starts with "-", as a flag would
         webhook_secret = self.webhook_secret = "whsec_" + secrets.token_hex(16)
         jwt_secret = secrets.token_urlsafe(32)
@@ -178,30 +179,42 @@ class EmbeddedStack:
              "--port", str(stripe_port), "--localstripe", localstripe_base],
         )  # fmt: skip
         database_url = self._database()
-        self._spawn(
-            "app",
-            [sys.executable, "-m", "uvicorn", "--factory", "harness.stack.reference_app.main:create_app",
-             "--host", "127.0.0.1", "--port", str(app_port), "--log-level", "warning"],
-            env={
-                "DATABASE_URL": database_url,
-                "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
-                "STRIPE_PUBLISHABLE_KEY": STRIPE_PUBLISHABLE_KEY,
-                "STRIPE_API_BASE": stripe_base,
-                "STRIPE_JS_URL": f"{stripe_base}/js.stripe.com/v3/",
-                "STRIPE_WEBHOOK_SECRET": webhook_secret,
-                "ADMIN_TOKEN": admin_token,
-                "TEST_MODE": "1",
-                "SESSION_SECRET": secrets.token_hex(32),
-                "DATA_DIR": str(self._dir / "app-data"),
-                "TEST_DOMAIN": self._test_domain,
-                "PAYMENT_KIND": self.payment_kind,
-                "APP_UI": self.app_ui,
-                "SUPABASE_URL": app_url,
-                "SUPABASE_JWT_SECRET": jwt_secret,
-            },
-        )  # fmt: skip
         self._wait_for("localstripe", f"{localstripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
         self._wait_for("stripe", f"{stripe_base}/v1/customers", auth=STRIPE_SECRET_KEY)
+        for attempt in range(1, APP_START_ATTEMPTS + 1):
+            app_url = f"http://127.0.0.1:{app_port}"
+            self._spawn(
+                "app",
+                [sys.executable, "-m", "uvicorn", "--factory", "harness.stack.reference_app.main:create_app",
+                 "--host", "127.0.0.1", "--port", str(app_port), "--log-level", "warning"],
+                env={
+                    "DATABASE_URL": database_url,
+                    "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+                    "STRIPE_PUBLISHABLE_KEY": STRIPE_PUBLISHABLE_KEY,
+                    "STRIPE_API_BASE": stripe_base,
+                    "STRIPE_JS_URL": f"{stripe_base}/js.stripe.com/v3/",
+                    "STRIPE_WEBHOOK_SECRET": webhook_secret,
+                    "ADMIN_TOKEN": admin_token,
+                    "TEST_MODE": "1",
+                    "SESSION_SECRET": secrets.token_hex(32),
+                    "DATA_DIR": str(self._dir / "app-data"),
+                    "TEST_DOMAIN": self._test_domain,
+                    "PAYMENT_KIND": self.payment_kind,
+                    "APP_UI": self.app_ui,
+                    "SUPABASE_URL": app_url,
+                    "SUPABASE_JWT_SECRET": jwt_secret,
+                },
+            )  # fmt: skip
+            try:
+                self._wait_for("app", f"{app_url}/healthz")  # up, with its chat listener subscribed
+                break
+            except Unreachable:
+                # The port was free when chosen, while PostgreSQL started; something may have taken it
+                # since (an outgoing connection's ephemeral port, another stack): a new one, unless given.
+                taken = "address already in use" in self._log_tail("app")
+                if not taken or self._app_port or attempt == APP_START_ATTEMPTS:
+                    raise
+                app_port = free_port()
         _post_json(
             f"{stripe_base}/_config/webhooks/pitstop",
             {
@@ -210,7 +223,6 @@ class EmbeddedStack:
                 "events": list(WEBHOOK_EVENTS_BY_KIND[self.payment_kind]),
             },
         )
-        self._wait_for("app", f"{app_url}/healthz")  # up, with its chat listener subscribed
         self.info = StackInfo(app_url, database_url, stripe_base, admin_token, app_url, jwt_secret)
         return self.info
 
