@@ -118,6 +118,18 @@ def run(bench: Bench) -> Part:
         Figure("peer.suite_cpu_ratio", "the eight scenarios, pitstop / Playwright Test, CPU (2 workers)",
                part.extra["suite"]["cpu_ratio"], "x"),
     ]  # fmt: skip
+    part.notes.append("Each comparison, median (range over the rounds): " + "; ".join(
+        _described(name, part.extra[key][variant] if variant else part.extra[key])
+        for key, variant, name in (
+            ("workers_1", "", "1 worker"), ("workers_1", "no_bytecode", "1 worker, no bytecode"),
+            ("workers_1", "supabase_sign_in", "1 worker, pitstop signing in the Supabase way"),
+            ("workers_2", "", "2 workers"), ("workers_2", "no_bytecode", "2 workers, no bytecode"),
+            ("workers_2", "supabase_sign_in", "2 workers, pitstop signing in the Supabase way"),
+            ("suite", "", "the eight scenarios, 2 workers"),
+        )
+    ) + ". Start-up is from the spawn to the first test's start as each runner reports it: pytest's "
+        "before the test's setup, Playwright Test's with its worker fixtures (users, sign-in) inside the "
+        "first test; end is from the last test's end to the exit.")  # fmt: skip
     part.extra["load_average_during"] = {
         "min": min(loads),
         "median": statistics.median(loads),
@@ -158,6 +170,19 @@ def summary(ours: list[Measure], theirs: list[Measure], *, per_flow: bool = True
         "pitstop_end_s": round(statistics.median(m.end_s for m in ours), 3),
         "playwright_end_s": round(statistics.median(m.end_s for m in theirs), 3),
     }
+
+
+def _described(name: str, figures: dict[str, Any]) -> str:
+    unit = "flow" if "pitstop_s_per_flow" in figures else "run"
+    return (
+        f"{name}: pitstop {figures[f'pitstop_s_per_{unit}']} s and {figures[f'pitstop_cpu_s_per_{unit}']} "
+        f"CPU-s per {unit}, Playwright Test {figures[f'playwright_s_per_{unit}']} s and "
+        f"{figures[f'playwright_cpu_s_per_{unit}']} CPU-s; wall {figures['ratio']}x "
+        f"({figures['ratio_range'][0]}-{figures['ratio_range'][1]}), CPU {figures['cpu_ratio']}x "
+        f"({figures['cpu_ratio_range'][0]}-{figures['cpu_ratio_range'][1]}); start-up "
+        f"{figures['pitstop_startup_s']} vs {figures['playwright_startup_s']} s, "
+        f"end {figures['pitstop_end_s']} vs {figures['playwright_end_s']} s"
+    )
 
 
 # -- the two sides -------------------------------------------------------------------------
