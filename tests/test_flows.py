@@ -7,6 +7,7 @@ Against a real app (one embedded stack for this module) and Chromium.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 import stripe
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from harness import cli
 from harness.cli import scenarios as cli_scenarios
@@ -225,3 +226,62 @@ def test_pitstop_demo_applies_the_conftest_of_the_folder_it_runs_from(tmp_path: 
     assert (tmp_path / "applied.txt").read_text() == "8 scenarios", (
         result.stdout[-2000:] + result.stderr[-2000:]
     )
+
+
+# -- a check that something is absent looks where it must be present -----------------------------
+
+
+def _signed_in_without_test_ids(browser: Browser, stack: StackInfo, user: Any) -> Page:
+    """A page signed in as ``user`` (a Supabase session), on an app whose pages carry no test ids."""
+    from harness.engine import signin
+    from harness.store.postgres import PostgresStore
+
+    with PostgresStore(database_url=stack.database_url) as store:
+
+        def write(session_id: Any, token: str) -> Any:
+            return store.open_auth_session(
+                user.id, session_id=session_id, refresh_token=token, user_agent="t"
+            )
+
+        session = signin.offline_session(write, secret=stack.jwt_secret, issuer=stack.supabase_url)
+    state = signin.storage_state(session, supabase_url=stack.supabase_url, app_url=stack.app_url)
+    context = browser.new_context(base_url=stack.app_url, storage_state=state)  # type: ignore[arg-type]
+    page = context.new_page()
+
+    def stripped(route: Any) -> None:
+        response = route.fetch()
+        body = re.sub(r'\sdata-testid="[^"]*"', "", response.text())
+        route.fulfill(response=response, body=body)
+
+    page.route(f"{stack.app_url}/**", stripped)
+    return page
+
+
+@pytest.mark.parametrize("check", ["no request listed", "chat refused"])
+def test_a_check_that_something_is_absent_fails_on_a_page_without_its_test_ids(
+    browser: Browser, stack: StackInfo, check: str
+) -> None:
+    """Without the test ids, 'the request is not listed' and 'no chat is shown' would hold of any page:
+    each first finds what it looks in, and fails naming the step to override."""
+    from harness.engine.personas import Personas
+    from harness.flows.pages import ChatPage, MechanicDashboard
+    from harness.store.postgres import PostgresStore
+    from tests.seeding import Seeder
+
+    with PostgresStore(database_url=stack.database_url) as store:
+        personas = Personas(run_id=f"absent{len(check)}", worker_id="t")
+        mechanic = personas.create(store, "mechanic", "mechanic")
+        customer = personas.create(store, "customer", "customer")
+        other = Seeder(store.connection).session(Seeder(store.connection).user(), status="waiting")
+    page = _signed_in_without_test_ids(browser, stack, mechanic if check == "no request listed" else customer)
+    try:
+        if check == "no request listed":
+            dashboard = MechanicDashboard(page).open()
+            with pytest.raises(AssertionError, match=r"override Flows\.expect_no_request"):
+                dashboard.expect_no_request(str(other.request))
+        else:
+            chat = ChatPage(page)
+            with pytest.raises(AssertionError, match=r"override Flows\.expect_chat_refused"):
+                chat.expect_refused(chat.visit(str(other.session)))
+    finally:
+        page.context.close()

@@ -28,6 +28,7 @@ class ChatPage:
     END = TestId("end-session", "the mechanic's End Session button")
     ENDED = TestId("session-ended", "shown to both once the session ended")
     REFUSED = HttpStatus("403", "the chat's answer to a user who is not a participant")
+    REFUSAL = TestId("error-message", "on the page that refuses the chat: why")
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -61,8 +62,15 @@ class ChatPage:
         expect(self.root).to_have_attribute(self.READY, "true")
 
     def expect_refused(self, response: Response | None) -> None:
-        """Opening the chat was refused, and no chat is shown."""
+        """Opening the chat was refused: the refusal is shown (found first), and no chat is. A page
+        without the refusal's test id fails here, never passes for want of the chat's."""
         assert response is not None and response.status == int(self.REFUSED)
+        refusal = self.page.get_by_test_id(self.REFUSAL)
+        expect(
+            refusal,
+            f"no refusal (test id {self.REFUSAL}) on the page that refused the chat: the check that no chat "
+            "is shown needs it; override Flows.expect_chat_refused for your app",
+        ).to_be_visible()
         expect(self.root).to_have_count(0)
 
     def send(self, text: str) -> None:
