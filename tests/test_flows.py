@@ -285,3 +285,55 @@ def test_a_check_that_something_is_absent_fails_on_a_page_without_its_test_ids(
                 chat.expect_refused(chat.visit(str(other.session)))
     finally:
         page.context.close()
+
+
+# -- the chat-latency probe -------------------------------------------------------------------------
+
+# Two pages of one origin that chat over a BroadcastChannel: Enter sends (no button is clicked).
+ENTER_CHAT = """<!doctype html><title>chat</title>
+<input id="box"><ul class="messages"></ul>
+<script>
+const channel = new BroadcastChannel('chat');
+const show = text => {
+  const item = document.createElement('li');
+  item.innerHTML = '<span class="body"></span>';
+  item.firstChild.textContent = text;
+  document.querySelector('.messages').append(item);
+};
+channel.onmessage = e => show(e.data);
+document.getElementById('box').addEventListener('keydown', e => {
+  if (e.key === 'Enter') { channel.postMessage(e.target.value); show(e.target.value); e.target.value = ''; }
+});
+</script>"""
+
+
+def test_the_chat_probe_measures_an_app_that_sends_on_enter(browser: Browser) -> None:
+    from harness.flows.steps import ChatProbe, delivery_ms
+
+    context = browser.new_context()
+    try:
+        context.route(
+            "http://chat.test/", lambda route: route.fulfill(content_type="text/html", body=ENTER_CHAT)
+        )
+        sender, receiver = context.new_page(), context.new_page()
+        for page in (sender, receiver):
+            page.goto("http://chat.test/")
+        probe = ChatProbe(send="button.send", messages="ul.messages", body=".body")
+
+        def send(text: str) -> None:
+            sender.locator("#box").fill(text)
+            sender.locator("#box").press("Enter")
+
+        latency = delivery_ms(sender, receiver, "over Enter", lambda: send("over Enter"), probe)
+        assert 0 <= latency < 5_000
+        # Sent by the page's own script: neither a click on the probe's send element nor Enter.
+        scripted = "channel.postMessage('scripted')"
+        with pytest.raises(AssertionError, match="saw no send"):
+            delivery_ms(sender, receiver, "scripted", lambda: sender.evaluate(scripted), probe)
+        fresh = context.new_page()  # not armed yet: its list is looked for
+        fresh.goto("http://chat.test/")
+        elsewhere = ChatProbe(send="button.send", messages="ol.none", body=".body")
+        with pytest.raises(Exception, match="no message list"):
+            delivery_ms(sender, fresh, "x", lambda: None, elsewhere)
+    finally:
+        context.close()

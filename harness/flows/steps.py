@@ -65,18 +65,28 @@ from .pages.contract import SessionStatus
 Session = dict[str, Any]
 
 # Records when a message is sent (sender) and first shown (receiver), both on
-# the browser's clock, so that the latency is measured browser to browser.
+# the browser's clock, so that the latency is measured browser to browser. A send
+# is a click on the send element or Enter in the page (apps send either way).
 # Installed once per page: later calls find it armed.
 _ARM_SENDER = """send => {
+  window.__pitstopSent = undefined;
   if (window.__pitstopSenderArmed) return;
   window.__pitstopSenderArmed = true;
-  const button = document.querySelector(send);
-  button.addEventListener('click', () => { window.__pitstopSent = Date.now(); }, {capture: true});
+  const sent = () => { window.__pitstopSent = Date.now(); };
+  document.addEventListener('click', e => {
+    if (e.target.closest && e.target.closest(send)) sent();
+  }, {capture: true});
+  document.addEventListener('keydown', e => {
+    if (e.key === 'Enter' && !e.shiftKey) sent();
+  }, {capture: true});
 }"""
 _ARM_RECEIVER = """probe => {
   if (window.__pitstopSeen) return;
-  window.__pitstopSeen = {};
   const list = document.querySelector(probe.messages);
+  if (!list) {
+    throw new Error(`pitstop's chat probe: no message list (${probe.messages}) on the receiver's page`);
+  }
+  window.__pitstopSeen = {};
   const look = () => {
     for (const body of list.querySelectorAll(probe.body)) {
       if (!(body.textContent in window.__pitstopSeen)) window.__pitstopSeen[body.textContent] = Date.now();
@@ -127,7 +137,7 @@ class ChatProbe:
 def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None], probe: ChatProbe) -> float:
     """Run ``send`` (which sends ``text``, new to this chat) and wait until ``receiver`` shows it; the ms.
 
-    Measured browser to browser: from the click on Send in one page to the
+    Measured browser to browser: from the send in one page (a click on ``probe.send``, or Enter) to the
     message appearing in the other, both on the browser's clock.
     """
     receiver.evaluate(_ARM_RECEIVER, {"messages": probe.messages, "body": probe.body})
@@ -135,6 +145,11 @@ def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None
     send()
     seen = receiver.wait_for_function("t => window.__pitstopSeen && window.__pitstopSeen[t]", arg=text)
     sent = sender.evaluate("() => window.__pitstopSent")
+    if sent is None:
+        raise AssertionError(
+            f"pitstop's chat probe saw no send: nothing matching {probe.send} was clicked and Enter was not "
+            "pressed on the sender's page; give Flows.chat_probe the app's send element"
+        )
     return float(seen.json_value()) - float(sent)
 
 

@@ -23,7 +23,9 @@ class ChatPage:
     TIME = TestId("message-time", "in a message: when it was sent")
     DATETIME = Attribute("datetime", "on the message time: an ISO 8601 timestamp")
     INPUT = TestId("chat-input", "the message box")
-    SEND = TestId("chat-send", "sends the message (the latency probe listens to its clicks)")
+    SEND = TestId(
+        "chat-send", "sends the message (the latency probe takes a click on it, or Enter, as the send)"
+    )
     ERROR = TestId("chat-error", "why a message was refused")
     END = TestId("end-session", "the mechanic's End Session button")
     ENDED = TestId("session-ended", "shown to both once the session ended")
