@@ -63,7 +63,6 @@ class Measure:
     cpu_s: float
     startup_s: float
     end_s: float
-    tests: int
 
 
 def run(bench: Bench) -> Part:
@@ -292,7 +291,7 @@ def _spawn(
         raise RuntimeError(f"{command[:4]} failed (exit {code}):\n{(cwd / 'run.log').read_text()[-3000:]}")
 
     def measure(startup_s: float, last_stop: float) -> Measure:
-        return Measure(ended - started, after - before, startup_s, ended - last_stop, FLOWS)
+        return Measure(ended - started, after - before, startup_s, ended - last_stop)
 
     return started, measure
 

@@ -67,20 +67,16 @@ def load_auth(
             f"unknown key {', '.join(sorted(unknown))} in {source}", fix=f"use only {', '.join(KEYS)}"
         )
     values = {**data, **{key: value for key, value in (given or {}).items() if value is not None}}
-    mode = values.get("mode", AuthConfig.mode)
-    if mode not in MODES:
-        raise BadInput(
-            f"{source} mode must be one of {', '.join(MODES)}, not {mode!r}",
-            fix='mode = "ui" (Flows.sign_in drives the login page) or mode = "supabase" '
-            "(a Supabase session written where the app's library reads it)",
-        )
-    storage = values.get("storage", AuthConfig.storage)
-    if storage not in STORAGES:
-        raise BadInput(
-            f"{source} storage must be one of {', '.join(STORAGES)}, not {storage!r}",
-            fix='storage = "cookies" (@supabase/ssr: a Next.js app), "local_storage" (supabase-js in a '
-            'browser-only app) or "both"',
-        )
+    mode = _choice(
+        values, "mode", MODES, source,
+        fix='mode = "ui" (Flows.sign_in drives the login page) or mode = "supabase" '
+        "(a Supabase session written where the app's library reads it)",
+    )  # fmt: skip
+    storage = _choice(
+        values, "storage", STORAGES, source,
+        fix='storage = "cookies" (@supabase/ssr: a Next.js app), "local_storage" (supabase-js in a '
+        'browser-only app) or "both"',
+    )  # fmt: skip
     domain = values.get("cookie_domain")
     if domain is not None and (not isinstance(domain, str) or not domain.strip(".") or "/" in domain):
         raise BadInput(
@@ -88,3 +84,11 @@ def load_auth(
             fix='cookie_domain = ".example.com" (the domain the app sets its cookies for), or leave it out',
         )
     return AuthConfig(mode=mode, storage=storage, cookie_domain=domain or None)
+
+
+def _choice(values: Mapping[str, Any], key: str, choices: tuple[str, ...], source: str, *, fix: str) -> str:
+    """``values[key]`` (else the default's), which must be one of ``choices``."""
+    value = values.get(key, getattr(AuthConfig, key))
+    if value not in choices:
+        raise BadInput(f"{source} {key} must be one of {', '.join(choices)}, not {value!r}", fix=fix)
+    return str(value)
