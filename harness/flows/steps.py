@@ -34,6 +34,8 @@ on in the app is in docs/app-contract.md.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,6 +155,45 @@ def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None
     return float(seen.json_value()) - float(sent)
 
 
+# How a failure names the step it happened in (the innermost one: a step that calls steps names the one
+# that failed).
+_STEP_NOTE = "pitstop: failed in the step "
+
+
+def _named(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, a step, with its failures naming it and saying where to change it."""
+
+    @functools.wraps(method)
+    def step(self: Flows, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if not any(note.startswith(_STEP_NOTE) for note in getattr(exc, "__notes__", ())):
+                exc.add_note(_step_note(type(self), method))
+            raise
+
+    return step
+
+
+def _step_note(flows: type, method: Callable[..., Any]) -> str:
+    owner = method.__qualname__.rsplit(".", 1)[0]
+    where = f"{owner}.{method.__name__}"
+    if owner == "Flows":
+        return (
+            f"{_STEP_NOTE}{where} (pitstop's default, for the reference app's pages). If your app's pages "
+            f"differ from what it relies on (docs/app-contract.md), override {method.__name__} in your "
+            f"Flows subclass{'' if flows is Flows else f' ({flows.__name__})'}."
+        )
+    return f"{_STEP_NOTE}{where} (your override)."
+
+
+def _name_steps(flows: type) -> None:
+    """Wrap the public methods ``flows`` defines (its steps) with ``_named``."""
+    for name, value in list(vars(flows).items()):
+        if not name.startswith("_") and inspect.isfunction(value):
+            setattr(flows, name, _named(value))
+
+
 class Flows:
     """The steps of the shipped scenarios, driving the reference app's pages (override to drive yours).
 
@@ -165,6 +206,10 @@ class Flows:
     WAITING = SessionStatus("waiting", "a paid session no mechanic has accepted yet")
     LIVE = SessionStatus("live", "a session a mechanic accepted")
     COMPLETED = SessionStatus("completed", "a session the mechanic ended")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _name_steps(cls)
 
     def __init__(self, *, pitstop: Pitstop, pages: Callable[[TestUser], Page], contract: AppContract) -> None:
         self.pitstop = pitstop
@@ -388,3 +433,6 @@ class Flows:
         return delivery_ms(
             self.page(sender), self.page(receiver), text, lambda: self.send(sender, text), self.chat_probe()
         )
+
+
+_name_steps(Flows)
