@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Playwright
 
 from harness import cli
 from harness.cli import scenarios as cli_scenarios
@@ -198,6 +198,42 @@ def test_pay_tells_the_embedded_hosted_page_apart_and_pays_on_it(
     payment_form(page).expect_declined(declined["message"])
     payment_form(page).pay_with_card(load("cards")["visa"], email="dana@pitstop.test", name="Dana Driver")
     page.wait_for_url(f"{stack.app_url}/healthz?session_id={session.id}")
+
+
+# Stripe's hosted page as far as pitstop reads it: Stripe's own test id on Pay (never the app's attribute).
+STRIPE_LIKE = (
+    '<!doctype html><form><input name="cardNumber">'
+    '<button data-testid="hosted-payment-submit-button">Pay</button></form>'
+)
+# The app's card form under its own test-id attribute, with a hosted page's test id in it as a decoy.
+APP_CARD_FORM = (
+    '<!doctype html><div data-qa="card-element"><input placeholder="number"></div>'
+    '<button data-testid="hosted-payment-submit-button">Pay</button>'
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "kind"),
+    [
+        ("https://checkout.stripe.com/c/pay/cs_test_a1", STRIPE_LIKE, "StripeCheckoutPage"),
+        ("https://pay.garage.example/c/pay/cs_live_b2", STRIPE_LIKE, "StripeCheckoutPage"),  # custom domain
+        ("https://garage.example/checkout", APP_CARD_FORM, "CheckoutPage"),
+    ],
+    ids=["stripe", "custom-domain", "app-card-form"],
+)
+def test_the_payment_page_is_told_apart_by_its_url(
+    playwright: Playwright, browser: Browser, url: str, body: str, kind: str
+) -> None:
+    playwright.selectors.set_test_id_attribute("data-qa")  # the app's attribute, as [tool.pitstop] sets it
+    context = browser.new_context()
+    try:
+        context.route("**/*", lambda route: route.fulfill(content_type="text/html", body=body))
+        page = context.new_page()
+        page.goto(url)
+        assert type(payment_form(page)).__name__ == kind
+    finally:
+        context.close()
+        playwright.selectors.set_test_id_attribute("data-testid")
 
 
 def test_the_chat_latency_probe_reads_the_configured_test_id_attribute() -> None:

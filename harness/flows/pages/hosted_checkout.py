@@ -14,9 +14,8 @@ from playwright.sync_api import Locator, Page, expect
 from .checkout import Card
 from .contract import Field, Route
 
-# Stripe's own attribute on its page's Pay button (the embedded page has it too):
-# always data-testid, whatever the app's test-id attribute is.
-SUBMIT_BUTTON = '[data-testid="hosted-payment-submit-button"]'
+# Stripe's page carries Stripe's own test ids: always data-testid, whatever the app's attribute is.
+STRIPE_TEST_ID = "data-testid"
 
 
 class EmbeddedCheckoutPage:
@@ -97,7 +96,7 @@ class StripeCheckoutPage:
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.card_method = page.locator(f'[data-testid="{self.CARD_METHOD}"]')
+        self.card_method = page.locator(f'[{STRIPE_TEST_ID}="{self.CARD_METHOD}"]')
         self.email = self._named(self.EMAIL)
         self.card_number = self._named(self.CARD_NUMBER)
         self.expiry = self._named(self.EXPIRY)
@@ -105,7 +104,7 @@ class StripeCheckoutPage:
         self.name = self._named(self.NAME)
         self.country = page.locator(f"select[name={self.COUNTRY}]")
         self.postal_code = self._named(self.POSTAL_CODE)
-        self.pay_button = page.locator(SUBMIT_BUTTON)
+        self.pay_button = page.locator(f'[{STRIPE_TEST_ID}="{self.SUBMIT}"]')
 
     def _named(self, name: str) -> Locator:
         return self.page.locator(f"input[name={name}]")

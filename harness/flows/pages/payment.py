@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
 from .checkout import Card, CheckoutPage
-from .hosted_checkout import SUBMIT_BUTTON, EmbeddedCheckoutPage, StripeCheckoutPage
+from .hosted_checkout import EmbeddedCheckoutPage, StripeCheckoutPage
 
 
 class PaymentForm(Protocol):
@@ -18,19 +20,22 @@ class PaymentForm(Protocol):
     def expect_declined(self, message: str) -> None: ...
 
 
-def payment_form(page: Page) -> PaymentForm:
-    """The form this page shows, told apart by what it shows, once one is there.
+# A hosted Checkout page's path, on Stripe's host, a custom Checkout domain or the embedded Stripe's.
+HOSTED_PATH = re.compile(r"/c/pay/cs_")
 
-    Stripe's host in the URL: Stripe's hosted Checkout page. Else the hosted
-    page's Pay button (Stripe's ``data-testid="hosted-payment-submit-button"``,
-    which the embedded page copies): the embedded hosted page. Else the app's
-    card element (PaymentIntents).
+
+def payment_form(page: Page) -> PaymentForm:
+    """The form this page shows, once one is there, told apart by its URL.
+
+    A hosted Checkout page's URL (``/c/pay/cs_…``): the embedded Stripe's page
+    where its labelled form shows, else Stripe's. Any other page: the app's card
+    element (PaymentIntents), found through the app's test-id attribute.
     """
     card_form = CheckoutPage(page)
-    hosted = page.locator(SUBMIT_BUTTON)
-    expect(card_form.card_element.or_(hosted).first).to_be_visible()
-    if StripeCheckoutPage.serves(page.url):
-        return StripeCheckoutPage(page)
-    if hosted.count():
-        return EmbeddedCheckoutPage(page)
-    return card_form
+    embedded = EmbeddedCheckoutPage(page)
+    stripes = StripeCheckoutPage(page)
+    # Whichever comes first: the app's card element, or a hosted page's form (the app redirects there).
+    expect(card_form.card_element.or_(embedded.form).or_(stripes.pay_button).first).to_be_visible()
+    if not HOSTED_PATH.search(urlsplit(page.url).path):
+        return card_form
+    return embedded if embedded.form.is_visible() else stripes
