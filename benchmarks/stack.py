@@ -17,12 +17,11 @@ from playwright.sync_api import Browser, sync_playwright
 from benchmarks.figures import Figure, Part, Target, percentile
 from benchmarks.machine import MemorySampler, children_map, tree
 from benchmarks.target import Bench
-from harness.config.contract import AppContract
 from harness.engine.browsers import find_chromium, launch_args
 from harness.engine.identity import new_run_id
 from harness.engine.personas import Personas, TestUser
 from harness.flows.pages import ChatPage
-from harness.flows.steps import ChatProbe, delivery_ms
+from harness.flows.steps import delivery_ms
 from harness.stack.embedded import EmbeddedStack, processes
 from harness.stack.postgres import free_port
 from harness.store.postgres import PostgresStore
@@ -131,10 +130,10 @@ def _chat(browser: Browser, app_url: str, customer: TestUser, mechanic: TestUser
         page.wait_for_url(lambda url: "/login" not in url)
         chats.append(ChatPage(page).open(session_id))
     for chat in chats:
-        chat.wait_until_subscribed()
-    probe = ChatProbe.of(ChatPage, AppContract().test_id_attribute)  # the reference app's test ids
+        ChatPage.ready().wait(chat.page)
+    probe = ChatPage.probe()  # the reference app's test ids
     for i in range(MESSAGES):
-        sender, receiver, text = chats[i % 2], chats[(i + 1) % 2], f"message {i}"
+        sender, receiver, text = chats[i % 2], chats[(i + 1) % 2], f"message {i:04d}"
         delivery_ms(sender.page, receiver.page, text, lambda: sender.send(text), probe)  # noqa: B023
 
 

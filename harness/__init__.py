@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from harness.engine.handle import Pitstop
     from harness.engine.mechanics import MechanicFactory, NewMechanic
     from harness.engine.personas import TestUser
+    from harness.flows.finding import Find
     from harness.flows.pages import (
         Card,
         ChatPage,
@@ -45,7 +46,9 @@ if TYPE_CHECKING:
         SuccessPage,
         Vehicle,
     )
-    from harness.flows.steps import ChatProbe, Flows, card, delivery_ms, plan, vehicle
+    from harness.flows.probe import ChatProbe, delivery_ms
+    from harness.flows.readiness import Ready
+    from harness.flows.steps import Flows, card, plan, vehicle
 
 # Each public name, and the module that holds it.
 _HOMES = {
@@ -54,7 +57,10 @@ _HOMES = {
     "NewMechanic": "harness.engine.mechanics",  # what a `pitstop_make_mechanic` factory is given
     "MechanicFactory": "harness.engine.mechanics",
     "AppContract": "harness.config.contract",
-    **dict.fromkeys(("Flows", "ChatProbe", "delivery_ms", "plan", "vehicle", "card"), "harness.flows.steps"),
+    **dict.fromkeys(("Flows", "plan", "vehicle", "card"), "harness.flows.steps"),
+    **dict.fromkeys(("ChatProbe", "delivery_ms"), "harness.flows.probe"),
+    "Ready": "harness.flows.readiness",
+    "Find": "harness.flows.finding",
     **dict.fromkeys(
         (
             "Card",
@@ -86,6 +92,7 @@ __all__ = [
     "CustomerDashboard",
     "EmbeddedCheckoutPage",
     "ExitCode",
+    "Find",
     "Flows",
     "IntakePage",
     "LoginPage",
@@ -97,6 +104,7 @@ __all__ = [
     "PitstopError",
     "Plan",
     "PricingPage",
+    "Ready",
     "Refused",
     "StripeCheckoutPage",
     "SuccessPage",

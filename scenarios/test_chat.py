@@ -13,6 +13,6 @@ def test_a_user_who_is_not_a_participant_cannot_join_the_chat(
 ) -> None:
     live = pitstop.seed("live_session", customer, mechanic=mechanic)
 
-    pitstop_flows.expect_chat_refused(second_mechanic, {"id": live["session_id"]})
+    pitstop_flows.expect_chat_refused(second_mechanic, live)
 
-    pitstop.cleanup.force_cancel(live["session_id"])
+    pitstop.cleanup.force_cancel(live["id"])

@@ -24,6 +24,7 @@ from harness.cli import scenarios as cli_scenarios
 from harness.config.contract import AppContract
 from harness.engine.data import load
 from harness.flows.pages import EmbeddedCheckoutPage, payment_form
+from harness.flows.probe import delivery_ms
 from harness.flows.steps import Flows
 from harness.stack.embedded import STRIPE_SECRET_KEY, EmbeddedStack, StackInfo
 from tests.browser_pages import fresh_page  # noqa: F401 (the fixture ``page``)
@@ -35,6 +36,13 @@ EXAMPLES = Path(__file__).parent / "examples"
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackInfo]:
     with EmbeddedStack() as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
+def bare_stack() -> Iterator[StackInfo]:
+    """The reference app's classic pages without a single test id (``APP_UI=bare``)."""
+    with EmbeddedStack(app_ui="bare") as info:
         yield info
 
 
@@ -236,16 +244,6 @@ def test_the_payment_page_is_told_apart_by_its_url(
         playwright.selectors.set_test_id_attribute("data-testid")
 
 
-def test_the_chat_latency_probe_reads_the_configured_test_id_attribute() -> None:
-    flows = Flows(pitstop=None, pages=lambda user: None, contract=AppContract(test_id_attribute="data-test"))  # type: ignore[arg-type]
-    probe = flows.chat_probe()
-    assert (probe.send, probe.messages, probe.body) == (
-        '[data-test="chat-send"]',
-        '[data-test="chat-messages"]',
-        '[data-test="message-body"]',
-    )
-
-
 @pytest.mark.usefixtures("no_target_environment")
 def test_pitstop_demo_applies_the_conftest_of_the_folder_it_runs_from(tmp_path: Path) -> None:
     """As ``pitstop run`` does: the folder is the scenarios' rootdir and its conftest.py applies.
@@ -268,7 +266,7 @@ def test_pitstop_demo_applies_the_conftest_of_the_folder_it_runs_from(tmp_path: 
 
 
 def _signed_in_without_test_ids(browser: Browser, stack: StackInfo, user: Any) -> Page:
-    """A page signed in as ``user`` (a Supabase session), on an app whose pages carry no test ids."""
+    """A page signed in as ``user`` (a Supabase session) on ``stack``, whose pages carry no test ids."""
     from harness.engine import signin
     from harness.store.postgres import PostgresStore
 
@@ -282,20 +280,12 @@ def _signed_in_without_test_ids(browser: Browser, stack: StackInfo, user: Any) -
         session = signin.offline_session(write, secret=stack.jwt_secret, issuer=stack.supabase_url)
     state = signin.storage_state(session, supabase_url=stack.supabase_url, app_url=stack.app_url)
     context = browser.new_context(base_url=stack.app_url, storage_state=state)  # type: ignore[arg-type]
-    page = context.new_page()
-
-    def stripped(route: Any) -> None:
-        response = route.fetch()
-        body = re.sub(r'\sdata-testid="[^"]*"', "", response.text())
-        route.fulfill(response=response, body=body)
-
-    page.route(f"{stack.app_url}/**", stripped)
-    return page
+    return context.new_page()
 
 
 @pytest.mark.parametrize("check", ["no request listed", "chat refused"])
 def test_a_check_that_something_is_absent_fails_on_a_page_without_its_test_ids(
-    browser: Browser, stack: StackInfo, check: str
+    browser: Browser, bare_stack: StackInfo, check: str
 ) -> None:
     """Without the test ids, 'the request is not listed' and 'no chat is shown' would hold of any page:
     each first finds what it looks in, and fails naming the step to override."""
@@ -304,12 +294,14 @@ def test_a_check_that_something_is_absent_fails_on_a_page_without_its_test_ids(
     from harness.store.postgres import PostgresStore
     from tests.seeding import Seeder
 
-    with PostgresStore(database_url=stack.database_url) as store:
+    with PostgresStore(database_url=bare_stack.database_url) as store:
         personas = Personas(run_id=f"absent{len(check)}", worker_id="t")
         mechanic = personas.create(store, "mechanic", "mechanic")
         customer = personas.create(store, "customer", "customer")
         other = Seeder(store.connection).session(Seeder(store.connection).user(), status="waiting")
-    page = _signed_in_without_test_ids(browser, stack, mechanic if check == "no request listed" else customer)
+    page = _signed_in_without_test_ids(
+        browser, bare_stack, mechanic if check == "no request listed" else customer
+    )
     try:
         if check == "no request listed":
             dashboard = MechanicDashboard(page).open()
@@ -326,50 +318,161 @@ def test_a_check_that_something_is_absent_fails_on_a_page_without_its_test_ids(
 # -- the chat-latency probe -------------------------------------------------------------------------
 
 # Two pages of one origin that chat over a BroadcastChannel: Enter sends (no button is clicked).
+# Two pages of one origin that chat over a BroadcastChannel, with no test ids and no send button:
+# Enter in the box sends. Also a page with the same chat under the app's test ids (data-qa) and a button.
 ENTER_CHAT = """<!doctype html><title>chat</title>
-<input id="box"><ul class="messages"></ul>
+<label>Message <input id="box"></label><ul aria-label="Messages"></ul>
 <script>
 const channel = new BroadcastChannel('chat');
 const show = text => {
   const item = document.createElement('li');
-  item.innerHTML = '<span class="body"></span>';
-  item.firstChild.textContent = text;
-  document.querySelector('.messages').append(item);
+  item.textContent = text;
+  document.querySelector('ul').append(item);
 };
 channel.onmessage = e => show(e.data);
 document.getElementById('box').addEventListener('keydown', e => {
   if (e.key === 'Enter') { channel.postMessage(e.target.value); show(e.target.value); e.target.value = ''; }
 });
 </script>"""
+BUTTON_CHAT = """<!doctype html><title>chat</title>
+<textarea data-qa="chat-input"></textarea><button data-qa="chat-send">Send</button>
+<ol data-qa="chat-messages"></ol>
+<script>
+const channel = new BroadcastChannel('button-chat');
+const show = text => {
+  const item = document.createElement('li');
+  item.textContent = text;
+  document.querySelector('ol').append(item);
+};
+channel.onmessage = e => show(e.data);
+document.querySelector('button').addEventListener('click', () => {
+  const box = document.querySelector('textarea');
+  channel.postMessage(box.value); show(box.value); box.value = '';
+});
+</script>"""
 
 
-def test_the_chat_probe_measures_an_app_that_sends_on_enter(browser: Browser) -> None:
-    from harness.flows.steps import ChatProbe, delivery_ms
-
+@pytest.fixture
+def two_chat_pages(browser: Browser) -> Iterator[tuple[Page, Page, Any]]:
+    """Two pages of one chat at http://chat.test/ (Enter) or /button (its test ids), and a page maker."""
     context = browser.new_context()
+    bodies = {"http://chat.test/": ENTER_CHAT, "http://chat.test/button": BUTTON_CHAT}
+    context.route(
+        "http://chat.test/**",
+        lambda route: route.fulfill(content_type="text/html", body=bodies[route.request.url]),
+    )
     try:
-        context.route(
-            "http://chat.test/", lambda route: route.fulfill(content_type="text/html", body=ENTER_CHAT)
-        )
-        sender, receiver = context.new_page(), context.new_page()
-        for page in (sender, receiver):
-            page.goto("http://chat.test/")
-        probe = ChatProbe(send="button.send", messages="ul.messages", body=".body")
-
-        def send(text: str) -> None:
-            sender.locator("#box").fill(text)
-            sender.locator("#box").press("Enter")
-
-        latency = delivery_ms(sender, receiver, "over Enter", lambda: send("over Enter"), probe)
-        assert 0 <= latency < 5_000
-        # Sent by the page's own script: neither a click on the probe's send element nor Enter.
-        scripted = "channel.postMessage('scripted')"
-        with pytest.raises(AssertionError, match="saw no send"):
-            delivery_ms(sender, receiver, "scripted", lambda: sender.evaluate(scripted), probe)
-        fresh = context.new_page()  # not armed yet: its list is looked for
-        fresh.goto("http://chat.test/")
-        elsewhere = ChatProbe(send="button.send", messages="ol.none", body=".body")
-        with pytest.raises(Exception, match="no message list"):
-            delivery_ms(sender, fresh, "x", lambda: None, elsewhere)
+        yield context.new_page(), context.new_page(), context.new_page
     finally:
         context.close()
+
+
+def test_the_chat_probe_takes_locators_and_measures_a_send_on_enter(two_chat_pages: Any) -> None:
+    from harness import ChatProbe, delivery_ms
+
+    sender, receiver, new_page = two_chat_pages
+    for page in (sender, receiver):
+        page.goto("http://chat.test/")
+    # No test ids, no send button: the list by its role and name, the box by its label; Enter sends.
+    probe = ChatProbe(
+        messages=lambda page: page.get_by_role("list", name="Messages"),
+        input=lambda page: page.get_by_label("Message", exact=True),
+    )
+
+    def send(text: str) -> None:
+        sender.get_by_label("Message", exact=True).fill(text)
+        sender.get_by_label("Message", exact=True).press("Enter")
+
+    latency = delivery_ms(sender, receiver, "over Enter", lambda: send("over Enter"), probe)
+    assert 0 <= latency < 5_000
+    with pytest.raises(AssertionError, match="already shows 'over Enter'"):
+        delivery_ms(sender, receiver, "over Enter", lambda: send("over Enter"), probe)
+    # Sent by the page's own script: neither a click on a send control nor Enter in the box.
+    with pytest.raises(AssertionError, match="saw no send: Enter was not pressed in"):
+        delivery_ms(
+            sender, receiver, "scripted", lambda: sender.evaluate("channel.postMessage('scripted')"), probe
+        )
+    elsewhere = new_page()
+    elsewhere.goto("http://chat.test/")
+    elsewhere.context.set_default_timeout(1_000)
+    nowhere = ChatProbe(messages="ol.none")
+    with pytest.raises(AssertionError, match=r"no message list \('ol.none'\) on the receiver's page"):
+        delivery_ms(sender, elsewhere, "x", lambda: None, nowhere)
+
+
+def test_the_default_chat_probe_reads_the_configured_test_id_attribute(
+    playwright: Playwright, two_chat_pages: Any
+) -> None:
+    playwright.selectors.set_test_id_attribute("data-qa")  # as the plugin sets it from [tool.pitstop]
+    try:
+        sender, receiver, _ = two_chat_pages
+        for page in (sender, receiver):
+            page.goto("http://chat.test/button")
+        flows = Flows(
+            pitstop=None, pages=lambda user: None, contract=AppContract(test_id_attribute="data-qa")
+        )  # type: ignore[arg-type]
+
+        def send(text: str) -> None:
+            sender.get_by_test_id("chat-input").fill(text)
+            sender.get_by_test_id("chat-send").click()
+
+        assert (
+            0 <= delivery_ms(sender, receiver, "clicked", lambda: send("clicked"), flows.chat_probe()) < 5_000
+        )
+    finally:
+        playwright.selectors.set_test_id_attribute("data-testid")
+
+
+# -- readiness: a state the page shows, or an event it saw ------------------------------------------
+
+
+def test_readiness_waits_on_a_frame_a_response_a_url_a_locator_or_the_teams_function(
+    browser: Browser, bare_stack: StackInfo
+) -> None:
+    """On the reference app's chat with every test id stripped: each kind of wait, and what each says
+    when what it waits for never comes. An event counts from the page's last navigation, also when it
+    came before the wait (during an earlier step)."""
+    from harness import Ready
+    from harness.engine.personas import Personas
+    from harness.store.postgres import PostgresStore
+    from tests.seeding import Seeder
+
+    with PostgresStore(database_url=bare_stack.database_url) as store:
+        personas = Personas(run_id="ready", worker_id="t")
+        customer = personas.create(store, "customer", "customer")
+        mechanic = personas.create(store, "mechanic", "mechanic")
+        seeded = Seeder(store.connection).full_session(customer.id, mechanic.id, status="live")
+    page = _signed_in_without_test_ids(browser, bare_stack, customer)
+    page.set_default_timeout(2_000)
+    chat = f"/session/{seeded.session}"
+
+    def subscribed(payload: str | bytes) -> bool:
+        return json.loads(payload).get("type") == "ready"
+
+    try:
+        frame = Ready.frame(subscribed, timeout_ms=1_500)
+        response = Ready.response(lambda r: r.url.endswith(chat) and r.status == 200, timeout_ms=1_500)
+        for wait in (frame, response):
+            wait.arm(page)
+        page.goto(chat)
+        page.get_by_role("button", name="Send").wait_for()  # the frame may well have come by now
+        frame.wait(page)
+        response.wait(page)
+        Ready.url(re.compile(re.escape(chat) + "$")).wait(page)
+        Ready.shown(lambda p: p.get_by_role("button", name="Send")).wait(page)
+        Ready.attribute("#chat", "data-status", "live").wait(page)
+        given: list[Page] = []
+        Ready.when(given.append).wait(page)
+        assert given == [page]
+
+        page.goto("/healthz")  # no chat, no socket: what came before this navigation no longer counts
+        with pytest.raises(AssertionError, match=r"no WebSocket frame matching .*subscribed within 1500 ms"):
+            frame.wait(page)
+        with pytest.raises(AssertionError, match="no HTTP response matching"):
+            response.wait(page)
+        with pytest.raises(AssertionError, match=r"the page stayed at .*/healthz"):
+            Ready.url(re.compile(re.escape(chat) + "$")).wait(page)
+        with pytest.raises(AssertionError, match="not ready: 'role=button' is not shown"):
+            Ready.shown("role=button").wait(page)
+    finally:
+        page.context.close()

@@ -163,6 +163,43 @@ def test_every_named_state_seeds_and_fills_every_required_column(dispatch: Postg
         run.release_users()
 
 
+def test_every_session_pitstop_gives_carries_what_a_page_shows_in_one_shape(dispatch: PostgresStore) -> None:
+    """Seeded, looked up and active sessions: the same keys, read through the store on the app's own
+    tables (visits, callouts, fleet mechanics linked to sign-in users)."""
+    with running(dispatch) as run:
+        customer, mechanic = run.user("customer"), run.user("mechanic")
+        pitstop = Pitstop(run)
+        live = pitstop.seed("live_session", customer, mechanic=mechanic)
+        assert live == pitstop.session(live["id"]) == pitstop.active_session(customer)
+        [(visit_logged, fleet_email)] = rows(
+            dispatch,
+            "select v.logged_at, f.email from dispatch.visits v"
+            " join dispatch.fleet f on f.fleet_id = v.driver where v.visit_id = %s",
+            UUID(live["id"]),
+        )
+        assert (live["session_id"], live["status"], live["row"]["stage"]) == (
+            live["id"],
+            "on_site",
+            "on_site",
+        )
+        assert live["created_at"] == visit_logged.isoformat()
+        assert live["customer_id"] == str(customer.id)
+        assert live["customer"] == {"id": str(customer.id), "email": customer.email, "name": customer.name}
+        # The mechanic as the fleet table keeps it, named as its sign-in user.
+        assert live["mechanic_id"] == str(mechanic.id)
+        assert live["mechanic"] == {"id": str(mechanic.id), "email": fleet_email, "name": mechanic.name}
+        # The request is the callout of the visit; no plan column in this app's sessions.
+        assert live["request"]["visit"] == live["id"] and live["request"]["phase"] == "taken"
+        assert live["request_id"] == live["request"]["callout_id"]
+        assert live["plan"] is None and "plan" not in live["row"]
+
+        completed = pitstop.seed("completed_session", customer, mechanic=mechanic)
+        assert set(completed) == set(live) and completed["status"] == "closed"
+        with pytest.raises(Exception, match="no session 00000000-0000-4000-8000-000000000000"):
+            pitstop.session("00000000-0000-4000-8000-000000000000")
+        run.release_users()
+
+
 def test_a_mechanic_without_a_sign_in_user_is_no_participant(dispatch: PostgresStore) -> None:
     with running(dispatch) as run:
         customer, mechanic = run.user("customer"), run.user("mechanic")

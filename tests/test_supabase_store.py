@@ -148,6 +148,19 @@ def test_recorded_active_sessions_and_user_rows_call_their_rpcs(store: SupabaseS
     assert {s["id"] for s in rows["sessions"]} == {str(rec.LIVE), str(rec.ENDED)}
 
 
+def test_recorded_sessions_are_read_by_their_ids_in_one_shape(store: SupabaseStore) -> None:
+    with playing("sessions"):
+        ended, live = store.sessions([rec.ENDED, rec.LIVE])  # in the order they were made
+    assert (ended["id"], ended["status"], live["id"], live["status"]) == (
+        str(rec.ENDED),
+        "completed",
+        str(rec.LIVE),
+        "live",
+    )
+    assert live["mechanic"]["email"] == "mechanic-gw0-rec@pitstop.test"
+    assert live["request"]["id"] == live["request_id"] and live["plan"] == live["row"]["plan"] == "Quick Chat"
+
+
 # -- test users through auth.admin -------------------------------------------------
 
 
@@ -393,5 +406,5 @@ def test_only_service_role_may_call_the_wrappers(postgres_db_url: str) -> None:
             " has_function_privilege('service_role', p.oid, 'execute')"
             " from pg_proc p where p.proname like 'pitstop\\_%' and p.pronamespace = 'public'::regnamespace"
         ).fetchall()
-    assert len(rows) == 14
+    assert len(rows) == 15
     assert all(row[1:] == (False, False, True) for row in rows), rows

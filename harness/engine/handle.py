@@ -9,6 +9,7 @@ import time
 import urllib.error
 from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
 
 from harness.config.payments import PaymentValues
 from harness.engine import signin
@@ -179,14 +180,31 @@ class Pitstop:
         )
         if seeded is None:
             raise PitstopError(f"refusing to seed {state}: its users must be test users")
-        return seeded
+        return self.session(seeded["session_id"])
+
+    @_test_facing
+    def session(self, session_id: str | UUID) -> JSON:
+        """A session as a step sees it, read through the store: the shape every session pitstop
+        gives has (``seed``, ``active_session``, ``pay_by_webhook``, ``Flows.paid_session``).
+
+        ``id`` (and ``session_id``, the same), ``status``, ``created_at``, ``row`` (the session's row
+        as the app keeps it: its plan among its columns), ``request_id`` and ``request`` (the newest
+        row of its request, or of its queue), ``customer_id`` and ``customer``, ``mechanic_id`` and
+        ``mechanic`` (``{"id", "email", "name"}``, the name as the user's metadata holds it; None
+        without one), and ``plan`` (the row's ``plan`` column, where it has one), so that a step can
+        find the session's row on a page by what the user sees.
+        """
+        found = self.run.cleanup().store.sessions([UUID(str(session_id))])
+        if not found:
+            raise PitstopError(f"no session {session_id} in the target")
+        return found[0]
 
     @_test_facing
     def active_session(self, user: TestUser, *, timeout_s: float = WAIT_S) -> JSON:
         """Wait (bounded) until ``user`` has a pending, waiting or live session; return the newest.
 
         The two-actor wait of a payment: the mechanic looks only once the
-        session row exists. Carries ``id``, ``status`` and ``request_id``.
+        session row exists. As ``session`` gives it.
         """
         deadline = time.monotonic() + timeout_s
         while True:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from playwright.sync_api import Locator, Page
@@ -61,42 +60,12 @@ from .pages import (
     payment_form,
 )
 from .pages.contract import SessionStatus
+from .probe import ChatProbe, delivery_ms
+from .readiness import Ready
 
 # A session as the harness reads it from the database: ``id``, ``status``,
 # ``request_id`` (and ``payment_intent_id`` when paid through the Stripe API).
 Session = dict[str, Any]
-
-# Records when a message is sent (sender) and first shown (receiver), both on
-# the browser's clock, so that the latency is measured browser to browser. A send
-# is a click on the send element or Enter in the page (apps send either way).
-# Installed once per page: later calls find it armed.
-_ARM_SENDER = """send => {
-  window.__pitstopSent = undefined;
-  if (window.__pitstopSenderArmed) return;
-  window.__pitstopSenderArmed = true;
-  const sent = () => { window.__pitstopSent = Date.now(); };
-  document.addEventListener('click', e => {
-    if (e.target.closest && e.target.closest(send)) sent();
-  }, {capture: true});
-  document.addEventListener('keydown', e => {
-    if (e.key === 'Enter' && !e.shiftKey) sent();
-  }, {capture: true});
-}"""
-_ARM_RECEIVER = """probe => {
-  if (window.__pitstopSeen) return;
-  const list = document.querySelector(probe.messages);
-  if (!list) {
-    throw new Error(`pitstop's chat probe: no message list (${probe.messages}) on the receiver's page`);
-  }
-  window.__pitstopSeen = {};
-  const look = () => {
-    for (const body of list.querySelectorAll(probe.body)) {
-      if (!(body.textContent in window.__pitstopSeen)) window.__pitstopSeen[body.textContent] = Date.now();
-    }
-  };
-  new MutationObserver(look).observe(list, {childList: true, subtree: true});
-  look();
-}"""
 
 
 def plan(name: str) -> Plan:
@@ -116,43 +85,6 @@ def card(name: str = "visa") -> Card:
 
 # For the methods whose parameters bear these names.
 _default_plan, _default_vehicle, _default_card = plan, vehicle, card
-
-
-@dataclass(frozen=True)
-class ChatProbe:
-    """CSS selectors the chat-latency probe watches: the send button, the message list, a message's text."""
-
-    send: str
-    messages: str
-    body: str
-
-    @classmethod
-    def of(cls, chat: type[ChatPage], attribute: str) -> ChatProbe:
-        """The probe of a chat page object: its ``SEND``, ``MESSAGES`` and ``BODY`` test ids, by attribute."""
-        return cls(
-            send=f'[{attribute}="{chat.SEND}"]',
-            messages=f'[{attribute}="{chat.MESSAGES}"]',
-            body=f'[{attribute}="{chat.BODY}"]',
-        )
-
-
-def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None], probe: ChatProbe) -> float:
-    """Run ``send`` (which sends ``text``, new to this chat) and wait until ``receiver`` shows it; the ms.
-
-    Measured browser to browser: from the send in one page (a click on ``probe.send``, or Enter) to the
-    message appearing in the other, both on the browser's clock.
-    """
-    receiver.evaluate(_ARM_RECEIVER, {"messages": probe.messages, "body": probe.body})
-    sender.evaluate(_ARM_SENDER, probe.send)
-    send()
-    seen = receiver.wait_for_function("t => window.__pitstopSeen && window.__pitstopSeen[t]", arg=text)
-    sent = sender.evaluate("() => window.__pitstopSent")
-    if sent is None:
-        raise AssertionError(
-            f"pitstop's chat probe saw no send: nothing matching {probe.send} was clicked and Enter was not "
-            "pressed on the sender's page; give Flows.chat_probe the app's send element"
-        )
-    return float(seen.json_value()) - float(sent)
 
 
 # How a failure names the step it happened in (the innermost one: a step that calls steps names the one
@@ -217,8 +149,10 @@ class Flows:
         self.contract = contract
 
     def page(self, user: TestUser) -> Page:
-        """The user's signed-in page in this test (made on first use)."""
-        return self.pages(user)
+        """The user's signed-in page in this test (made on first use; the readiness waits armed on it)."""
+        page = self.pages(user)
+        self._chat_ready.arm(page)
+        return page
 
     # -- signing in ---------------------------------------------------------------------
 
@@ -329,7 +263,7 @@ class Flows:
     def join(self, customer: TestUser) -> None:
         """From the dashboard, Join Session: into the live session's chat, subscribed."""
         CustomerDashboard(self.page(customer)).join_session()
-        ChatPage(self.page(customer)).wait_until_subscribed()
+        self._chat_ready.wait(self.page(customer))
 
     def expect_history(self, customer: TestUser, session: Session, status: str) -> None:
         """The dashboard's history lists ``session`` with ``status`` (opens the dashboard)."""
@@ -393,7 +327,7 @@ class Flows:
         chat = ChatPage(self.page(user))
         if not chat.is_open(str(session["id"])):
             chat.open(str(session["id"]))
-        chat.wait_until_subscribed()
+        self._chat_ready.wait(self.page(user))
 
     def expect_chat_refused(self, user: TestUser, session: Session) -> None:
         """Opening the session's chat is refused to ``user`` (not a participant), and shows no chat."""
@@ -421,8 +355,17 @@ class Flows:
         ChatPage(self.page(user)).expect_ended(self.COMPLETED)
 
     def chat_probe(self) -> ChatProbe:
-        """What the chat-latency probe watches in a chat page, through the configured test-id attribute."""
-        return ChatProbe.of(ChatPage, self.contract.test_id_attribute)
+        """Where the chat-latency probe looks in a chat page: the message list, the send control, the box."""
+        return ChatPage.probe()
+
+    def chat_ready(self) -> Ready:
+        """How ``join`` and ``open_chat`` know the chat is subscribed (a page state, or an event it saw)."""
+        return ChatPage.ready()
+
+    @functools.cached_property
+    def _chat_ready(self) -> Ready:
+        # One per Flows (one per test): an event wait records what each page received from its first use.
+        return self.chat_ready()
 
     def say(self, sender: TestUser, receiver: TestUser, text: str) -> float:
         """``sender`` sends ``text`` (new to this chat); ms until ``receiver``'s chat shows it.

@@ -60,7 +60,7 @@ WEBHOOK_EVENTS_BY_KIND = {
 # The reference app's UIs (its APP_UI; harness/stack/reference_app/ui.py): a test and demo setting, from
 # PITSTOP_APP_UI when not given. The second pays by Checkout Session only.
 APP_UI_ENV = "PITSTOP_APP_UI"
-APP_UIS = ("classic", "second")
+APP_UIS = ("classic", "bare", "second")
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,9 @@ class ApiStore(Closing):
     def active_sessions(self, user_ids: list[UUID]) -> list[JSON]:
         raise self._unsupported("listing a user's active sessions")
 
+    def sessions(self, session_ids: list[UUID]) -> list[JSON]:
+        raise self._unsupported("reading sessions")
+
     def user_rows(self, user_ids: list[UUID]) -> JSON:
         raise self._unsupported("reading a user's rows")
 

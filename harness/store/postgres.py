@@ -260,6 +260,9 @@ class PostgresStore(Closing):
     def active_sessions(self, user_ids: list[UUID]) -> list[JSON]:
         return self._call_list("select pitstop.active_sessions(%s::uuid[])", (user_ids,))
 
+    def sessions(self, session_ids: list[UUID]) -> list[JSON]:
+        return self._call_list("select pitstop.sessions(%s::uuid[])", (session_ids,))
+
     def user_rows(self, user_ids: list[UUID]) -> JSON:
         return self._call("select pitstop.user_rows(%s::uuid[])", (user_ids,))
 

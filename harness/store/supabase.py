@@ -207,6 +207,11 @@ class SupabaseStore(Closing):
             list[JSON], self._rpc_value("pitstop_active_sessions", {"p_user_ids": [str(u) for u in user_ids]})
         )
 
+    def sessions(self, session_ids: list[UUID]) -> list[JSON]:
+        return cast(
+            list[JSON], self._rpc_value("pitstop_sessions", {"p_session_ids": [str(s) for s in session_ids]})
+        )
+
     def user_rows(self, user_ids: list[UUID]) -> JSON:
         return self._rpc("pitstop_user_rows", {"p_user_ids": [str(u) for u in user_ids]})
 

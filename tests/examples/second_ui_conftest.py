@@ -132,12 +132,11 @@ class SecondUIFlows(Flows):
         expect(self.page(user).get_by_text("This session is over")).to_be_visible()
         expect(self.page(user).get_by_test_id("room")).to_have_attribute("data-status", self.COMPLETED)
 
-    def chat_probe(self):
-        test_id = self.contract.test_id_attribute  # "data-test"
+    def chat_probe(self):  # test ids through [tool.pitstop] test_id_attribute ("data-test")
         return ChatProbe(
-            send=f'[{test_id}="room-post"]',
-            messages=f'[{test_id}="room-log"]',
-            body=f'[{test_id}="line-text"]',
+            messages=lambda page: page.get_by_test_id("room-log"),
+            send=lambda page: page.get_by_role("button", name="Post"),
+            input=lambda page: page.get_by_label("Message"),
         )
 
 

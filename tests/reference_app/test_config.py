@@ -88,7 +88,7 @@ def test_the_ui_is_read_from_the_environment_and_the_second_pays_by_checkout_ses
     assert (
         Config.from_env({**BASE, "APP_UI": "Second", "PAYMENT_KIND": "checkout_session"}).app_ui == "second"
     )
-    with pytest.raises(ConfigError, match="APP_UI is 'modern': use one of classic, second"):
+    with pytest.raises(ConfigError, match="APP_UI is 'modern': use one of classic, bare, second"):
         Config.from_env({**BASE, "APP_UI": "modern"})
     with pytest.raises(ConfigError, match="set PAYMENT_KIND=checkout_session"):
         Config.from_env({**BASE, "APP_UI": "second"})

@@ -4,6 +4,8 @@ import re
 
 from playwright.sync_api import Locator, Page, Response, expect
 
+from ..probe import ChatProbe
+from ..readiness import Ready
 from .contract import Attribute, HttpStatus, Route, TestId
 
 
@@ -59,9 +61,19 @@ class ChatPage:
         path = self.ROUTE.format(session_id=session_id)
         expect(self.page).to_have_url(re.compile(re.escape(path) + "$"), timeout=timeout)
 
-    def wait_until_subscribed(self) -> None:
-        """The server has subscribed this page to the session's channel and sent its history."""
-        expect(self.root).to_have_attribute(self.READY, "true")
+    @classmethod
+    def ready(cls) -> Ready:
+        """The server has subscribed the page to the session's channel and sent its history."""
+        return Ready.attribute(lambda page: page.get_by_test_id(cls.ROOT), cls.READY, "true")
+
+    @classmethod
+    def probe(cls) -> ChatProbe:
+        """Where the chat-latency probe looks: the message list, the send button, the message box."""
+        return ChatProbe(
+            messages=lambda page: page.get_by_test_id(cls.MESSAGES),
+            send=lambda page: page.get_by_test_id(cls.SEND),
+            input=lambda page: page.get_by_test_id(cls.INPUT),
+        )
 
     def expect_refused(self, response: Response | None) -> None:
         """Opening the chat was refused: the refusal is shown (found first), and no chat is. A page

@@ -15,7 +15,7 @@ LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 # hosted page (a Checkout Session), as most Next.js apps do.
 PAYMENT_KINDS = ("payment_intent", "checkout_session")
 # Which pages the app serves (reference_app/ui.py): the classic ones, or the second UI's.
-APP_UIS = ("classic", "second")
+APP_UIS = ("classic", "bare", "second")
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from harness.stack.reference_app.routers import (
     updates,
     webhooks,
 )
-from harness.stack.reference_app.ui import UIS
+from harness.stack.reference_app.ui import UIS, WithoutTestIds
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def create_app(config: Config | None = None) -> FastAPI:
     config = config or Config.from_env()
     ui = UIS[config.app_ui]
     templates = Jinja2Templates(directory=ui.templates)  # autoescape is on for .html
+    if not ui.test_ids:
+        templates.env.add_extension(WithoutTestIds)
     pool = create_pool(config.database_url)
     state = AppState(
         config=config,

@@ -1,4 +1,4 @@
-"""The app's UIs: one server, two sets of pages, chosen by ``APP_UI`` (``classic`` or ``second``).
+"""The app's UIs: one server, three sets of pages, chosen by ``APP_UI`` (``classic``, ``bare``, ``second``).
 
 A UI is a template folder and the paths it serves its pages at. The routers
 declare every page at its classic path; ``UI.routes`` maps a classic path to
@@ -14,16 +14,23 @@ differ (``tests/examples/second_ui_conftest.py``): other paths, other wording,
 test ids under ``data-test`` with other values, and Checkout Session payments
 only (it has no card page). Its templates are ``templates_second/``; a template
 it lacks (the admin page) is the classic one.
+
+The bare UI is the classic one as most apps render it: without a single test id.
+Its templates lose every ``data-testid`` attribute as they load (``WithoutTestIds``),
+the ``<template>`` rows the scripts clone included, so no page ever shows one.
+It proves that pitstop adopts such an app (``tests/examples/no_test_ids_conftest.py``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from jinja2.ext import Extension
 
 HERE = Path(__file__).parent
 HOME_BY_ROLE = {
@@ -39,6 +46,7 @@ class UI:
     name: str
     templates: tuple[Path, ...]  # searched in order
     routes: Mapping[str, str | None]  # a page's classic path -> this UI's (None: not served)
+    test_ids: bool = True  # False: the pages carry none (WithoutTestIds)
 
     def path(self, classic: str, **params: object) -> str:
         """Where this UI serves the page of ``classic`` (a classic route), its ``{params}`` filled in."""
@@ -77,7 +85,17 @@ class UI:
         return moved
 
 
+class WithoutTestIds(Extension):
+    """A template's source without its ``data-testid`` attributes (``{{ … }}`` in a value holds no quote)."""
+
+    ATTRIBUTE = re.compile(r'\s+data-testid="[^"]*"')
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return self.ATTRIBUTE.sub("", source)
+
+
 CLASSIC = UI("classic", (HERE / "templates",), {})
+BARE = UI("bare", CLASSIC.templates, {}, test_ids=False)
 SECOND = UI(
     "second",
     (HERE / "templates_second", HERE / "templates"),
@@ -94,4 +112,4 @@ SECOND = UI(
         "/session/{session_id}": "/room/{session_id}",
     },
 )
-UIS = {ui.name: ui for ui in (CLASSIC, SECOND)}
+UIS = {ui.name: ui for ui in (CLASSIC, BARE, SECOND)}
