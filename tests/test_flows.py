@@ -476,3 +476,30 @@ def test_readiness_waits_on_a_frame_a_response_a_url_a_locator_or_the_teams_func
             Ready.shown("role=button").wait(page)
     finally:
         page.context.close()
+
+
+def test_the_bare_ui_renders_no_test_id_anywhere(browser: Browser, bare_stack: StackInfo) -> None:
+    """Every page the scenarios visit, and the rows its scripts add from their templates."""
+    from harness.engine.personas import Personas
+    from harness.store.postgres import PostgresStore
+    from tests.seeding import Seeder
+
+    with PostgresStore(database_url=bare_stack.database_url) as store:
+        personas = Personas(run_id="bare", worker_id="t")
+        customer = personas.create(store, "customer", "customer")
+        mechanic = personas.create(store, "mechanic", "mechanic")
+        seeded = Seeder(store.connection).full_session(customer.id, mechanic.id, status="live")
+    pages = {
+        customer: ["/customer/dashboard", "/onboarding/pricing", "/onboarding/intake?plan=quick-chat"],
+        mechanic: ["/mechanic/dashboard", f"/session/{seeded.session}"],
+    }
+    for user, paths in pages.items():
+        page = _signed_in_without_test_ids(browser, bare_stack, user)
+        try:
+            for path in paths:
+                page.goto(path)
+                assert "data-testid" not in page.content(), path
+                templates = page.eval_on_selector_all("template", "ts => ts.map(t => t.innerHTML).join('')")
+                assert "data-testid" not in templates, path
+        finally:
+            page.context.close()

@@ -1,9 +1,10 @@
 """No shipped scenario passes on pages it cannot read: the proof over all of them.
 
-The eight scenarios run (``pitstop run``) against the reference app with ``test_id_attribute`` set to a
-name the app never renders and only ``Flows.sign_in`` overridden (tests/examples/sign_in_only_conftest.py):
-each scenario looks at a page, so each must fail, and its failure must name the step that found nothing
-(the step to override). A check that passed here would be one that cannot fail on an app without hooks.
+The eight scenarios run (``pitstop run``) against the reference app's second UI (other paths and
+wording than the defaults guess) with ``test_id_attribute`` set to a name the app never renders and
+only ``Flows.sign_in`` overridden (tests/examples/sign_in_only_conftest.py): each scenario looks at a
+page, so each must fail, and its failure must name the step that found nothing (the step to
+override). A check that passed here would be one that cannot fail on an app without hooks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ WAIT_S = 240
 
 PYPROJECT = """
 [tool.pitstop]
+customer_login_path = "/signin"
+mechanic_login_path = "/signin"
 test_id_attribute = "data-pitstop-never-rendered"
+
+[tool.pitstop.payments]
+kind = "checkout_session"
 """
 
 # Each scenario, and the first step of it that reads a page by what the app does not render.
@@ -37,9 +43,12 @@ FIRST_BLIND_STEP = {
 
 
 @pytest.mark.usefixtures("no_target_environment")
-def test_with_only_sign_in_overridden_every_scenario_fails_naming_its_step(pytester: pytest.Pytester) -> None:
+def test_with_only_sign_in_overridden_every_scenario_fails_naming_its_step(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copy(EXAMPLES / "sign_in_only_conftest.py", pytester.path / "conftest.py")
     pytester.makepyprojecttoml(PYPROJECT)
+    monkeypatch.setenv("PITSTOP_APP_UI", "second")
     result = pytester.run(
         sys.executable, "-m", "harness", "run", "-p", "no:randomly", "--pitstop-payment", "webhook",
         "--junitxml", "junit.xml", timeout=WAIT_S,

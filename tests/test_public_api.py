@@ -20,9 +20,16 @@ WAIT_S = 60
 def test_every_public_name_resolves_and_only_those_are_listed() -> None:
     for name in harness.__all__:
         assert getattr(harness, name) is not None, name
-    assert {"Pitstop", "TestUser", "Flows", "ChatProbe", "NewMechanic", "BadInput", "PitstopError"} <= set(
-        harness.__all__
-    )
+    assert {
+        "Pitstop",
+        "TestUser",
+        "Flows",
+        "ChatProbe",
+        "Ready",
+        "NewMechanic",
+        "BadInput",
+        "PitstopError",
+    } <= set(harness.__all__)
     assert {"LoginPage", "ChatPage", "MechanicDashboard", "CheckoutPage"} <= set(harness.__all__)
     with pytest.raises(AttributeError, match="no attribute 'Run'"):
         _ = harness.Run

@@ -63,8 +63,8 @@ from .pages.contract import SessionStatus
 from .probe import ChatProbe, delivery_ms
 from .readiness import Ready
 
-# A session as the harness reads it from the database: ``id``, ``status``,
-# ``request_id`` (and ``payment_intent_id`` when paid through the Stripe API).
+# A session as the harness reads it through the store (``Pitstop.session``: ids, status, the row, the
+# request, the customer's and mechanic's names and emails; ``payment_intent_id`` when paid by API).
 Session = dict[str, Any]
 
 
@@ -85,6 +85,12 @@ def card(name: str = "visa") -> Card:
 
 # For the methods whose parameters bear these names.
 _default_plan, _default_vehicle, _default_card = plan, vehicle, card
+
+
+def _as_listed(session: Session) -> dict[str, str]:
+    """What a list shows of a session (``Pitstop.session``'s shape): the customer's name and the plan."""
+    customer = session.get("customer") or {}
+    return {"customer": str(customer.get("name") or ""), "plan": str(session.get("plan") or "")}
 
 
 # How a failure names the step it happened in (the innermost one: a step that calls steps names the one
@@ -170,7 +176,7 @@ class Flows:
 
     def choose_plan(self, customer: TestUser, plan: Plan) -> None:
         """From the plans, choose ``plan``: the customer is taken to the intake."""
-        PricingPage(self.page(customer)).open().choose(plan["slug"])
+        PricingPage(self.page(customer)).open().choose(plan)
 
     def describe(self, customer: TestUser, vehicle: Vehicle) -> None:
         """Fill in the vehicle and the problem, and go on to the payment."""
@@ -287,12 +293,14 @@ class Flows:
 
     def accept(self, mechanic: TestUser, session: Session) -> None:
         """Accept this session's request from the list: the mechanic lands in its chat."""
-        MechanicDashboard(self.page(mechanic)).accept(str(session["request_id"]))
+        MechanicDashboard(self.page(mechanic)).accept(str(session["request_id"]), **_as_listed(session))
         ChatPage(self.page(mechanic)).expect_open(str(session["id"]))
 
     def accept_button(self, mechanic: TestUser, session: Session) -> Locator:
         """The Accept button of this session's request in the mechanic's list (found, not pressed)."""
-        return MechanicDashboard(self.page(mechanic)).accept_button(str(session["request_id"]))
+        return MechanicDashboard(self.page(mechanic)).accept_button(
+            str(session["request_id"]), **_as_listed(session)
+        )
 
     def press_accept(self, mechanic: TestUser, session: Session) -> None:
         """Press Accept on this session's request and return at once."""

@@ -1,8 +1,9 @@
 """A team's conftest.py that overrides too little: only ``sign_in``, by label and role.
 
-With ``test_id_attribute`` set to a name the app never renders (tests/test_no_vacuous_pass.py), every
-other default step finds nothing it relies on: each scenario that looks at a page must fail, naming its
-step. Short timeouts: a hook that is missing is missing at once.
+For the reference app's second UI (its other paths and wording) with ``test_id_attribute`` set to a
+name the app never renders (tests/test_no_vacuous_pass.py): no default step finds what it relies on,
+neither by test id nor by the role, label or text it guesses, so each scenario that looks at a page
+must fail, naming its step. Short timeouts: a hook that is missing is missing at once.
 """
 
 import pytest
@@ -17,10 +18,10 @@ expect.set_options(timeout=TIMEOUT_MS)
 class SignInOnly(Flows):
     def sign_in(self, page, user):
         page.goto(self.contract.login_path(user.role))
-        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Email address").fill(user.email)
         page.get_by_label("Password").fill(user.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login" not in url, timeout=15_000)
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(lambda url: "/signin" not in url, timeout=15_000)
 
 
 @pytest.fixture(scope="session")

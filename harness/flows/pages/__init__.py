@@ -1,4 +1,5 @@
-"""Page objects: one per page of the app contract, locators by test id, methods that speak intent.
+"""Page objects: one per page of the app contract, locators by test id (else by role, label and text),
+methods that speak intent.
 
 Each declares what it relies on in the app (``contract``): docs/app-contract.md lists it.
 """

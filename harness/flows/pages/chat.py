@@ -6,7 +6,7 @@ from playwright.sync_api import Locator, Page, Response, expect
 
 from ..probe import ChatProbe
 from ..readiness import Ready
-from .contract import Attribute, HttpStatus, Route, TestId
+from .contract import Attribute, By, HttpStatus, Route, TestId
 
 
 class ChatPage:
@@ -19,18 +19,26 @@ class ChatPage:
     )
     STATUS = Attribute("data-status", "on the chat: the session's status, updated without a reload")
     MESSAGES = TestId("chat-messages", "the list of messages (the latency probe watches it)")
-    MESSAGE = TestId("chat-message", "one message")
+    MESSAGE = TestId("chat-message", "one message", by=By.role("listitem|article"))
     BODY = TestId("message-body", "in a message: its text")
     SENDER = TestId("message-sender", "in a message: the sender's name")
-    TIME = TestId("message-time", "in a message: when it was sent")
+    TIME = TestId("message-time", "in a message: when it was sent; else its <time> element")
     DATETIME = Attribute("datetime", "on the message time: an ISO 8601 timestamp")
-    INPUT = TestId("chat-input", "the message box")
+    INPUT = TestId("chat-input", "the message box", by=By.role("textbox", r"message"))
     SEND = TestId(
-        "chat-send", "sends the message (the latency probe takes a click on it, or Enter, as the send)"
+        "chat-send",
+        "sends the message (the latency probe takes a click on it, or Enter, as the send)",
+        by=By.role("button", r"^\s*send\s*$"),
     )
-    ERROR = TestId("chat-error", "why a message was refused")
-    END = TestId("end-session", "the mechanic's End Session button")
-    ENDED = TestId("session-ended", "shown to both once the session ended")
+    ERROR = TestId("chat-error", "why a message was refused", by=By.role("alert"))
+    END = TestId(
+        "end-session", "the mechanic's End Session button", by=By.role("button", r"^\s*end( session)?\s*$")
+    )
+    ENDED = TestId(
+        "session-ended",
+        "shown to both once the session ended",
+        by=By.text(r"session (has )?ended|session is over"),
+    )
     REFUSED = HttpStatus("403", "the chat's answer to a user who is not a participant")
     REFUSAL = TestId("error-message", "on the page that refuses the chat: why")
 
@@ -38,11 +46,11 @@ class ChatPage:
         self.page = page
         self.root = page.get_by_test_id(self.ROOT)
         self.messages = page.get_by_test_id(self.MESSAGE)
-        self.input = page.get_by_test_id(self.INPUT)
-        self.send_button = page.get_by_test_id(self.SEND)
-        self.error = page.get_by_test_id(self.ERROR)
-        self.end_button = page.get_by_test_id(self.END)
-        self.ended = page.get_by_test_id(self.ENDED)
+        self.input = self.INPUT.locate(page)
+        self.send_button = self.SEND.locate(page)
+        self.error = self.ERROR.locate(page)
+        self.end_button = self.END.locate(page)
+        self.ended = self.ENDED.locate(page)
 
     def open(self, session_id: str) -> ChatPage:
         self.visit(session_id)
@@ -71,8 +79,8 @@ class ChatPage:
         """Where the chat-latency probe looks: the message list, the send button, the message box."""
         return ChatProbe(
             messages=lambda page: page.get_by_test_id(cls.MESSAGES),
-            send=lambda page: page.get_by_test_id(cls.SEND),
-            input=lambda page: page.get_by_test_id(cls.INPUT),
+            send=cls.SEND.locate,
+            input=cls.INPUT.locate,
         )
 
     def expect_refused(self, response: Response | None) -> None:
@@ -92,12 +100,18 @@ class ChatPage:
         self.send_button.click()
 
     def message(self, text: str) -> Locator:
-        return self.messages.filter(has=self.page.get_by_test_id(self.BODY).get_by_text(text, exact=True))
+        """The message with this text: by its test ids, or else the list item that shows the text."""
+        by_test_id = self.messages.filter(
+            has=self.page.get_by_test_id(self.BODY).get_by_text(text, exact=True)
+        )
+        shown = self.MESSAGE.by.locate(self.page) if self.MESSAGE.by else by_test_id
+        return by_test_id.or_(shown.filter(has=self.page.get_by_text(text, exact=True)))
 
     def expect_message(self, text: str, *, sender: str) -> None:
+        """The message shows its sender's name and when it was sent (an ISO 8601 ``datetime``)."""
         message = self.message(text)
-        expect(message.get_by_test_id(self.SENDER)).to_have_text(sender)
-        expect(message.get_by_test_id(self.TIME)).to_have_attribute(
+        expect(message).to_contain_text(sender)
+        expect(message.get_by_test_id(self.TIME).or_(message.locator("time"))).to_have_attribute(
             self.DATETIME, re.compile(r"\d{4}-\d\d-\d\dT")
         )
 

@@ -4,7 +4,7 @@ from typing import TypedDict
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
-from .contract import Field, TestId
+from .contract import By, Field, TestId
 
 
 class Card(TypedDict):
@@ -24,8 +24,11 @@ class CheckoutPage:
     """
 
     CARD_ELEMENT = TestId("card-element", "where Stripe.js mounts the card element")
-    PAY = TestId("pay-button", "pays with the card entered")
-    ERROR = TestId("payment-error", "why the card was declined (Stripe's message)")
+    CARD_ELEMENT_BY_ID = Field(
+        "#card-element", "without test ids: where Stripe's guides mount the card element"
+    )
+    PAY = TestId("pay-button", "pays with the card entered", by=By.role("button", r"^\s*pay\b"))
+    ERROR = TestId("payment-error", "why the card was declined (Stripe's message)", by=By.role("alert"))
     PLAN = TestId("checkout-plan", "the plan being paid for")
     STAND_IN = Field(
         "number, exp_month, exp_year, cvc, postal_code",
@@ -37,9 +40,9 @@ class CheckoutPage:
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.card_element = page.get_by_test_id(self.CARD_ELEMENT)
-        self.pay_button = page.get_by_test_id(self.PAY)
-        self.error = page.get_by_test_id(self.ERROR)
+        self.card_element = self.CARD_ELEMENT.locate(page).or_(page.locator(self.CARD_ELEMENT_BY_ID))
+        self.pay_button = self.PAY.locate(page)
+        self.error = self.ERROR.locate(page)
         self.plan = page.get_by_test_id(self.PLAN)
 
     def pay_with_card(self, card: Card, *, email: str = "", name: str = "") -> None:

@@ -9,8 +9,13 @@ reads, the session statuses and endpoints it expects::
         INPUT = TestId("chat-input", "the message box")
 
 A declaration is the ``str`` it declares, so the locators use it as it is
-(``page.get_by_test_id(self.INPUT)``, ``self.ROUTE.format(session_id=…)``);
-``declarations(cls)`` lists a class's. ``docs/app-contract.md``'s generated
+(``self.ROUTE.format(session_id=…)``); ``declarations(cls)`` lists a class's.
+
+A test id may say where its element is on a page that renders no test ids
+(``TestId("chat-send", …, by=By.role("button", "send"))``): ``locate`` then finds
+either, so a default step works on an app without test ids where its guess of
+role, label or text holds. A check that something is absent never leans on a
+guess: what it looks in has a test id alone. ``docs/app-contract.md``'s generated
 tables come from them (``harness.flows.contract_doc``), and a test keeps
 the document and the declarations in agreement.
 """
@@ -18,8 +23,12 @@ the document and the declarations in agreement.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import ClassVar, Self
+
+from playwright.sync_api import Locator, Page
 
 
 class Declared(str):
@@ -40,11 +49,67 @@ class Route(Declared):
     kind = "route"
 
 
+@dataclass(frozen=True)
+class By:
+    """Where an element is by what a person sees: an ARIA role (``|`` between alternatives) and its
+    accessible name, a label, or a text. Names, labels and texts are regular expressions, matched
+    case-insensitively; ``{name}`` parts are filled in, escaped."""
+
+    how: str  # "role", "label" or "text"
+    what: str  # the role(s), the label or the text
+    name: str = ""  # a role's accessible name
+
+    @classmethod
+    def role(cls, role: str, name: str = "") -> By:
+        return cls("role", role, name)
+
+    @classmethod
+    def label(cls, label: str) -> By:
+        return cls("label", label)
+
+    @classmethod
+    def text(cls, text: str) -> By:
+        return cls("text", text)
+
+    def locate(self, scope: Page | Locator, **parts: object) -> Locator:
+        def pattern(source: str) -> re.Pattern[str]:
+            return re.compile(source.format(**{k: re.escape(str(v)) for k, v in parts.items()}), re.I)
+
+        if self.how == "label":
+            return scope.get_by_label(pattern(self.what))
+        if self.how == "text":
+            return scope.get_by_text(pattern(self.what))
+        roles = [
+            scope.get_by_role(role, name=pattern(self.name)) if self.name else scope.get_by_role(role)  # type: ignore[arg-type]
+            for role in self.what.split("|")
+        ]
+        found = roles[0]
+        for other in roles[1:]:
+            found = found.or_(other)
+        return found
+
+    def __str__(self) -> str:
+        if self.how == "role":
+            return f"role {self.what}" + (f" named /{self.name}/i" if self.name else "")
+        return f"{self.how} /{self.what}/i"
+
+
 class TestId(Declared):
     """A test id: the value of the app's test-id attribute (``[tool.pitstop] test_id_attribute``)."""
 
     __test__ = False  # not a pytest test class
     kind = "test id"
+    by: By | None
+
+    def __new__(cls, value: str, meaning: str = "", *, by: By | None = None) -> Self:
+        declared = super().__new__(cls, value, meaning + (f"; else by {by}" if by else ""))
+        declared.by = by
+        return declared
+
+    def locate(self, scope: Page | Locator, **parts: object) -> Locator:
+        """The element by this test id (``{name}`` parts filled in), or else where ``by`` says."""
+        found = scope.get_by_test_id(self.format(**parts) if parts else str(self))
+        return found.or_(self.by.locate(scope, **parts)) if self.by else found
 
 
 class Attribute(Declared):

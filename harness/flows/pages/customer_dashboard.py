@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
-from .contract import Attribute, Route, TestId
+from .contract import Attribute, By, Route, TestId
 
 
 class CustomerDashboard:
@@ -13,9 +13,13 @@ class CustomerDashboard:
 
     ROUTE = Route("/customer/dashboard", "the customer's home")
     NEXT = TestId("next-session", "the next (pending, waiting or live) session")
-    NEXT_STATUS = TestId("next-session-status", "its status, as text")
-    JOIN = TestId("join-session", "the link into a live session's chat")
-    NOTHING_UPCOMING = TestId("no-upcoming-sessions", "shown when there is no next session")
+    NEXT_STATUS = TestId("next-session-status", "its status, as text", by=By.text(r"^\s*{status}\s*$"))
+    JOIN = TestId(
+        "join-session", "the link into a live session's chat", by=By.role("link|button", r"\bjoin\b")
+    )
+    NOTHING_UPCOMING = TestId(
+        "no-upcoming-sessions", "shown when there is no next session", by=By.text(r"no upcoming")
+    )
     PICK_PLAN = TestId("pick-plan", "the way to the plans when there is no next session")
     HISTORY = TestId("session-history", "the list of finished sessions")
     HISTORY_ITEM = TestId("history-item", "one finished session")
@@ -25,9 +29,8 @@ class CustomerDashboard:
     def __init__(self, page: Page) -> None:
         self.page = page
         self.next_session = page.get_by_test_id(self.NEXT)
-        self.next_status = page.get_by_test_id(self.NEXT_STATUS)
-        self.join = page.get_by_test_id(self.JOIN)
-        self.nothing_upcoming = page.get_by_test_id(self.NOTHING_UPCOMING)
+        self.join = self.JOIN.locate(page)
+        self.nothing_upcoming = self.NOTHING_UPCOMING.locate(page)
         self.history = page.get_by_test_id(self.HISTORY)
 
     def open(self) -> CustomerDashboard:
@@ -38,7 +41,7 @@ class CustomerDashboard:
         self.page.get_by_test_id(self.PICK_PLAN).click()
 
     def expect_next_session(self, status: str) -> None:
-        expect(self.next_status).to_have_text(status)
+        expect(self.NEXT_STATUS.locate(self.page, status=status)).to_have_text(status)
 
     def expect_nothing_upcoming(self) -> None:
         expect(self.nothing_upcoming).to_be_visible()

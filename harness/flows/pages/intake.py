@@ -4,7 +4,7 @@ from typing import TypedDict
 
 from playwright.sync_api import Page, expect
 
-from .contract import TestId
+from .contract import By, TestId
 
 
 class Vehicle(TypedDict):
@@ -18,20 +18,24 @@ class Vehicle(TypedDict):
 class IntakePage:
     """The vehicle details form between the plan and the payment."""
 
-    FIELD = TestId("vehicle-{field}", "the inputs year, make, model and mileage")
-    DESCRIPTION = TestId("problem-description", "what is wrong with the car")
-    SUBMIT = TestId("intake-submit", "on to the payment")
+    FIELD = TestId("vehicle-{field}", "the inputs year, make, model and mileage", by=By.label(r"^\s*{field}"))
+    DESCRIPTION = TestId(
+        "problem-description",
+        "what is wrong with the car",
+        by=By.label(r"problem|issue|describe|description"),
+    )
+    SUBMIT = TestId("intake-submit", "on to the payment", by=By.role("button", r"continue|next|payment"))
     ERROR = TestId("error-{field}", "why a field was refused")
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.submit = page.get_by_test_id(self.SUBMIT)
+        self.submit = self.SUBMIT.locate(page)
 
     def describe(self, vehicle: Vehicle) -> None:
         fields = {"year": vehicle["year"], "make": vehicle["make"], "model": vehicle["model"]}
         for field, value in {**fields, "mileage": vehicle["mileage"]}.items():
-            self.page.get_by_test_id(self.FIELD.format(field=field)).fill(str(value))
-        self.page.get_by_test_id(self.DESCRIPTION).fill(vehicle["description"])
+            self.FIELD.locate(self.page, field=field).fill(str(value))
+        self.DESCRIPTION.locate(self.page).fill(vehicle["description"])
         self.submit.click()
 
     def expect_error(self, field: str, text: str) -> None:

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .contract import TestId
+from .contract import By, TestId
 
 SIGN_IN_TIMEOUT_MS = 15_000
 
@@ -16,18 +16,18 @@ class LoginPage:
     user is sent somewhere else (any page but the login form).
     """
 
-    EMAIL = TestId("login-email", "the email input")
-    PASSWORD = TestId("login-password", "the password input")
-    SUBMIT = TestId("login-submit", "the sign-in button")
-    ERROR = TestId("login-error", "why a sign-in was refused")
+    EMAIL = TestId("login-email", "the email input", by=By.label(r"^\s*e-?mail"))
+    PASSWORD = TestId("login-password", "the password input", by=By.label(r"^\s*password"))
+    SUBMIT = TestId("login-submit", "the sign-in button", by=By.role("button", r"^\s*(sign|log) ?in\s*$"))
+    ERROR = TestId("login-error", "why a sign-in was refused", by=By.role("alert"))
 
     def __init__(self, page: Page, path: str = "/customer/login") -> None:
         self.page = page
         self.path = path
-        self.email = page.get_by_test_id(self.EMAIL)
-        self.password = page.get_by_test_id(self.PASSWORD)
-        self.submit = page.get_by_test_id(self.SUBMIT)
-        self.error = page.get_by_test_id(self.ERROR)
+        self.email = self.EMAIL.locate(page)
+        self.password = self.PASSWORD.locate(page)
+        self.submit = self.SUBMIT.locate(page)
+        self.error = self.ERROR.locate(page)
 
     def open(self) -> LoginPage:
         self.page.goto(self.path)

@@ -4,7 +4,7 @@ from typing import TypedDict
 
 from playwright.sync_api import Page
 
-from .contract import Route, TestId
+from .contract import By, Route, TestId
 
 
 class Plan(TypedDict):
@@ -20,7 +20,11 @@ class PricingPage:
 
     ROUTE = Route("/onboarding/pricing", "the plans a customer picks from")
     PLAN = TestId("plan-{slug}", "one plan's card, by the plan's slug (quick-chat, …)")
-    CHOOSE = TestId("choose-plan", "the plan card's button that starts the intake")
+    CHOOSE = TestId(
+        "choose-plan",
+        "the plan card's button that starts the intake; else the link or button named for the plan",
+    )
+    CHOOSE_BY = By.role("link|button", r"\b{name}\b")  # without test ids: named for the plan
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -29,5 +33,6 @@ class PricingPage:
         self.page.goto(self.ROUTE)
         return self
 
-    def choose(self, plan_slug: str) -> None:
-        self.page.get_by_test_id(self.PLAN.format(slug=plan_slug)).get_by_test_id(self.CHOOSE).click()
+    def choose(self, plan: Plan) -> None:
+        on_card = self.PLAN.locate(self.page, slug=plan["slug"]).get_by_test_id(self.CHOOSE)
+        on_card.or_(self.CHOOSE_BY.locate(self.page, name=plan["name"])).click()

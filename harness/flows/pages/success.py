@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from .contract import Route, TestId, Wording
+from .contract import By, Route, TestId, Wording
 
 
 class SuccessPage:
@@ -21,18 +21,25 @@ class SuccessPage:
         "/checkout/success?session_id={checkout_session_id}",
         "the same after a Checkout Session is paid (its success_url)",
     )
-    SUCCESS = TestId("payment-success", "shown once the payment is taken")
-    STATUS = TestId("session-status", "the new session's status (text), once the app made it")
-    BLOCKED = TestId("active-session-error", "why the payment was not used")
+    SUCCESS = TestId(
+        "payment-success",
+        "shown once the payment is taken",
+        by=By.role("heading", r"payment (received|successful|succeeded|complete)|thank you"),
+    )
+    STATUS = TestId(
+        "session-status",
+        "the new session's status (text), once the app made it",
+        by=By.text(r"^\s*{status}\s*$"),
+    )
+    BLOCKED = TestId("active-session-error", "why the payment was not used", by=By.role("alert"))
     BLOCKED_WORDING = Wording(
         "Customer already has an active session", "the refusal when an active session blocks a payment"
     )
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.success = page.get_by_test_id(self.SUCCESS)
-        self.status = page.get_by_test_id(self.STATUS)
-        self.blocked = page.get_by_test_id(self.BLOCKED)
+        self.success = self.SUCCESS.locate(page)
+        self.blocked = self.BLOCKED.locate(page)
 
     def open(self, payment_intent_id: str = "", *, checkout_session_id: str = "") -> SuccessPage:
         """The page a payment returns to: by its Checkout Session when given, else by its PaymentIntent."""
@@ -44,7 +51,7 @@ class SuccessPage:
 
     def expect_session(self, status: str = "waiting") -> None:
         expect(self.success).to_be_visible()
-        expect(self.status).to_have_text(status)
+        expect(self.STATUS.locate(self.page, status=status)).to_have_text(status)
 
     def expect_blocked(self) -> None:
         expect(self.blocked).to_contain_text(self.BLOCKED_WORDING)
