@@ -16,18 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_second_ui import PYPROJECT as SECOND_UI
+
 EXAMPLES = Path(__file__).parent / "examples"
 WAIT_S = 240
 
-PYPROJECT = """
-[tool.pitstop]
-customer_login_path = "/signin"
-mechanic_login_path = "/signin"
-test_id_attribute = "data-pitstop-never-rendered"
-
-[tool.pitstop.payments]
-kind = "checkout_session"
-"""
+# The second UI's settings (its login paths, its Checkout Session payments), its attribute never rendered.
+PYPROJECT = SECOND_UI.replace(
+    'test_id_attribute = "data-test"', 'test_id_attribute = "data-pitstop-never-rendered"'
+)
 
 # Each scenario, and the first step of it that reads a page by what the app does not render.
 FIRST_BLIND_STEP = {
