@@ -465,6 +465,13 @@ def test_readiness_waits_on_a_frame_a_response_a_url_a_locator_or_the_teams_func
         Ready.when(given.append).wait(page)
         assert given == [page]
 
+        # A predicate that raises is no match, not an error in every event.
+        with pytest.raises(AssertionError, match="no WebSocket frame matching"):
+            broken = Ready.frame(lambda payload: 1 / 0 == 0, timeout_ms=500)
+            broken.arm(page)
+            page.reload()
+            broken.wait(page)
+
         page.goto("/healthz")  # no chat, no socket: what came before this navigation no longer counts
         with pytest.raises(AssertionError, match=r"no WebSocket frame matching .*subscribed within 1500 ms"):
             frame.wait(page)
@@ -503,3 +510,49 @@ def test_the_bare_ui_renders_no_test_id_anywhere(browser: Browser, bare_stack: S
                 assert "data-testid" not in templates, path
         finally:
             page.context.close()
+
+
+# -- guesses never compete with test ids, nor pick a namesake --------------------------------------
+
+CLASSIC_ROWS = """<table data-testid="request-list"><tbody>
+<tr data-testid="request-other"><td data-testid="request-customer">{name}</td>
+<td data-testid="request-plan">Quick Chat</td><td><button data-testid="accept-other">Accept</button></td></tr>
+</tbody></table>"""
+BARE_ROWS = """<ul>
+<li><article><span>{name}</span> <span>Quick Chat</span> <button>Accept</button></article></li>
+<li><article><span>Dana Lee 00aa11</span> <span>Quick Chat</span> <button>Accept</button></article></li>
+</ul>"""
+
+
+def test_a_request_row_is_found_by_its_test_id_or_by_exactly_its_customer_and_plan(page: Page) -> None:
+    from harness.flows.pages import MechanicDashboard
+
+    page.context.set_default_timeout(1_000)
+    # Test ids on the page: another request of a customer with the same name is never taken for ours.
+    page.set_content(CLASSIC_ROWS.format(name="Ana Lee 3f9a2c"))
+    dashboard = MechanicDashboard(page)
+    with pytest.raises(AssertionError):
+        dashboard.expect_request("ours", customer="Ana Lee 3f9a2c", plan="Quick Chat")
+    assert dashboard.accept_button("ours", customer="Ana Lee 3f9a2c", plan="Quick Chat").count() == 0
+    # No test ids: the innermost item showing exactly the name ("Ana Lee" is no "Dana Lee") and the plan.
+    page.set_content(BARE_ROWS.format(name="Ana Lee 3f9a2c"))
+    dashboard.expect_request("ours", customer="Ana Lee 3f9a2c", plan="Quick Chat")
+    dashboard.accept_button("ours", customer="Ana Lee 3f9a2c", plan="Quick Chat").click()  # one element
+    with pytest.raises(AssertionError):
+        dashboard.expect_request("ours", customer="Ana Lee", plan="Quick Chat")
+
+
+def test_chat_ready_is_one_wait_per_flows_and_an_override_s_answer_wins() -> None:
+    from harness import Ready
+
+    flows = Flows(pitstop=None, pages=lambda user: None, contract=AppContract())  # type: ignore[arg-type]
+    assert flows.chat_ready() is flows.chat_ready()
+    theirs = Ready.frame(lambda frame: True)
+
+    class Theirs(Flows):
+        def chat_ready(self) -> Any:
+            super().chat_ready()
+            return theirs
+
+    override = Theirs(pitstop=None, pages=lambda user: None, contract=AppContract())  # type: ignore[arg-type]
+    assert override.chat_ready() is theirs and override.chat_ready() is theirs

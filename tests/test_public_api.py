@@ -114,3 +114,10 @@ def test_every_public_name_has_one_home() -> None:
         "Unsupported",
         "__version__",
     } == set(harness.__all__)
+
+
+def test_the_chat_probe_s_old_maker_still_works_with_a_deprecation_warning() -> None:
+    with pytest.warns(DeprecationWarning, match=r"ChatPage\.probe\(\)"):
+        probe = harness.ChatProbe.of(harness.ChatPage, "data-testid")
+    assert isinstance(probe, harness.ChatProbe) and probe.messages is not None
+    assert callable(harness.ChatPage.wait_until_subscribed)  # kept, warning, for 0.1.x

@@ -1362,3 +1362,26 @@ def test_the_commands_speak_of_the_queue_where_the_app_keeps_no_requests(
         0,
         f"cancelled session {assigned} (was matching); 1 rows of assignments cancelled\n",
     )
+
+
+def test_a_session_linked_to_its_request_by_customer_gets_its_own_request(relay: Rows) -> None:
+    """Requests linked only by customer: each session's is the customer's row made with it (within a
+    minute), not the customer's newest; a session with none made near it has none."""
+    world = relay.target.world
+    customer = world.user()
+    stale = relay.session(customer, age=16)
+    stale_ticket = relay.row("requests", age=16, customer=customer)
+    fresh = relay.session(customer, age=1)
+    fresh_ticket = relay.row("requests", age=1, customer=customer)
+    orphan = relay.session(customer, age=40)
+    found = {s["id"]: s for s in relay.target.store.sessions([stale, fresh, orphan])}
+    assert found[str(stale)]["request_id"] == str(stale_ticket)
+    assert found[str(fresh)]["request_id"] == str(fresh_ticket)
+    assert found[str(orphan)]["request_id"] is None and found[str(orphan)]["request"] is None
+
+
+def test_sessions_are_read_for_test_users_only(relay: Rows) -> None:
+    world = relay.target.world
+    real, test = world.user(test=False), world.user()
+    sessions = [relay.session(real), relay.session(test)]
+    assert [s["id"] for s in relay.target.store.sessions(sessions)] == [str(sessions[1])]

@@ -7,6 +7,7 @@ whether the run that made it is still alive (run id, worker id, host, pid).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import socket
@@ -64,7 +65,10 @@ class Personas:
         draw = random.Random(f"{self.seed}:{label}")
         password = "".join(draw.choice(PASSWORD_CHARS) for _ in range(PASSWORD_LENGTH))
         names = load("names")
-        name = f"{draw.choice(names['first'])} {draw.choice(names['last'])}"
+        # The tag makes the name this user's alone: a step that finds a row by the name a page shows
+        # (a request's customer) finds this user's, never a real customer's or another run's namesake.
+        tag = hashlib.blake2s(f"{self.run_id}:{self.worker_id}:{label}".encode(), digest_size=3).hexdigest()
+        name = f"{draw.choice(names['first'])} {draw.choice(names['last'])} {tag}"
         user = NewUser(
             email=self.email(label),
             password_hash=hash_password(password),

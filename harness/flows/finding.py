@@ -23,4 +23,10 @@ def locate(page: Page, find: Find) -> Locator:
 
 def describe(find: Find | Callable[..., object]) -> str:
     """``find`` (or any function a team gave) as a message names it."""
-    return repr(find) if isinstance(find, str) else getattr(find, "__qualname__", repr(find))
+    if isinstance(find, str):
+        return repr(find)
+    owner = getattr(find, "__self__", None)  # a declaration's own ``locate``: say what it looks for
+    meaning = getattr(owner, "meaning", None)
+    if isinstance(owner, str) and meaning is not None:
+        return f"{getattr(owner, 'kind', '')} {str(owner)!r}: {meaning}".strip()
+    return str(getattr(find, "__qualname__", repr(find)))

@@ -7,10 +7,13 @@ message with it, both ends on the browser's clock.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from playwright.sync_api import ElementHandle, Page
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .finding import Find, describe, locate
@@ -34,21 +37,25 @@ _ARM_SENDER = """([send, box]) => {
   }, {capture: true});
 }"""
 # Records when the message list first shows the text, on the browser's clock. False: it shows it already.
+# The whole document is observed: an app that renders its list anew replaces the element, and the text
+# is then looked for in the page (the receiver never typed it).
 _ARM_RECEIVER = """([list, text]) => {
   if (list.textContent.includes(text)) return false;
   window.__pitstopSeen = undefined;
+  const shows = () => (list.isConnected ? list : document.body).textContent.includes(text);
   const observer = new MutationObserver(() => {
-    if (list.textContent.includes(text)) {
+    if (shows()) {
       window.__pitstopSeen = Date.now();
       observer.disconnect();
     }
   });
-  observer.observe(list, {childList: true, subtree: true, characterData: true});
+  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
   return true;
 }"""
+DELIVERY_TIMEOUT_MS = 15_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChatProbe:
     """Where the chat-latency probe looks in a chat page.
 
@@ -61,6 +68,17 @@ class ChatProbe:
     messages: Find
     send: Find | None = None
     input: Find | None = None
+
+    @classmethod
+    def of(cls, chat: Any, attribute: str = "") -> ChatProbe:
+        """Deprecated (kept for 0.1.x): ``ChatPage.probe()``, which reads the configured attribute."""
+        warnings.warn(
+            "ChatProbe.of(ChatPage, attribute) is now ChatPage.probe(); it goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        probe: ChatProbe = chat.probe()
+        return probe
 
 
 def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None], probe: ChatProbe) -> float:
@@ -80,7 +98,13 @@ def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None
         [_optional(sender, probe.send, "send control"), _optional(sender, probe.input, "message box")],
     )
     send()
-    seen = receiver.wait_for_function("() => window.__pitstopSeen")
+    try:
+        seen = receiver.wait_for_function("() => window.__pitstopSeen", timeout=DELIVERY_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        raise AssertionError(
+            f"pitstop's chat probe: {text!r} never appeared in the receiver's page within "
+            f"{DELIVERY_TIMEOUT_MS:g} ms of the send"
+        ) from None
     sent = sender.evaluate("() => window.__pitstopSent")
     if sent is None:
         raise AssertionError(
@@ -93,9 +117,10 @@ def delivery_ms(sender: Page, receiver: Page, text: str, send: Callable[[], None
 def _element(page: Page, find: Find, what: str, whose: str) -> ElementHandle:
     try:
         return locate(page, find).element_handle()
-    except PlaywrightTimeoutError:
+    except PlaywrightError as exc:  # none within the timeout, or more than one
+        why = "more than one" if "strict mode violation" in str(exc) else "no"
         raise AssertionError(
-            f"pitstop's chat probe: no {what} ({describe(find)}) on the {whose}'s page; "
+            f"pitstop's chat probe: {why} {what} ({describe(find)}) on the {whose}'s page; "
             "give Flows.chat_probe the app's"
         ) from None
 

@@ -11,9 +11,11 @@ says so with an attribute (``data-ready="true"``); an app that does not gives on
 - ``Ready.when(function)``: the team's own wait, given the page.
 
 An event counts from the page's last document load (its navigation request; a client-side route
-change loads none, so an event from before it still counts). Events are recorded from the moment a step first
-takes the page (``Flows.page`` arms every wait of its ``Flows``), so a frame that came during an
-earlier step (the accept that opened the chat) still counts.
+change loads none, so an event from before it still counts; a frame counts only on a socket the
+current document opened). Events are recorded from the moment a step first takes the page in the test
+(``Flows.page`` arms ``Flows.chat_ready``), so a frame that came during an earlier step (the accept
+that opened the chat) still counts; one a test's own code caused before any step took the page does
+not. A predicate that raises is taken as no match.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Request, Response, WebSocket, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .finding import Find, describe, locate
 
 TIMEOUT_MS = 15_000  # an event's or a URL's wait (a locator's waits as Playwright's ``expect`` does)
+EVENT_POLL_MS = 20  # how often an event wait looks whether a match came
 
 
 class Ready:
@@ -111,10 +113,10 @@ class _When(Ready):
 
 @dataclass
 class _Seen:
-    """What one page received since its last navigation, for one event wait."""
+    """What one page received for one event wait: whether a match came since its last document load."""
 
     matched: bool = False
-    sockets: list[WebSocket] = field(default_factory=list)
+    document: int = 0  # how many document loads the page began; a socket belongs to the one it opened in
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,17 +133,24 @@ class _Event(Ready):
         seen = self.seen[page] = _Seen()
 
         def navigating(request: Request) -> None:
-            # From the request for the page's new document, before its response and its sockets.
+            # From the request for the page's new document: before its response and its sockets; what
+            # the old document's sockets receive from now on no longer counts.
             if request.is_navigation_request() and request.frame == page.main_frame:
+                seen.document += 1
                 seen.matched = False
 
-        def mark(*event: Any) -> None:
-            if self.predicate(*event):
-                seen.matched = True
+        def mark(event: Any, document: int | None = None) -> None:
+            if document not in (None, seen.document):
+                return
+            try:
+                matched = bool(self.predicate(event))
+            except Exception:  # a frame or response the team's predicate cannot read is not the one
+                matched = False
+            seen.matched = seen.matched or matched
 
         def socket(websocket: WebSocket) -> None:
-            seen.sockets.append(websocket)
-            websocket.on("framereceived", mark)
+            document = seen.document
+            websocket.on("framereceived", lambda payload: mark(payload, document))
 
         page.on("request", navigating)
         if self.kind == "response":
@@ -154,31 +163,11 @@ class _Event(Ready):
         seen = self.seen[page]
         deadline = time.monotonic() + self.timeout_ms / 1000
         while not seen.matched:
-            left_ms = (deadline - time.monotonic()) * 1000
-            if left_ms <= 0:
+            if time.monotonic() > deadline:
                 raise AssertionError(
                     f"not ready: no {'HTTP response' if self.kind == 'response' else 'WebSocket frame'} "
                     f"matching {describe(self.predicate)} within {self.timeout_ms:g} ms of the page's "
                     "last document load"
                 )
-            self._next_event(page, seen, left_ms)
-
-    def _next_event(self, page: Page, seen: _Seen, timeout_ms: float) -> None:
-        """Let Playwright deliver events until one that may match (``mark`` records it) or the timeout."""
-        try:
-            if self.kind == "response":
-                page.wait_for_event("response", self.predicate, timeout=timeout_ms)
-                seen.matched = True
-                return
-            open_sockets = [ws for ws in seen.sockets if not ws.is_closed()]
-            if open_sockets:
-                open_sockets[-1].wait_for_event("framereceived", self.predicate, timeout=timeout_ms)
-                seen.matched = True
-            else:
-                page.wait_for_event("websocket", timeout=timeout_ms)
-        except PlaywrightTimeoutError:
-            pass  # the loop says what never came
-        except PlaywrightError:
-            if page.is_closed():
-                raise
-            # else the socket closed while waited on: the loop waits on the next one
+            # Playwright delivers the page's events (to ``mark``) while it waits; any socket may match.
+            page.wait_for_timeout(EVENT_POLL_MS)

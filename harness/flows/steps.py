@@ -125,11 +125,29 @@ def _step_note(flows: type, method: Callable[..., Any]) -> str:
     return f"{_STEP_NOTE}{where} (your override)."
 
 
+def _kept(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` (of ``self`` alone) answering what its first call answered, per ``Flows``."""
+
+    @functools.wraps(method)
+    def kept(self: Flows) -> Any:
+        answers = self.__dict__.setdefault("_kept", {})
+        if method.__name__ not in answers:
+            answer = method(self)
+            answers[method.__name__] = answer  # an override's answer wins over its super() call's
+        return answers[method.__name__]
+
+    return kept
+
+
+# Override points whose answer is made once per Flows: a wait that records events must be the same one.
+_KEPT = ("chat_ready",)
+
+
 def _name_steps(flows: type) -> None:
-    """Wrap the public methods ``flows`` defines (its steps) with ``_named``."""
+    """Wrap the public methods ``flows`` defines (its steps) with ``_named`` (and ``_kept``)."""
     for name, value in list(vars(flows).items()):
         if not name.startswith("_") and inspect.isfunction(value):
-            setattr(flows, name, _named(value))
+            setattr(flows, name, _named(_kept(value) if name in _KEPT else value))
 
 
 class Flows:
@@ -157,7 +175,7 @@ class Flows:
     def page(self, user: TestUser) -> Page:
         """The user's signed-in page in this test (made on first use; the readiness waits armed on it)."""
         page = self.pages(user)
-        self._chat_ready.arm(page)
+        self.chat_ready().arm(page)
         return page
 
     # -- signing in ---------------------------------------------------------------------
@@ -269,7 +287,7 @@ class Flows:
     def join(self, customer: TestUser) -> None:
         """From the dashboard, Join Session: into the live session's chat, subscribed."""
         CustomerDashboard(self.page(customer)).join_session()
-        self._chat_ready.wait(self.page(customer))
+        self.chat_ready().wait(self.page(customer))
 
     def expect_history(self, customer: TestUser, session: Session, status: str) -> None:
         """The dashboard's history lists ``session`` with ``status`` (opens the dashboard)."""
@@ -335,7 +353,7 @@ class Flows:
         chat = ChatPage(self.page(user))
         if not chat.is_open(str(session["id"])):
             chat.open(str(session["id"]))
-        self._chat_ready.wait(self.page(user))
+        self.chat_ready().wait(self.page(user))
 
     def expect_chat_refused(self, user: TestUser, session: Session) -> None:
         """Opening the session's chat is refused to ``user`` (not a participant), and shows no chat."""
@@ -367,13 +385,12 @@ class Flows:
         return ChatPage.probe()
 
     def chat_ready(self) -> Ready:
-        """How ``join`` and ``open_chat`` know the chat is subscribed (a page state, or an event it saw)."""
-        return ChatPage.ready()
+        """How ``join`` and ``open_chat`` know the chat is subscribed (a page state, or an event it saw).
 
-    @functools.cached_property
-    def _chat_ready(self) -> Ready:
-        # One per Flows (one per test): an event wait records what each page received from its first use.
-        return self.chat_ready()
+        Made once per ``Flows`` (one per test): every call answers the same ``Ready``, which records what
+        each page received since a step first took it.
+        """
+        return ChatPage.ready()
 
     def say(self, sender: TestUser, receiver: TestUser, text: str) -> float:
         """``sender`` sends ``text`` (new to this chat); ms until ``receiver``'s chat shows it.

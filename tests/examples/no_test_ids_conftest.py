@@ -3,8 +3,8 @@
 The bare UI (``APP_UI=bare``) is the classic pages without a single ``data-testid``. pitstop's default
 steps find most of it by role, label and text; this subclass gives what they cannot guess: when the chat
 is subscribed (a WebSocket frame), where the messages are, and the checks pitstop keeps to test ids
-because they look for something to be absent or read app attributes. It finds rows by what the user sees,
-from the session pitstop gives (the customer's name, the plan, when it was made).
+because they look for something to be absent or for a status word, or read app attributes. It finds
+rows by what the user sees, from the session pitstop gives (the customer's name, the plan, its age).
 docs/app-contract.md shows it as the way to adopt pitstop for such an app; tests/test_no_test_ids.py runs
 the eight shipped scenarios with it.
 """
@@ -22,8 +22,23 @@ from harness import Flows, Ready
 
 class NoTestIds(Flows):
     def chat_ready(self):
-        # The app's socket says "ready" once it subscribed the page and sent the history.
-        return Ready.frame(lambda frame: json.loads(frame).get("type") == "ready")
+        # The chat's socket says "ready" with the session's id once it subscribed the page and sent the
+        # history (the dashboards' socket says "ready" too, without one).
+        def subscribed(frame):
+            said = json.loads(frame)
+            return said.get("type") == "ready" and "session_id" in said
+
+        return Ready.frame(subscribed)
+
+    def expect_waiting(self, customer):
+        page = self.page(customer)
+        expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+        expect(page.get_by_text("Session status:")).to_contain_text(self.WAITING)
+
+    def expect_next_session(self, customer, status):
+        page = self.page(customer)
+        upcoming = page.locator("section").filter(has=page.get_by_role("heading", name="Next Session"))
+        expect(upcoming.get_by_text(status, exact=True)).to_be_visible()
 
     def chat_probe(self):
         return dataclasses.replace(super().chat_probe(), messages=lambda page: page.get_by_role("list"))
@@ -41,7 +56,8 @@ class NoTestIds(Flows):
         page = self.page(mechanic)
         requests = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Waiting"))
         expect(requests).to_be_visible()  # the list is there: its lack of the row means something
-        waited = (datetime.now(UTC) - datetime.fromisoformat(session["request"]["created_at"])).seconds // 60
+        made = datetime.fromisoformat(session["request"]["created_at"])
+        waited = int((datetime.now(UTC) - made).total_seconds() // 60)
         shown = rf"^\s*({waited - 1}|{waited}|{waited + 1}) min\s*$"  # as the page rounds it, give or take
         rows = requests.get_by_role("row").filter(has_text=session["customer"]["name"])
         expect(

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 from playwright.sync_api import Locator, Page, Response, expect
 
 from ..probe import ChatProbe
 from ..readiness import Ready
-from .contract import Attribute, By, HttpStatus, Route, TestId
+from .contract import ANY_TEST_ID, Attribute, By, HttpStatus, Route, TestId
 
 
 class ChatPage:
@@ -69,6 +70,15 @@ class ChatPage:
         path = self.ROUTE.format(session_id=session_id)
         expect(self.page).to_have_url(re.compile(re.escape(path) + "$"), timeout=timeout)
 
+    def wait_until_subscribed(self) -> None:
+        """Deprecated (kept for 0.1.x): ``ChatPage.ready().wait(page)``, or ``Flows.chat_ready``."""
+        warnings.warn(
+            "ChatPage.wait_until_subscribed is now ChatPage.ready().wait(page); it goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.ready().wait(self.page)
+
     @classmethod
     def ready(cls) -> Ready:
         """The server has subscribed the page to the session's channel and sent its history."""
@@ -104,7 +114,11 @@ class ChatPage:
         by_test_id = self.messages.filter(
             has=self.page.get_by_test_id(self.BODY).get_by_text(text, exact=True)
         )
-        shown = self.MESSAGE.by.locate(self.page) if self.MESSAGE.by else by_test_id
+        if self.MESSAGE.by is None:
+            return by_test_id
+        # Items that carry no test id (none, on a page with test ids), the innermost, showing the text.
+        items = self.MESSAGE.by.locate(self.page).filter(has_not=self.page.get_by_test_id(ANY_TEST_ID))
+        shown = items.filter(has_not=self.MESSAGE.by.locate(self.page))
         return by_test_id.or_(shown.filter(has=self.page.get_by_text(text, exact=True)))
 
     def expect_message(self, text: str, *, sender: str) -> None:

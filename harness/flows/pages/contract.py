@@ -49,6 +49,9 @@ class Route(Declared):
     kind = "route"
 
 
+ANY_TEST_ID = re.compile(".")  # ``get_by_test_id(ANY_TEST_ID)``: an element with any test id
+
+
 @dataclass(frozen=True)
 class By:
     """Where an element is by what a person sees: an ARIA role (``|`` between alternatives) and its
@@ -73,7 +76,11 @@ class By:
 
     def locate(self, scope: Page | Locator, **parts: object) -> Locator:
         def pattern(source: str) -> re.Pattern[str]:
-            return re.compile(source.format(**{k: re.escape(str(v)) for k, v in parts.items()}), re.I)
+            # Only ``{name}`` parts given are filled in: a pattern's own braces (``\d{4}``) stay.
+            filled = re.sub(
+                r"\{(\w+)\}", lambda m: re.escape(str(parts[m[1]])) if m[1] in parts else m[0], source
+            )
+            return re.compile(filled, re.I)
 
         if self.how == "label":
             return scope.get_by_label(pattern(self.what))
