@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import bcrypt
@@ -38,6 +41,17 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, out, err
+
+
+def pitstop_run(
+    pytester: pytest.Pytester, conftest: Path, *args: str, pyproject: str = "", timeout: float = 240
+) -> pytest.RunResult:
+    """The shipped scenarios as a team runs them: ``pitstop run ARGS`` in the folder of its
+    ``conftest.py`` (a copy of ``conftest``) and ``pyproject.toml``, against an embedded stack."""
+    shutil.copy(conftest, pytester.path / "conftest.py")
+    if pyproject:
+        pytester.makepyprojecttoml(pyproject)
+    return pytester.run(sys.executable, "-m", "harness", "run", "-p", "no:randomly", *args, timeout=timeout)
 
 
 # Example test files for the plugin's tests (run by pytester, not collected here).

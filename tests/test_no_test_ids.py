@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness import Flows
+from tests.conftest import pitstop_run
 
 EXAMPLE = Path(__file__).parent / "examples" / "no_test_ids_conftest.py"
 DOCS = Path(__file__).parents[1] / "docs" / "app-contract.md"
@@ -28,10 +27,8 @@ WAIT_S = 180
 def test_the_shipped_scenarios_pass_on_pages_without_test_ids(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copy(EXAMPLE, pytester.path / "conftest.py")
     monkeypatch.setenv("PITSTOP_APP_UI", "bare")
-    # As a team runs them: `pitstop run` in the folder of its conftest.py, no [tool.pitstop] needed.
-    result = pytester.run(sys.executable, "-m", "harness", "run", "-p", "no:randomly", timeout=WAIT_S)
+    result = pitstop_run(pytester, EXAMPLE, timeout=WAIT_S)  # no [tool.pitstop] needed
     result.assert_outcomes(passed=8)
     data = json.loads((pytester.path / "pitstop-health.json").read_text())
     assert data["run"]["leaks"] == [] and data["run"]["tests"]["passed"] == 8

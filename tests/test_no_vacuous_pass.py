@@ -10,12 +10,12 @@ override). A check that passed here would be one that cannot fail on an app with
 from __future__ import annotations
 
 import shutil
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import pitstop_run
 from tests.test_second_ui import PYPROJECT as SECOND_UI
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -43,12 +43,12 @@ FIRST_BLIND_STEP = {
 def test_with_only_sign_in_overridden_every_scenario_fails_naming_its_step(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copy(EXAMPLES / "sign_in_only_conftest.py", pytester.path / "conftest.py")
-    pytester.makepyprojecttoml(PYPROJECT)
+    # Its sign_in is the second UI's own (the module beside it), and nothing else.
+    shutil.copy(EXAMPLES / "second_ui_conftest.py", pytester.path / "second_ui.py")
     monkeypatch.setenv("PITSTOP_APP_UI", "second")
-    result = pytester.run(
-        sys.executable, "-m", "harness", "run", "-p", "no:randomly", "--pitstop-payment", "webhook",
-        "--junitxml", "junit.xml", timeout=WAIT_S,
+    result = pitstop_run(
+        pytester, EXAMPLES / "sign_in_only_conftest.py", "--pitstop-payment", "webhook",
+        "--junitxml", "junit.xml", pyproject=PYPROJECT, timeout=WAIT_S,
     )  # fmt: skip
     failures = {
         case.get("name", "").split("[")[0]: (case.find("failure"), case.find("error"))

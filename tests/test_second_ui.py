@@ -10,11 +10,11 @@ ids (under ``data-test``), and pays by Checkout Session; a Flows subclass in a c
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import pitstop_run
 
 EXAMPLES = Path(__file__).parent / "examples"
 WAIT_S = 180
@@ -34,11 +34,8 @@ kind = "checkout_session"
 def test_the_shipped_scenarios_pass_on_the_second_ui(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copy(EXAMPLES / "second_ui_conftest.py", pytester.path / "conftest.py")
-    pytester.makepyprojecttoml(PYPROJECT)
     monkeypatch.setenv("PITSTOP_APP_UI", "second")
-    # As a team runs them: `pitstop run` in the folder of its conftest.py and pyproject.toml.
-    result = pytester.run(sys.executable, "-m", "harness", "run", "-p", "no:randomly", timeout=WAIT_S)
+    result = pitstop_run(pytester, EXAMPLES / "second_ui_conftest.py", pyproject=PYPROJECT, timeout=WAIT_S)
     result.assert_outcomes(passed=8)
     data = json.loads((pytester.path / "pitstop-health.json").read_text())
     assert data["target"]["kind"] == "embedded"

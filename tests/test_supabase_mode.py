@@ -10,11 +10,11 @@ run`` of the eight scenarios, as a team runs them.
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import pitstop_run
 
 EXAMPLES = Path(__file__).parent / "examples"
 WAIT_S = 180
@@ -22,9 +22,12 @@ WAIT_S = 180
 
 @pytest.mark.usefixtures("no_target_environment")
 def test_the_shipped_scenarios_pass_signed_in_the_supabase_way(pytester: pytest.Pytester) -> None:
-    shutil.copy(EXAMPLES / "no_login_page_conftest.py", pytester.path / "conftest.py")
-    pytester.makepyprojecttoml('[tool.pitstop.auth]\nmode = "supabase"\nstorage = "both"\n')
-    result = pytester.run(sys.executable, "-m", "harness", "run", "-p", "no:randomly", timeout=WAIT_S)
+    result = pitstop_run(
+        pytester,
+        EXAMPLES / "no_login_page_conftest.py",
+        pyproject='[tool.pitstop.auth]\nmode = "supabase"\nstorage = "both"\n',
+        timeout=WAIT_S,
+    )
     result.assert_outcomes(passed=8)
     data = json.loads((pytester.path / "pitstop-health.json").read_text())
     assert data["run"]["leaks"] == [] and data["run"]["tests"]["passed"] == 8

@@ -188,11 +188,12 @@ class Pitstop:
         gives has (``seed``, ``active_session``, ``pay_by_webhook``, ``Flows.paid_session``).
 
         ``id`` (and ``session_id``, the same), ``status``, ``created_at``, ``row`` (the session's row
-        as the app keeps it: its plan among its columns), ``request_id`` and ``request`` (the newest
-        row of its request, or of its queue), ``customer_id`` and ``customer``, ``mechanic_id`` and
+        as the app keeps it: its plan among its columns), ``request_id`` and ``request`` (its request's
+        row, or its first queue's: the newest linked to it; linked only by customer, the customer's row
+        made nearest it, within a minute), ``customer_id`` and ``customer``, ``mechanic_id`` and
         ``mechanic`` (``{"id", "email", "name"}``, the name as the user's metadata holds it; None
         without one), and ``plan`` (the row's ``plan`` column, where it has one), so that a step can
-        find the session's row on a page by what the user sees.
+        find the session's row on a page by what the user sees. Test users' sessions only.
         """
         found = self.run.cleanup().store.sessions([UUID(str(session_id))])
         if not found:

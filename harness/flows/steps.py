@@ -132,8 +132,7 @@ def _kept(method: Callable[..., Any]) -> Callable[..., Any]:
     def kept(self: Flows) -> Any:
         answers = self.__dict__.setdefault("_kept", {})
         if method.__name__ not in answers:
-            answer = method(self)
-            answers[method.__name__] = answer  # an override's answer wins over its super() call's
+            answers[method.__name__] = method(self)  # set after the call: an override's answer wins
         return answers[method.__name__]
 
     return kept

@@ -40,6 +40,7 @@ from harness.rules.model.catalog import PLATFORM_SCHEMAS
 from harness.stack import processes
 from harness.stack.extras import require_stack
 from harness.stack.postgres import LocalPostgres, free_port
+from harness.stack.reference_app.config import APP_UIS
 from harness.stack.watchdog import Watchdog
 from harness.store.cleanup import Cleanup
 from harness.store.postgres import PostgresStore
@@ -60,7 +61,6 @@ WEBHOOK_EVENTS_BY_KIND = {
 # The reference app's UIs (its APP_UI; harness/stack/reference_app/ui.py): a test and demo setting, from
 # PITSTOP_APP_UI when not given. The second pays by Checkout Session only.
 APP_UI_ENV = "PITSTOP_APP_UI"
-APP_UIS = ("classic", "bare", "second")
 
 
 @dataclass(frozen=True)

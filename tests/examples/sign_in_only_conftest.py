@@ -1,4 +1,4 @@
-"""A team's conftest.py that overrides too little: only ``sign_in``, by label and role.
+"""A team's conftest.py that overrides too little: only ``sign_in`` (the second UI's own).
 
 For the reference app's second UI (its other paths and wording) with ``test_id_attribute`` set to a
 name the app never renders (tests/test_no_vacuous_pass.py): no default step finds what it relies on,
@@ -8,6 +8,7 @@ must fail, naming its step. Short timeouts: a hook that is missing is missing at
 
 import pytest
 from playwright.sync_api import expect
+from second_ui import SecondUIFlows  # tests/examples/second_ui_conftest.py, copied in beside this
 
 from harness import Flows
 
@@ -16,12 +17,7 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 class SignInOnly(Flows):
-    def sign_in(self, page, user):
-        page.goto(self.contract.login_path(user.role))
-        page.get_by_label("Email address").fill(user.email)
-        page.get_by_label("Password").fill(user.password)
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url(lambda url: "/signin" not in url, timeout=15_000)
+    sign_in = SecondUIFlows.sign_in  # the second UI's, and no other step
 
 
 @pytest.fixture(scope="session")

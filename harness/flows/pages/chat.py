@@ -7,7 +7,7 @@ from playwright.sync_api import Locator, Page, Response, expect
 
 from ..probe import ChatProbe
 from ..readiness import Ready
-from .contract import ANY_TEST_ID, Attribute, By, HttpStatus, Route, TestId
+from .contract import Attribute, By, HttpStatus, Route, TestId
 
 
 class ChatPage:
@@ -116,10 +116,8 @@ class ChatPage:
         )
         if self.MESSAGE.by is None:
             return by_test_id
-        # Items that carry no test id (none, on a page with test ids), the innermost, showing the text.
-        items = self.MESSAGE.by.locate(self.page).filter(has_not=self.page.get_by_test_id(ANY_TEST_ID))
-        shown = items.filter(has_not=self.MESSAGE.by.locate(self.page))
-        return by_test_id.or_(shown.filter(has=self.page.get_by_text(text, exact=True)))
+        shown = self.MESSAGE.by.unmarked(self.page).filter(has=self.page.get_by_text(text, exact=True))
+        return by_test_id.or_(shown)
 
     def expect_message(self, text: str, *, sender: str) -> None:
         """The message shows its sender's name and when it was sent (an ISO 8601 ``datetime``)."""

@@ -95,6 +95,12 @@ class By:
             found = found.or_(other)
         return found
 
+    def unmarked(self, scope: Page | Locator) -> Locator:
+        """The innermost elements this finds (an <article> in an <li>: the article) that carry no test
+        id: on a page with test ids, a guess never competes with them."""
+        found = self.locate(scope).filter(has_not=scope.get_by_test_id(ANY_TEST_ID))
+        return found.filter(has_not=self.locate(scope))
+
     def __str__(self) -> str:
         if self.how == "role":
             return f"role {self.what}" + (f" named /{self.name}/i" if self.name else "")

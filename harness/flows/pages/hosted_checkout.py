@@ -7,8 +7,6 @@ found by label or by name, never by the app's test-id attribute.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from playwright.sync_api import Locator, Page, expect
 
 from .checkout import Card
@@ -80,7 +78,6 @@ class StripeCheckoutPage:
     (or subclass this page object) and tell us.
     """
 
-    HOST = "checkout.stripe.com"
     ROUTE = Route("https://checkout.stripe.com/c/pay/{checkout_session_id}", "Stripe's page, not the app's")
     CARD_METHOD = Field(
         "card-accordion-item-button", "the Card choice, when the session offers more than one way to pay"
@@ -108,11 +105,6 @@ class StripeCheckoutPage:
 
     def _named(self, name: str) -> Locator:
         return self.page.locator(f"input[name={name}]")
-
-    @classmethod
-    def serves(cls, url: str) -> bool:
-        """Whether ``url`` is Stripe's hosted page."""
-        return urlsplit(url).hostname == cls.HOST
 
     def pay_with_card(self, card: Card, *, email: str, name: str) -> None:
         """Choose Card where there is a choice, fill the fields as a person types them, press Pay."""

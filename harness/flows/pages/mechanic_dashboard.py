@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
-from .contract import ANY_TEST_ID, By, Route, TestId, Wording
+from .contract import By, Route, TestId, Wording
 
 # Said when what a check that something is absent looks in is itself missing.
 ANCHOR = "the check that the request is not listed needs it; override Flows.expect_no_request for your app"
@@ -45,11 +45,8 @@ class MechanicDashboard:
         by_test_id = self.REQUEST.locate(self.page, request_id=request_id)
         if not (customer and plan):
             return by_test_id
-        # A row that carries no test id (on a page with test ids this is none: the guess never competes
-        # with them), the innermost (an <article> in an <li>), showing exactly the name and the plan.
-        rows = self.ROW_BY.locate(self.page).filter(has_not=self.page.get_by_test_id(ANY_TEST_ID))
         shown = (
-            rows.filter(has_not=self.ROW_BY.locate(self.page))
+            self.ROW_BY.unmarked(self.page)
             .filter(has=self.page.get_by_text(customer, exact=True))
             .filter(has=self.page.get_by_text(plan, exact=True))
         )
