@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 from harness import cli
 from harness.cli import scenarios as cli_scenarios
@@ -496,18 +496,29 @@ def test_the_bare_ui_renders_no_test_id_anywhere(browser: Browser, bare_stack: S
         customer = personas.create(store, "customer", "customer")
         mechanic = personas.create(store, "mechanic", "mechanic")
         seeded = Seeder(store.connection).full_session(customer.id, mechanic.id, status="live")
+    # Each page, the heading that shows it is that page (not a login or error page), and whether it
+    # has templates its scripts fill in.
     pages = {
-        customer: ["/customer/dashboard", "/onboarding/pricing", "/onboarding/intake?plan=quick-chat"],
-        mechanic: ["/mechanic/dashboard", f"/session/{seeded.session}"],
+        customer: [
+            ("/customer/dashboard", "Welcome", True),
+            ("/onboarding/pricing", "Pick a plan", False),
+            ("/onboarding/intake?plan=quick-chat", "Your vehicle", False),
+        ],
+        mechanic: [
+            ("/mechanic/dashboard", "Incoming requests", True),
+            (f"/session/{seeded.session}", "with", True),
+        ],
     }
     for user, paths in pages.items():
         page = _signed_in_without_test_ids(browser, bare_stack, user)
         try:
-            for path in paths:
-                page.goto(path)
+            for path, heading, scripted in paths:
+                response = page.goto(path)
+                assert response is not None and response.ok and "/login" not in page.url, path
+                expect(page.get_by_role("heading", level=1).first).to_contain_text(heading)
                 assert "data-testid" not in page.content(), path
                 templates = page.eval_on_selector_all("template", "ts => ts.map(t => t.innerHTML).join('')")
-                assert "data-testid" not in templates, path
+                assert (templates != "") == scripted and "data-testid" not in templates, path
         finally:
             page.context.close()
 
