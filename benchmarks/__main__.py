@@ -98,19 +98,22 @@ FINDINGS |= dict.fromkeys(
         for variant in ("", "_no_bytecode")
         for ratio in ("ratio", "cpu_ratio")
     ),
-    "the flow is the same on both sides by construction (the same steps, waits and fresh contexts per "
-    "test), and a test takes as long on either (pitstop ~1.7 s from its setup to its teardown, the "
-    "peer's ~1.75 s); pitstop's start-up is the shorter (0.8 vs 2.0 s at 1 worker, 1.4 vs 2.0 s at 2). "
-    "What is left: under -n 2, pytest-xdist's end of run waits ~0.3 s for the worker processes to exit "
-    "(NodeManager.teardown_nodes 0.31 s; pitstop's own end of run, report, health and lease, 0.011 s); "
-    "each worker starts Python Playwright's Node driver before its browser; and the machine's noise "
-    "(load average 2-6), of the size of the gap. 0.9 on the identical flow would need the same browser "
-    "work done 10% faster, which the same steps do not allow; pitstop is ahead where it does less: the "
-    "eight scenarios (seeded states, payment by webhook) and signing in without the login page (the "
-    "Supabase-way rows). Cut before: Faker (~0.4 s per process, 0.8 s without bytecode), bcrypt at cost "
-    "10 (~95 ms per test user), pytest's assertion rewriting of pitstop's modules in an installed wheel, "
-    "jinja2 and httpx imported where not used; with those gone the imports cost the same with or without "
-    "bytecode (0.52-0.57 s: pip compiled them at install).",
+    "a run is its tests and the rest (each side's median test and rest of the run are in the notes "
+    "below). A test takes as long on either side within the noise (pitstop's median test 0.87-1.10x the "
+    "peer's over the runs so far): the same steps, waits and fresh contexts, and pitstop's own Python "
+    "between its Playwright calls is ~30 ms of a ~1.4 s test (timed on the driver's connection); the "
+    "rest is the browser's and the driver's work, alike on both sides. The rest of the run, which pitstop "
+    "set out to cut, is now the smaller at 1 worker (2.1 vs 2.5 s; start-up 0.6 vs 1.5 s) and about the "
+    "same at 2 (3.3 vs 3.0 s: xdist's workers start and exit in turn). With 8 flows the tests are ~85% "
+    "of a run, so 0.9 needs either a test 10% faster than the same browser work allows or a rest of the "
+    "run of at most ~1.1 s at 1 worker and ~1.7 s at 2, where the driver's start (~0.3 s), the browser's "
+    "launch (~0.06 s) and two sign-ins through the login page (~0.3 s each) alone take ~1 s. Tried and "
+    "dropped for no measurable gain: Node's compile cache for the driver, waits woken by the page's DOM "
+    "changes instead of Playwright's polling (slower). pitstop is ahead where it does less: the eight "
+    "scenarios (seeded states, payment by webhook) and signing in without the login page (the "
+    "Supabase-way rows). Cut before: Faker (~0.4 s per process), bcrypt at cost 10 (~95 ms per test "
+    "user), pytest's assertion rewriting of pitstop's modules in an installed wheel, jinja2 and httpx "
+    "imported where not used.",
 )
 
 log = logging.getLogger("benchmarks")

@@ -63,6 +63,9 @@ class Measure:
     cpu_s: float
     startup_s: float
     end_s: float
+    test_s: float  # the median test, as the runner reports it (setup to teardown; pytest's first
+    # test's setup holds the session's fixtures, Playwright Test's worker fixtures are its own)
+    fixed_s: float  # the rest: the wall time less the median test times the tests per worker
 
 
 def run(bench: Bench) -> Part:
@@ -128,7 +131,10 @@ def run(bench: Bench) -> Part:
         )
     ) + ". Start-up is from the spawn to the first test's start as each runner reports it: pytest's "
         "before the test's setup, Playwright Test's with its worker fixtures (users, sign-in) inside the "
-        "first test; end is from the last test's end to the exit.")  # fmt: skip
+        "first test; end is from the last test's end to the exit. A test is the median of each runner's own "
+        "test durations (pytest: setup, call and teardown; Playwright Test: the result's duration); the rest "
+        "of the run is its wall time less that median times the tests per worker: start-up, the first "
+        "test's browser launch and sign-ins, the end.")  # fmt: skip
     part.extra["load_average_during"] = {
         "min": min(loads),
         "median": statistics.median(loads),
@@ -168,6 +174,14 @@ def summary(ours: list[Measure], theirs: list[Measure], *, per_flow: bool = True
         "playwright_startup_s": round(statistics.median(m.startup_s for m in theirs), 3),
         "pitstop_end_s": round(statistics.median(m.end_s for m in ours), 3),
         "playwright_end_s": round(statistics.median(m.end_s for m in theirs), 3),
+        # The wall time split: a test's own time, and what a run costs beside its tests.
+        "test_ratio": round(
+            statistics.median(a.test_s / b.test_s for a, b in zip(ours, theirs, strict=False)), 3
+        ),
+        "pitstop_test_s": round(statistics.median(m.test_s for m in ours), 3),
+        "playwright_test_s": round(statistics.median(m.test_s for m in theirs), 3),
+        "pitstop_fixed_s": round(statistics.median(m.fixed_s for m in ours), 3),
+        "playwright_fixed_s": round(statistics.median(m.fixed_s for m in theirs), 3),
     }
 
 
@@ -180,7 +194,9 @@ def _described(name: str, figures: dict[str, Any]) -> str:
         f"({figures['ratio_range'][0]}-{figures['ratio_range'][1]}), CPU {figures['cpu_ratio']}x "
         f"({figures['cpu_ratio_range'][0]}-{figures['cpu_ratio_range'][1]}); start-up "
         f"{figures['pitstop_startup_s']} vs {figures['playwright_startup_s']} s, "
-        f"end {figures['pitstop_end_s']} vs {figures['playwright_end_s']} s"
+        f"end {figures['pitstop_end_s']} vs {figures['playwright_end_s']} s; a test (median) "
+        f"{figures['pitstop_test_s']} vs {figures['playwright_test_s']} s ({figures['test_ratio']}x), the "
+        f"rest of the run {figures['pitstop_fixed_s']} vs {figures['playwright_fixed_s']} s"
     )
 
 
@@ -234,7 +250,7 @@ def _pitstop(
                 "SUPABASE_JWT_SECRET": info.jwt_secret}  # fmt: skip
     started, measure = _spawn(command, folder, env, groups)
     found = json.loads(times.read_text())
-    return measure(found["first_start"] - started, found["last_stop"])
+    return measure(found["first_start"] - started, found["last_stop"], found["durations"], workers)
 
 
 def _playwright(bench: Bench, groups: Any, project: Path, workers: int, what: str) -> Measure:
@@ -258,7 +274,8 @@ def _playwright(bench: Bench, groups: Any, project: Path, workers: int, what: st
     failed = [r for r in results if r["status"] != "passed"]
     if failed:
         raise RuntimeError(f"Playwright Test: {len(failed)} tests did not pass: {failed[0].get('error')}")
-    return measure(min(starts) - started, max(ends))
+    durations = [r["duration"] / 1000 for r in results]
+    return measure(min(starts) - started, max(ends), durations, workers)
 
 
 def _tests(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -290,8 +307,10 @@ def _spawn(
     if code != 0:
         raise RuntimeError(f"{command[:4]} failed (exit {code}):\n{(cwd / 'run.log').read_text()[-3000:]}")
 
-    def measure(startup_s: float, last_stop: float) -> Measure:
-        return Measure(ended - started, after - before, startup_s, ended - last_stop)
+    def measure(startup_s: float, last_stop: float, durations: list[float], workers: int) -> Measure:
+        wall, test = ended - started, statistics.median(durations)
+        fixed = wall - test * len(durations) / workers
+        return Measure(wall, after - before, startup_s, ended - last_stop, test, fixed)
 
     return started, measure
 
