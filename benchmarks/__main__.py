@@ -98,22 +98,23 @@ FINDINGS |= dict.fromkeys(
         for variant in ("", "_no_bytecode")
         for ratio in ("ratio", "cpu_ratio")
     ),
-    "a run is its tests and the rest (each side's median test and rest of the run are in the notes "
-    "below). A test takes as long on either side within the noise (pitstop's median test 0.87-1.10x the "
-    "peer's over the runs so far): the same steps, waits and fresh contexts, and pitstop's own Python "
-    "between its Playwright calls is ~30 ms of a ~1.4 s test (timed on the driver's connection); the "
-    "rest is the browser's and the driver's work, alike on both sides. The rest of the run, which pitstop "
-    "set out to cut, is now the smaller at 1 worker (2.1 vs 2.5 s; start-up 0.6 vs 1.5 s) and about the "
-    "same at 2 (3.3 vs 3.0 s: xdist's workers start and exit in turn). With 8 flows the tests are ~85% "
-    "of a run, so 0.9 needs either a test 10% faster than the same browser work allows or a rest of the "
-    "run of at most ~1.1 s at 1 worker and ~1.7 s at 2, where the driver's start (~0.3 s), the browser's "
-    "launch (~0.06 s) and two sign-ins through the login page (~0.3 s each) alone take ~1 s. Tried and "
-    "dropped for no measurable gain: Node's compile cache for the driver, waits woken by the page's DOM "
-    "changes instead of Playwright's polling (slower). pitstop is ahead where it does less: the eight "
-    "scenarios (seeded states, payment by webhook) and signing in without the login page (the "
-    "Supabase-way rows). Cut before: Faker (~0.4 s per process), bcrypt at cost 10 (~95 ms per test "
-    "user), pytest's assertion rewriting of pitstop's modules in an installed wheel, jinja2 and httpx "
-    "imported where not used.",
+    "a run is its tests and the rest (the notes below give each side's median test and rest of the "
+    "run). The rest, which pitstop set out to cut, is pitstop's the smaller at 1 worker (its start-up "
+    "about half the peer's) and about even at 2, where xdist's workers start and exit in turn. A test is "
+    "the same steps, waits and fresh contexts on both sides and takes 1.0-1.1x as long in pitstop: what "
+    "pitstop does beside the peer's steps is ~120 ms of a 1.4-2 s test (timed on the driver's "
+    "connection): the chat probe's lookups and arming ~75 ms (it measures browser-to-browser latency, "
+    "which the peer does not), pitstop's Python between its Playwright calls ~30 ms, its reset, health "
+    "snapshot and leak check ~15 ms; the rest of a test is the browser's and the driver's work, alike on "
+    "both sides. With 8 flows the tests are ~85% of a run, so 0.9 would need, with tests exactly as fast "
+    "as the peer's, the rest of pitstop's run cut by another third to half at either worker count, while "
+    "~1 s of it per worker is the driver's start (~0.3 s), the browser's launch (~0.06 s) and two "
+    "sign-ins through the login page (~0.3 s each), which the peer pays too. Tried and dropped for no "
+    "measurable gain: Node's compile cache for the driver; waits woken by the page's DOM changes instead "
+    "of Playwright's polling (slower). pitstop is ahead where it does less: the eight scenarios (seeded "
+    "states, payment by webhook) and signing in without the login page (the Supabase-way rows). Cut "
+    "before: Faker (~0.4 s per process), bcrypt at cost 10 (~95 ms per test user), pytest's assertion "
+    "rewriting of pitstop's modules in an installed wheel, jinja2 and httpx imported where not used.",
 )
 
 log = logging.getLogger("benchmarks")
