@@ -317,39 +317,43 @@ def test_a_check_that_something_is_absent_fails_on_a_page_without_its_test_ids(
 
 # -- the chat-latency probe -------------------------------------------------------------------------
 
-# Two pages of one origin that chat over a BroadcastChannel: Enter sends (no button is clicked).
 # Two pages of one origin that chat over a BroadcastChannel, with no test ids and no send button:
 # Enter in the box sends. Also a page with the same chat under the app's test ids (data-qa) and a button.
-ENTER_CHAT = """<!doctype html><title>chat</title>
-<label>Message <input id="box"></label><ul aria-label="Messages"></ul>
+
+
+def _chat(body: str, channel: str, sends: str) -> str:
+    """A chat page: ``body``, and a script that shows what it or the other page sends (``post(text)``)."""
+    return f"""<!doctype html><title>chat</title>
+{body}
 <script>
-const channel = new BroadcastChannel('chat');
-const show = text => {
+const channel = new BroadcastChannel('{channel}');
+const show = text => {{
   const item = document.createElement('li');
   item.textContent = text;
-  document.querySelector('ul').append(item);
-};
+  document.querySelector('ul, ol').append(item);
+}};
+const post = text => {{ channel.postMessage(text); show(text); }};
 channel.onmessage = e => show(e.data);
-document.getElementById('box').addEventListener('keydown', e => {
-  if (e.key === 'Enter') { channel.postMessage(e.target.value); show(e.target.value); e.target.value = ''; }
-});
+{sends}
 </script>"""
-BUTTON_CHAT = """<!doctype html><title>chat</title>
-<textarea data-qa="chat-input"></textarea><button data-qa="chat-send">Send</button>
-<ol data-qa="chat-messages"></ol>
-<script>
-const channel = new BroadcastChannel('button-chat');
-const show = text => {
-  const item = document.createElement('li');
-  item.textContent = text;
-  document.querySelector('ol').append(item);
-};
-channel.onmessage = e => show(e.data);
-document.querySelector('button').addEventListener('click', () => {
+
+
+ENTER_CHAT = _chat(
+    '<label>Message <input id="box"></label><ul aria-label="Messages"></ul>',
+    "chat",
+    """document.getElementById('box').addEventListener('keydown', e => {
+  if (e.key === 'Enter') { post(e.target.value); e.target.value = ''; }
+});""",
+)
+BUTTON_CHAT = _chat(
+    '<textarea data-qa="chat-input"></textarea><button data-qa="chat-send">Send</button>\n'
+    '<ol data-qa="chat-messages"></ol>',
+    "button-chat",
+    """document.querySelector('button').addEventListener('click', () => {
   const box = document.querySelector('textarea');
-  channel.postMessage(box.value); show(box.value); box.value = '';
-});
-</script>"""
+  post(box.value); box.value = '';
+});""",
+)
 
 
 @pytest.fixture
