@@ -404,6 +404,35 @@ def test_the_chat_probe_takes_locators_and_measures_a_send_on_enter(two_chat_pag
         delivery_ms(sender, elsewhere, "x", lambda: None, nowhere)
 
 
+def test_the_chat_probe_waits_for_an_element_not_there_yet_and_refuses_two(two_chat_pages: Any) -> None:
+    from harness import ChatProbe, delivery_ms
+
+    sender, receiver, _ = two_chat_pages
+    for page in (sender, receiver):
+        page.goto("http://chat.test/")
+    box = "#box"
+
+    def send(text: str) -> None:
+        sender.locator(box).fill(text)
+        sender.locator(box).press("Enter")
+
+    # The receiver's list is back 300 ms after the probe first looks: it waits for it, as an action would.
+    receiver.evaluate("const list = document.querySelector('ul'); list.remove(); "
+                      "setTimeout(() => document.body.append(list), 300)")  # fmt: skip
+    latency = delivery_ms(
+        sender, receiver, "late list", lambda: send("late list"), ChatProbe(messages="ul", input=box)
+    )
+    assert 0 <= latency < 5_000
+    with pytest.raises(
+        AssertionError, match=r"more than one message box \('#box, ul'\) on the sender's page"
+    ):
+        delivery_ms(sender, receiver, "two", lambda: send("two"), ChatProbe(messages="ul", input="#box, ul"))
+    with pytest.raises(
+        AssertionError, match="the receiver's page navigated, reloaded or closed before 'gone'"
+    ):
+        delivery_ms(sender, receiver, "gone", receiver.reload, ChatProbe(messages="ul", input=box))
+
+
 def test_the_default_chat_probe_reads_the_configured_test_id_attribute(
     playwright: Playwright, two_chat_pages: Any
 ) -> None:
